@@ -1,0 +1,155 @@
+using System.Globalization;
+using Dapper;
+using Portal.Core.Data;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
+
+namespace Portal.Core.Demo;
+
+/// <summary>
+/// Builds a believable city (Qingdao's ten districts, 110 centres, several hundred schools with their
+/// devices in every installation state) into an empty database. Deterministic: the same seed gives the
+/// same city, so the README's demo accounts and the browser tests can name schools.
+/// </summary>
+public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
+{
+    public static readonly IReadOnlyList<(string Code, string Name, string NameEn)> Districts =
+    [
+        ("370202", "市南区", "Shinan"),
+        ("370203", "市北区", "Shibei"),
+        ("370211", "黄岛区", "Huangdao"),
+        ("370212", "崂山区", "Laoshan"),
+        ("370213", "李沧区", "Licang"),
+        ("370214", "城阳区", "Chengyang"),
+        ("370215", "即墨区", "Jimo"),
+        ("370281", "胶州市", "Jiaozhou"),
+        ("370283", "平度市", "Pingdu"),
+        ("370285", "莱西市", "Laixi"),
+    ];
+
+    /// <summary>The password every demo device uses (digest auth, ONVIF); stored encrypted like any other.</summary>
+    public const string DemoDevicePassword = "demo-device-pass";
+
+    private static readonly string[] NameParts = ["海", "山", "春", "明", "华", "新", "光", "育", "沧", "湾", "城", "实", "启", "晓", "翠", "蓝", "阳", "北", "岛", "竹"];
+
+    public async Task<bool> IsEmptyAsync(CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT COUNT(*) FROM District", cancellationToken: ct)).ConfigureAwait(false) == 0;
+    }
+
+    /// <summary>Seeds districts, centres, <paramref name="schoolCount"/> schools and their two devices each.</summary>
+    public async Task SeedAsync(int schoolCount = 420, int seed = 20261125, CancellationToken ct = default)
+    {
+        var random = new Random(seed);
+        var now = time.GetUtcNow().UtcDateTime;
+        var protectedPassword = secrets.Protect(DemoDevicePassword);
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        var districtIds = new List<int>();
+        foreach (var (code, name, nameEn) in Districts)
+        {
+            var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                db.Pick("INSERT INTO District (Code, Name, NameEn) OUTPUT INSERTED.Id VALUES (@code, @name, @nameEn)",
+                        "INSERT INTO District (Code, Name, NameEn) VALUES (@code, @name, @nameEn) RETURNING Id"),
+                new { code, name, nameEn }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            districtIds.Add(id);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO PoliceCentre (Name, NameEn, DistrictId, AnswerDeadlineSeconds) VALUES (@Name, @NameEn, @DistrictId, 15)",
+                new { Name = $"{name.TrimEnd('区', '市')}分局110指挥中心", NameEn = $"{nameEn} 110 Centre", DistrictId = id }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO PoliceCentre (Name, NameEn, DistrictId, AnswerDeadlineSeconds) VALUES (@Name, @NameEn, NULL, 30)",
+            new { Name = "青岛市110指挥中心", NameEn = "Qingdao City 110 Centre" }, tx, cancellationToken: ct)).ConfigureAwait(false);
+
+        var schoolInsert = SchoolRepository.InsertSql(db);
+        var deviceInsert = DeviceRepository.InsertSql(db);
+        var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < schoolCount; i++)
+        {
+            var d = i % Districts.Count;
+            var type = (SchoolType)(i * 7 % 5);
+            string name;
+            do
+            {
+                name = DemoSchoolName(random, Districts[d].Name, type);
+            }
+            while (!usedNames.Add(name));
+
+            var school = new School
+            {
+                Code = (3370000000L + i).ToString(CultureInfo.InvariantCulture),
+                Name = name,
+                SchoolType = type,
+                DistrictId = districtIds[d],
+                Address = $"{Districts[d].Name}{NameParts[random.Next(NameParts.Length)]}{NameParts[random.Next(NameParts.Length)]}路{random.Next(1, 300)}号",
+                Longitude = Math.Round(120.0 + random.NextDouble() * 0.9, 6),
+                Latitude = Math.Round(35.8 + random.NextDouble() * 0.85, 6),
+                PrincipalName = "校长" + i.ToString(CultureInfo.InvariantCulture),
+                Phone = "0532-" + random.Next(10000000, 99999999).ToString(CultureInfo.InvariantCulture),
+                CreatedUtc = now,
+                UpdatedUtc = now,
+            };
+            var schoolId = await connection.ExecuteScalarAsync<int>(new CommandDefinition(schoolInsert, school, tx, cancellationToken: ct)).ConfigureAwait(false);
+
+            // Spread the programme: most schools done, some in progress, a few not started.
+            var state = (i % 10) switch
+            {
+                < 5 => DeviceInstallState.Accepted,
+                < 7 => DeviceInstallState.Connected,
+                < 9 => DeviceInstallState.Installed,
+                _ => DeviceInstallState.Planned,
+            };
+            var serial = i.ToString("D8", CultureInfo.InvariantCulture);
+            var terminal = new Device
+            {
+                SchoolId = schoolId,
+                Kind = DeviceKind.AlarmTerminal,
+                Model = "AT-200",
+                SerialNumber = "ATS" + serial,
+                SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
+                Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
+                SecretProtected = protectedPassword,
+                InstallState = state,
+                Enabled = true,
+                HealthState = state >= DeviceInstallState.Connected ? DeviceHealthState.Online : DeviceHealthState.Unknown,
+                CreatedUtc = now,
+                UpdatedUtc = now,
+            };
+            var camera = terminal with
+            {
+                Kind = DeviceKind.GateCamera,
+                Model = "PTZ-4K",
+                SerialNumber = "CAM" + serial,
+                SipAccount = null,
+                Username = "admin",
+                RtspUrl = $"rtsp://cam-{i:D5}.school.local:554/Streaming/Channels/101",
+                OnvifUrl = $"http://cam-{i:D5}.school.local/onvif/device_service",
+
+                // A few cameras lag one step behind their terminal, as on real sites.
+                InstallState = i % 13 == 0 && state > DeviceInstallState.Planned ? state - 1 : state,
+            };
+            await connection.ExecuteAsync(new CommandDefinition(deviceInsert, terminal, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(deviceInsert, camera, tx, cancellationToken: ct)).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    private static string DemoSchoolName(Random random, string district, SchoolType type)
+    {
+        var core = NameParts[random.Next(NameParts.Length)] + NameParts[random.Next(NameParts.Length)];
+        var number = random.Next(4) == 0 ? $"第{random.Next(1, 60)}" : string.Empty;
+        var suffix = type switch
+        {
+            SchoolType.Kindergarten => "幼儿园",
+            SchoolType.Primary => "小学",
+            SchoolType.JuniorMiddle => "初中",
+            SchoolType.NineYear => "九年一贯制学校",
+            _ => "高中",
+        };
+        return $"青岛市{district}{core}{number}{suffix}";
+    }
+}

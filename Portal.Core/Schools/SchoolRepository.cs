@@ -1,0 +1,114 @@
+using Dapper;
+using Portal.Core.Data;
+using Portal.Core.Security;
+
+namespace Portal.Core.Schools;
+
+/// <summary>Filters for the school list; scope is applied on top and cannot be widened by these.</summary>
+public sealed record SchoolQuery(string? Search = null, int? DistrictId = null, SchoolType? SchoolType = null);
+
+public sealed class SchoolRepository(Db db)
+{
+    private const string Columns =
+        "Id, Code, Name, SchoolType, DistrictId, Address, Longitude, Latitude, PrincipalName, Phone, CreatedUtc, UpdatedUtc";
+
+    // Scope and filters in one WHERE: a NULL parameter means "no restriction".
+    private const string Where = """
+        WHERE (@ScopeDistrictId IS NULL OR DistrictId = @ScopeDistrictId)
+          AND (@ScopeSchoolId IS NULL OR Id = @ScopeSchoolId)
+          AND (@DistrictId IS NULL OR DistrictId = @DistrictId)
+          AND (@SchoolType IS NULL OR SchoolType = @SchoolType)
+          AND (@Search IS NULL OR Name LIKE @Search ESCAPE '\' OR Code LIKE @Search ESCAPE '\' OR Address LIKE @Search ESCAPE '\' OR PrincipalName LIKE @Search ESCAPE '\')
+        """;
+
+    private const string SelectById = "SELECT " + Columns + " FROM School WHERE Id = @Id";
+
+    private const string SelectByCode = "SELECT " + Columns + " FROM School WHERE Code = @Code";
+
+    private const string SelectAllCodes = "SELECT Id, Code FROM School";
+
+    private const string InsertSqlite = """
+        INSERT INTO School (Code, Name, SchoolType, DistrictId, Address, Longitude, Latitude, PrincipalName, Phone, CreatedUtc, UpdatedUtc)
+        VALUES (@Code, @Name, @SchoolType, @DistrictId, @Address, @Longitude, @Latitude, @PrincipalName, @Phone, @CreatedUtc, @UpdatedUtc)
+        RETURNING Id
+        """;
+
+    private const string InsertSqlServer = """
+        INSERT INTO School (Code, Name, SchoolType, DistrictId, Address, Longitude, Latitude, PrincipalName, Phone, CreatedUtc, UpdatedUtc)
+        OUTPUT INSERTED.Id
+        VALUES (@Code, @Name, @SchoolType, @DistrictId, @Address, @Longitude, @Latitude, @PrincipalName, @Phone, @CreatedUtc, @UpdatedUtc)
+        """;
+
+    private const string Update = """
+        UPDATE School SET Name = @Name, SchoolType = @SchoolType, DistrictId = @DistrictId, Address = @Address,
+            Longitude = @Longitude, Latitude = @Latitude, PrincipalName = @PrincipalName, Phone = @Phone, UpdatedUtc = @UpdatedUtc
+        WHERE Id = @Id
+        """;
+
+    public Db Db => db;
+
+    public async Task<School?> GetByIdAsync(int id, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(SelectById, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    public async Task<School?> GetByCodeAsync(string code, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(SelectByCode, new { Code = code }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>Every school code with its id: the importer matches rows against it in memory.</summary>
+    public async Task<Dictionary<string, int>> GetCodeMapAsync(CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        var rows = await connection.QueryAsync<(int Id, string Code)>(new CommandDefinition(SelectAllCodes, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Code, r => r.Id, StringComparer.Ordinal);
+    }
+
+    public async Task<Page<School>> GetPageAsync(UserScope scope, SchoolQuery query, PageRequest page, CancellationToken ct = default)
+    {
+        page = page.Clamp();
+        var args = new
+        {
+            ScopeDistrictId = scope.DistrictId,
+            ScopeSchoolId = scope.SchoolId,
+            query.DistrictId,
+            SchoolType = (int?)query.SchoolType,
+            Search = string.IsNullOrWhiteSpace(query.Search) ? null : "%" + EscapeLike(query.Search.Trim()) + "%",
+            page.Skip,
+            page.Take,
+        };
+        var sql = "SELECT COUNT(*) FROM School " + Where + ";\n"
+            + "SELECT " + Columns + " FROM School " + Where + " ORDER BY DistrictId, Code " + db.Paging + ";";
+        await using var connection = db.Open();
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
+        var items = (await grid.ReadAsync<School>().ConfigureAwait(false)).ToList();
+        return new Page<School>(items, total);
+    }
+
+    public async Task<int> CreateAsync(School school, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), school, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    public async Task UpdateAsync(School school, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        await connection.ExecuteAsync(new CommandDefinition(Update, school, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
+
+    internal const string UpdateSql = Update;
+
+    /// <summary>
+    /// LIKE treats % and _ as wildcards; a search for "50%" means the text. Both engines honour
+    /// <c>ESCAPE '\'</c>, so escape with a backslash (SQL Server's [%] classes do not exist in SQLite).
+    /// </summary>
+    internal static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+}
