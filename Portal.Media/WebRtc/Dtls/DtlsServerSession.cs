@@ -1,0 +1,107 @@
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+
+namespace Portal.Media.WebRtc.Dtls;
+
+/// <summary>
+/// One DTLS-SRTP server handshake over the shared socket: feed it the peer's DTLS datagrams, await
+/// <see cref="HandshakeAsync"/> for the SRTP keys.
+/// </summary>
+/// <remarks>
+/// BouncyCastle's DTLS API is blocking, so the handshake runs on a dedicated thread for its few round trips.
+/// After it, DTLS only carries a retransmitted final flight or an alert; those are processed on demand by a
+/// thread-pool pump instead of keeping a thread per peer.
+/// </remarks>
+public sealed class DtlsServerSession : IDisposable
+{
+    private readonly DtlsDatagramTransport _transport;
+    private readonly DtlsSrtpServer _server;
+    private readonly byte[] _pumpBuffer = new byte[DtlsDatagramTransport.Mtu];
+    private DtlsTransport? _dtls;
+    private int _pumping;
+    private int _disposed;
+
+    public DtlsServerSession(DtlsCertificate certificate, string? remoteFingerprint, Action<byte[], int> send, TimeSpan handshakeTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        _transport = new DtlsDatagramTransport(span =>
+        {
+            var copy = span.ToArray();
+            send(copy, copy.Length);
+        });
+        _server = new DtlsSrtpServer(new BcTlsCrypto(new SecureRandom()), certificate, remoteFingerprint, (int)handshakeTimeout.TotalMilliseconds);
+    }
+
+    public bool IsConnected => Volatile.Read(ref _dtls) is not null;
+
+    /// <summary>Hands one received DTLS datagram to the session; malformed or excess datagrams are dropped.</summary>
+    public bool OnDatagram(ReadOnlySpan<byte> datagram)
+    {
+        if (!DtlsRecordHeader.TryValidateDatagram(datagram, out _, out _) || !_transport.Enqueue(datagram))
+        {
+            return false;
+        }
+
+        if (IsConnected && Interlocked.CompareExchange(ref _pumping, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Pump(), this, preferLocal: false);
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs the server handshake; completes with the SRTP keys, or faults (TlsFatalAlert, IOException, timeout).</summary>
+    public Task<DtlsSrtpKeys> HandshakeAsync(CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                using var registration = cancellationToken.Register(_transport.Close);
+                var dtls = new DtlsServerProtocol().Accept(_server, _transport);
+                var keys = _server.ExportSrtpKeys();
+                Volatile.Write(ref _dtls, dtls);
+                return keys;
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _dtls?.Close(); // sends close_notify
+        }
+        catch (IOException)
+        {
+            // The socket may already be gone; the peer learns from consent expiry instead.
+        }
+
+        _transport.Dispose();
+    }
+
+    private void Pump()
+    {
+        try
+        {
+            while (_transport.Pending > 0 && Volatile.Read(ref _disposed) == 0 && _dtls is { } dtls)
+            {
+                // Application data is not used (no data channels); Receive drives retransmission and alerts.
+                dtls.Receive(_pumpBuffer, 0, _pumpBuffer.Length, 1);
+            }
+        }
+        catch (IOException)
+        {
+            // close_notify or a fatal alert from the peer: media stops, consent expiry cleans up.
+        }
+        finally
+        {
+            Volatile.Write(ref _pumping, 0);
+        }
+    }
+}
