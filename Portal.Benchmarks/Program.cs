@@ -1,11 +1,18 @@
 namespace Portal.Benchmarks;
 
+/// <summary>One scenario per command; each prints its own figures. Add a case per new scenario.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        await Task.CompletedTask;
-        Console.WriteLine("usage: Portal.Benchmarks <scenario>");
-        return args.Length == 0 ? 1 : 0;
+        switch (args.FirstOrDefault())
+        {
+            case "import":
+                return await ImportBenchmark.RunAsync().ConfigureAwait(false);
+            default:
+                Console.WriteLine("usage: Portal.Benchmarks <scenario>");
+                Console.WriteLine("  import   registry import: 4,000 schools as CSV and XLSX into SQLite, then again");
+                return 1;
+        }
     }
 }

@@ -1,0 +1,40 @@
+namespace Portal.Core.Registry;
+
+/// <summary>The guards an upload must pass before any row is looked at.</summary>
+/// <param name="MaxBytes">Largest file accepted; a city's registry is about 1 MB as CSV.</param>
+/// <param name="MaxRows">Most data rows accepted; a city has about 4,000 schools.</param>
+public sealed record RegistryImportLimits(long MaxBytes = 20 * 1024 * 1024, int MaxRows = 20_000)
+{
+    public static readonly RegistryImportLimits Default = new();
+}
+
+/// <summary>How many records a run created, changed, or found already as the file says.</summary>
+public readonly record struct RegistryImportCounts(int Created, int Updated, int Unchanged);
+
+/// <summary>
+/// What an import did (or, for a dry run or a refused file, would have done). When <see cref="Problems"/>
+/// is not empty nothing was written and the counts are zero.
+/// </summary>
+public sealed record RegistryImportResult
+{
+    public bool Succeeded => Problems.Count == 0;
+
+    /// <summary>True when the file was checked and the counts computed, but nothing was written.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>"csv" or "xlsx", from the file's bytes; "unknown" when it was refused before reading.</summary>
+    public string Format { get; init; } = "unknown";
+
+    /// <summary>For CSV: "utf-8", "utf-8-bom" or "gb18030".</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>Data rows read (blank rows are not counted).</summary>
+    public int Rows { get; init; }
+
+    public RegistryImportCounts Schools { get; init; }
+
+    public RegistryImportCounts Devices { get; init; }
+
+    /// <summary>Every problem found, ordered by line then column; empty on success.</summary>
+    public IReadOnlyList<RegistryProblem> Problems { get; init; } = [];
+}
