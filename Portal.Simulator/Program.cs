@@ -1,10 +1,43 @@
+using Portal.Simulator.Cameras;
+
 namespace Portal.Simulator;
 
+/// <summary>Command dispatcher: <c>Portal.Simulator &lt;command&gt; [options]</c>. Add a command with one line in <see cref="Commands"/>.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    private static readonly Dictionary<string, (string Usage, Func<string[], CancellationToken, Task<int>> Run)> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
-        Console.WriteLine("Portal.Simulator: no command given.");
-        return args.Length == 0 ? 1 : 0;
+        ["camera"] = (CameraCommand.Usage, CameraCommand.RunAsync),
+    };
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || !Commands.TryGetValue(args[0], out var command))
+        {
+            Console.Error.WriteLine("Usage: Portal.Simulator <command> [options]");
+            foreach (var (_, (usage, _)) in Commands)
+            {
+                Console.Error.WriteLine("  " + usage);
+            }
+
+            return 1;
+        }
+
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        try
+        {
+            return await command.Run(args[1..], cts.Token).ConfigureAwait(false);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine($"{args[0]}: {ex.Message}");
+            Console.Error.WriteLine("Usage: Portal.Simulator " + command.Usage);
+            return 2;
+        }
     }
 }

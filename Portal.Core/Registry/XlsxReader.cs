@@ -83,8 +83,9 @@ internal static class XlsxReader
                 }
             }
 
-            // Rows Excel keeps only for formatting carry no cells; they are blank lines, not records.
-            if (cells.Count == 0)
+            // Rows Excel keeps only for formatting carry no values; they are blank lines, not records, and
+            // must not use up the row limit before the data is reached.
+            if (cells.TrueForAll(string.IsNullOrWhiteSpace))
             {
                 continue;
             }

@@ -1,0 +1,199 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Media.Core;
+using Portal.Media.Rtsp;
+
+namespace Portal.Media.Bridges;
+
+/// <summary>A camera as the portal knows it: its RTSP URL and credentials.</summary>
+public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp)
+{
+    internal NetworkCredential? Credential => Username is null ? null : new NetworkCredential(Username, Password ?? string.Empty);
+
+    public override string ToString() => $"{RtspUri.Host}{RtspUri.AbsolutePath} ({Transport})";
+}
+
+/// <summary>Tuning of the <see cref="CameraHub"/>.</summary>
+public sealed record CameraHubOptions
+{
+    /// <summary>How long a camera keeps being pulled after its last viewer left (a viewer often comes straight back).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Largest RTP packet sent to viewers; 1200 suits WebRTC.</summary>
+    public int Mtu { get; init; } = Rtp.H264Packetizer.DefaultMtu;
+
+    /// <summary>Cap on the cached GOP; a camera with a longer GOP gets no instant start.</summary>
+    public int MaxGopBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>At most one GOP replay per viewer in this interval, however often its browser sends PLI.</summary>
+    public TimeSpan KeyframeRequestInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public RtspSourceOptions Rtsp { get; init; } = new();
+}
+
+/// <summary>
+/// The stream registry: one RTSP pull per camera, shared by every viewer. The pull starts with the first
+/// viewer and stops <see cref="CameraHubOptions.IdleTimeout"/> after the last one leaves. Viewers receive H.264
+/// RTP packets ready for WebRTC (payload type 96 and SSRC 0, for the peer to rewrite).
+/// </summary>
+public sealed class CameraHub : IAsyncDisposable
+{
+    private readonly CameraHubOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<CameraEndpoint, Entry> _entries = [];
+
+    public CameraHub(CameraHubOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        _options = options ?? new CameraHubOptions();
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Cameras currently pulled (with viewers, or idle but not yet stopped).</summary>
+    public int ActiveCameras
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>The pull's state for a camera, or null when it is not pulled.</summary>
+    public RtspSourceState? GetState(CameraEndpoint camera)
+    {
+        lock (_gate)
+        {
+            return _entries.TryGetValue(camera, out var entry) ? entry.Source.State : null;
+        }
+    }
+
+    /// <summary>Adds a viewer; packets start with the cached GOP (SPS, PPS, IDR first) or the next keyframe.</summary>
+    public CameraSubscription Subscribe(CameraEndpoint camera, IMediaSink viewer)
+    {
+        ArgumentNullException.ThrowIfNull(camera);
+        ArgumentNullException.ThrowIfNull(viewer);
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(camera, out var entry))
+            {
+                var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport }, _loggerFactory, _time);
+                var stream = new CameraStream(_options, _loggerFactory.CreateLogger<CameraHub>(), _time);
+                entry = new Entry(source, stream, source.AddSink(stream));
+                _entries[camera] = entry;
+                source.Start();
+            }
+
+            entry.IdleTimer?.Dispose();
+            entry.IdleTimer = null;
+            entry.Viewers++;
+            return new CameraSubscription(this, camera, entry.Stream, entry.Stream.AddViewer(viewer));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<Entry> entries;
+        lock (_gate)
+        {
+            entries = [.. _entries.Values];
+            _entries.Clear();
+        }
+
+        foreach (var entry in entries)
+        {
+            await StopAsync(entry).ConfigureAwait(false);
+        }
+    }
+
+    internal void Unsubscribe(CameraEndpoint camera, CameraStream.Viewer viewer)
+    {
+        lock (_gate)
+        {
+            if (!_entries.TryGetValue(camera, out var entry))
+            {
+                return;
+            }
+
+            entry.Stream.RemoveViewer(viewer);
+            if (--entry.Viewers > 0)
+            {
+                return;
+            }
+
+            entry.IdleTimer = _time.CreateTimer(_ => StopIfIdle(camera, entry), null, _options.IdleTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private static async Task StopAsync(Entry entry)
+    {
+        entry.IdleTimer?.Dispose();
+        entry.SinkRegistration.Dispose();
+        await entry.Source.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void StopIfIdle(CameraEndpoint camera, Entry entry)
+    {
+        lock (_gate)
+        {
+            if (entry.Viewers > 0 || !_entries.TryGetValue(camera, out var current) || current != entry)
+            {
+                return;
+            }
+
+            _entries.Remove(camera);
+        }
+
+        _ = StopAsync(entry);
+    }
+
+    private sealed class Entry(RtspSource source, CameraStream stream, IDisposable sinkRegistration)
+    {
+        public RtspSource Source { get; } = source;
+
+        public CameraStream Stream { get; } = stream;
+
+        public IDisposable SinkRegistration { get; } = sinkRegistration;
+
+        public int Viewers { get; set; }
+
+        public ITimer? IdleTimer { get; set; }
+    }
+}
+
+/// <summary>One viewer's hold on a camera; dispose to leave.</summary>
+public sealed class CameraSubscription : IDisposable
+{
+    private readonly CameraHub _hub;
+    private readonly CameraEndpoint _camera;
+    private readonly CameraStream _stream;
+    private readonly CameraStream.Viewer _viewer;
+    private int _disposed;
+
+    internal CameraSubscription(CameraHub hub, CameraEndpoint camera, CameraStream stream, CameraStream.Viewer viewer)
+    {
+        _hub = hub;
+        _camera = camera;
+        _stream = stream;
+        _viewer = viewer;
+    }
+
+    /// <summary>What the viewer receives: H.264/90000, pt 96, with the fmtp line to put in the SDP answer.</summary>
+    public MediaTrack Track => _stream.Track;
+
+    /// <summary>Answer a browser's PLI/FIR: the cached GOP is sent again (RTSP cameras cannot be asked for an IDR).</summary>
+    public void RequestKeyframe() => _stream.RequestKeyframe(_viewer);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _hub.Unsubscribe(_camera, _viewer);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+using Microsoft.Extensions.Logging;
+using Portal.Media.Core;
+using Portal.Media.Rtp;
+
+namespace Portal.Media.Bridges;
+
+/// <summary>
+/// One camera's video prepared for browsers: depacketizes the camera's H.264, makes sure SPS/PPS precede every
+/// IDR, repacketizes to the WebRTC MTU, keeps the packets of the current GOP, and fans out to every viewer.
+/// </summary>
+/// <remarks>
+/// Viewers are numbered independently: each gets its own consecutive RTP sequence numbers, so a viewer that
+/// joins mid-stream (or asks for a keyframe) can be sent the cached GOP first without a gap or a duplicate.
+/// Replayed frames get timestamps one tick apart, ending where live continues, so a browser decodes them at
+/// once and shows the newest picture instead of playing two seconds of history in real time.
+/// Fan-out runs on the camera's receive loop under one lock; viewers must not block (see <see cref="IMediaSink"/>).
+/// </remarks>
+internal sealed class CameraStream : IMediaSink
+{
+    private readonly Lock _gate = new();
+    private readonly List<Viewer> _viewers = [];
+    private readonly List<(byte[] Packet, int Frame)> _gop = [];
+    private readonly H264Packetizer _packetizer;
+    private readonly CameraHubOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly byte[] _scratch;
+    private MediaTrack? _inputTrack;
+    private H264Depacketizer? _depacketizer;
+    private int _gopBytes;
+    private int _gopFrames;
+    private bool _gopValid;
+    private uint _timestampOffset;
+    private uint _lastOutputTimestamp;
+    private bool _haveOutput;
+
+    public CameraStream(CameraHubOptions options, ILogger logger, TimeProvider time)
+    {
+        _options = options;
+        _logger = logger;
+        _time = time;
+        _packetizer = new H264Packetizer(options.Mtu, payloadType: 96);
+        _scratch = new byte[options.Mtu];
+        Track = CreateTrack("42e01f");
+    }
+
+    /// <summary>The track every viewer receives: H.264, packetization-mode 1, profile-level-id from the camera's SPS.</summary>
+    public MediaTrack Track { get; private set; }
+
+    public int ViewerCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _viewers.Count;
+            }
+        }
+    }
+
+    public long AccessUnits { get; private set; }
+
+    /// <inheritdoc />
+    public void WriteRtp(MediaTrack track, ReadOnlySpan<byte> packet)
+    {
+        if (track.Kind != MediaKind.Video || track.Codec.Name != Codec.H264)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!ReferenceEquals(track, _inputTrack))
+            {
+                // A new RTSP session: new SSRC, sequence and timestamp base, maybe new parameter sets.
+                _inputTrack = track;
+                _depacketizer = new H264Depacketizer(OnAccessUnit, track.Codec.FmtpParameters.GetValueOrDefault("sprop-parameter-sets"));
+                _haveOutput = false;
+            }
+
+            _depacketizer!.Push(packet);
+        }
+    }
+
+    public Viewer AddViewer(IMediaSink sink)
+    {
+        var viewer = new Viewer(sink, (ushort)Random.Shared.Next(ushort.MaxValue + 1));
+        lock (_gate)
+        {
+            _viewers.Add(viewer);
+            ReplayGop(viewer, initial: true);
+        }
+
+        return viewer;
+    }
+
+    public void RemoveViewer(Viewer viewer)
+    {
+        lock (_gate)
+        {
+            _viewers.Remove(viewer);
+        }
+    }
+
+    /// <summary>A viewer lost pictures (PLI/FIR): resend the cached GOP, at most once per <see cref="CameraHubOptions.KeyframeRequestInterval"/>.</summary>
+    public void RequestKeyframe(Viewer viewer)
+    {
+        lock (_gate)
+        {
+            if (!_viewers.Contains(viewer) || (viewer.LastReplay is { } last && _time.GetElapsedTime(last) < _options.KeyframeRequestInterval))
+            {
+                return;
+            }
+
+            ReplayGop(viewer, initial: false);
+        }
+    }
+
+    private void OnAccessUnit(H264AccessUnit unit)
+    {
+        AccessUnits++;
+        if (!_haveOutput)
+        {
+            // Continue the output timeline across reconnects: one frame interval after the last output.
+            _timestampOffset = _lastOutputTimestamp + 3600 - unit.Timestamp;
+            _haveOutput = true;
+        }
+
+        var timestamp = unit.Timestamp + _timestampOffset;
+        if (unit.IsKeyframe)
+        {
+            _gop.Clear();
+            _gopBytes = 0;
+            _gopFrames = 0;
+            _gopValid = true;
+            foreach (var nal in unit.NalUnits)
+            {
+                if (nal.Length > 3 && H264NalUnit.TypeOf(nal.Span[0]) == H264NalUnit.Sps)
+                {
+                    var profile = H264NalUnit.ProfileLevelId(nal.Span);
+                    if (!Track.Codec.FmtpLine.Contains(profile, StringComparison.Ordinal))
+                    {
+                        Track = CreateTrack(profile);
+                    }
+                }
+            }
+        }
+
+        var frame = _gopFrames++;
+        _packetizer.Packetize(unit.NalUnits, timestamp, packet =>
+        {
+            if (_gopValid)
+            {
+                if (_gopBytes + packet.Length > _options.MaxGopBytes)
+                {
+                    // A GOP too long to keep: new viewers wait for the next keyframe instead.
+                    _gop.Clear();
+                    _gopBytes = 0;
+                    _gopValid = false;
+                }
+                else
+                {
+                    _gop.Add((packet.ToArray(), frame));
+                    _gopBytes += packet.Length;
+                }
+            }
+
+            for (var i = _viewers.Count - 1; i >= 0; i--)
+            {
+                Send(_viewers[i], packet, null);
+            }
+        });
+        _lastOutputTimestamp = timestamp;
+    }
+
+    private void ReplayGop(Viewer viewer, bool initial)
+    {
+        if (!_gopValid || _gop.Count == 0)
+        {
+            return;
+        }
+
+        viewer.LastReplay = _time.GetTimestamp();
+        var frames = _gop[^1].Frame + 1;
+
+        // Last replayed frame lands on the newest output timestamp (joining) or just after what the viewer saw.
+        var anchor = initial || !viewer.HasSent ? _lastOutputTimestamp - (uint)(frames - 1) : viewer.LastTimestamp + 1;
+        foreach (var (packet, frame) in _gop)
+        {
+            Send(viewer, packet, anchor + (uint)frame);
+        }
+    }
+
+    private void Send(Viewer viewer, ReadOnlySpan<byte> packet, uint? timestamp)
+    {
+        var ts = timestamp ?? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(packet[4..]);
+        packet.CopyTo(_scratch);
+        var span = _scratch.AsSpan(0, packet.Length);
+        RtpPacket.SetSequenceAndTimestamp(span, viewer.NextSequence++, ts);
+        viewer.LastTimestamp = ts;
+        viewer.HasSent = true;
+        try
+        {
+            viewer.Sink.WriteRtp(Track, span);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogWarning(ex, "Viewer sink failed; removing it");
+            _viewers.Remove(viewer);
+        }
+    }
+
+    private static MediaTrack CreateTrack(string profileLevelId) => new(
+        MediaKind.Video,
+        new Codec(Codec.H264, 90000, 96, 0, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profileLevelId),
+        "video");
+
+    /// <summary>Per-viewer numbering state.</summary>
+    internal sealed class Viewer(IMediaSink sink, ushort firstSequence)
+    {
+        public IMediaSink Sink { get; } = sink;
+
+        public ushort NextSequence { get; set; } = firstSequence;
+
+        public uint LastTimestamp { get; set; }
+
+        public bool HasSent { get; set; }
+
+        public long? LastReplay { get; set; }
+    }
+}

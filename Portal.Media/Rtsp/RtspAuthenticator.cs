@@ -1,0 +1,86 @@
+using System.Net;
+using Portal.Media.Core;
+
+namespace Portal.Media.Rtsp;
+
+/// <summary>Client-side Basic or Digest credentials for one RTSP connection (RFC 2326 §D.1, RFC 2617, RFC 7616).</summary>
+/// <remarks>
+/// Digest is preferred when a camera offers both (Hikvision sends two WWW-Authenticate headers). The nonce is
+/// kept and reused with a growing nonce count, and refreshed when a later 401 brings a new one (stale=true).
+/// </remarks>
+internal sealed class RtspAuthenticator(NetworkCredential? credential)
+{
+    private Dictionary<string, string>? _digest;
+    private bool _basic;
+    private int _nonceCount;
+
+    public bool HasCredential => credential is not null;
+
+    /// <summary>Takes the challenges from a 401; false when there is nothing new to try.</summary>
+    public bool Accept(RtspResponse response, bool alreadyTried)
+    {
+        if (credential is null)
+        {
+            return false;
+        }
+
+        Dictionary<string, string>? digest = null;
+        var basic = false;
+        foreach (var challenge in response.Headers.GetAll("WWW-Authenticate"))
+        {
+            var scheme = HttpDigest.Scheme(challenge);
+            if (scheme.Equals("Digest", StringComparison.OrdinalIgnoreCase))
+            {
+                var p = HttpDigest.ParseParameters(challenge);
+                var algorithm = p.GetValueOrDefault("algorithm", "MD5");
+                if (algorithm.Equals("MD5", StringComparison.OrdinalIgnoreCase) && p.ContainsKey("nonce"))
+                {
+                    digest ??= p;
+                }
+            }
+            else if (scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+            {
+                basic = true;
+            }
+        }
+
+        if (digest is not null)
+        {
+            var stale = digest.GetValueOrDefault("stale", "false").Equals("true", StringComparison.OrdinalIgnoreCase);
+            var newNonce = _digest is null || _digest.GetValueOrDefault("nonce") != digest["nonce"];
+            if (alreadyTried && !(stale || newNonce))
+            {
+                return false;
+            }
+
+            _digest = digest;
+            _basic = false;
+            _nonceCount = 0;
+            return !alreadyTried || stale || newNonce;
+        }
+
+        if (basic && !alreadyTried)
+        {
+            _basic = true;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The Authorization value for a request, or null before any challenge.</summary>
+    public string? Authorize(string method, string uri)
+    {
+        if (credential is null)
+        {
+            return null;
+        }
+
+        if (_digest is not null)
+        {
+            return HttpDigest.BuildAuthorization(_digest, credential.UserName, credential.Password, method, uri, ++_nonceCount);
+        }
+
+        return _basic ? HttpDigest.BuildBasic(credential.UserName, credential.Password) : null;
+    }
+}

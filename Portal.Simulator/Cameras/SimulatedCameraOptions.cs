@@ -1,0 +1,28 @@
+namespace Portal.Simulator.Cameras;
+
+/// <summary>How a simulated gate camera listens and behaves. Ports 0 pick free ones (tests, demo mode).</summary>
+public sealed record SimulatedCameraOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+
+    public int RtspPort { get; init; }
+
+    public int OnvifPort { get; init; }
+
+    public string Path { get; init; } = "/Streaming/Channels/101";
+
+    /// <summary>Null turns authentication off (RTSP and ONVIF).</summary>
+    public string? Username { get; init; } = "admin";
+
+    public string? Password { get; init; } = "gate-cam-1";
+
+    public bool AllowUdp { get; init; } = true;
+
+    /// <summary>False sends SPS/PPS only in the SDP, as some cameras do.</summary>
+    public bool InBandParameterSets { get; init; } = true;
+
+    /// <summary>True starts each session where the loop is "now" (mid-GOP, like a live camera); false at frame 0.</summary>
+    public bool StartAtLiveEdge { get; init; } = true;
+
+    public int SessionTimeoutSeconds { get; init; } = 60;
+}

@@ -1,0 +1,392 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Media.Core;
+using Portal.Media.Rtp;
+using Portal.Media.Rtsp;
+using Portal.Media.Sdp;
+
+namespace Portal.Simulator.Cameras;
+
+/// <summary>
+/// The gate camera's RTSP server (RFC 2326): DESCRIBE/SETUP/PLAY/TEARDOWN with Digest auth, RTP over TCP
+/// interleaved or UDP, streaming <see cref="GateClip"/> in a loop at 25 fps with continuous timestamps.
+/// </summary>
+public sealed class SimulatedRtspServer : IAsyncDisposable
+{
+    public const string Realm = "SimulatedGateCamera";
+
+    private readonly SimulatedCameraOptions _options;
+    private readonly GateClip _clip;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TcpListener _listener;
+    private readonly CancellationTokenSource _cts = new();
+    private readonly List<TcpClient> _connections = [];
+    private readonly long _started;
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _activeStreams;
+    private int _totalSessions;
+
+    public SimulatedRtspServer(SimulatedCameraOptions options, ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        _options = options;
+        _clip = GateClip.Instance;
+        _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _listener = new TcpListener(IPAddress.Parse(options.Host), options.RtspPort);
+        _started = _time.GetTimestamp();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public Uri Uri => new($"rtsp://{_options.Host}:{Port}{_options.Path}");
+
+    /// <summary>Sessions currently playing.</summary>
+    public int ActiveStreams => Volatile.Read(ref _activeStreams);
+
+    /// <summary>PLAY requests served since start.</summary>
+    public int TotalSessions => Volatile.Read(ref _totalSessions);
+
+    /// <summary>While true, playing sessions stop sending RTP (the camera "freezes"): for stall-detection tests.</summary>
+    public bool Frozen { get; set; }
+
+    public void Start()
+    {
+        _listener.Start();
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Closes every client connection, as a camera reboot would.</summary>
+    public void DropConnections()
+    {
+        lock (_connections)
+        {
+            foreach (var c in _connections)
+            {
+                c.Dispose();
+            }
+
+            _connections.Clear();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cts.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        DropConnections();
+        await _acceptLoop.ConfigureAwait(false);
+        _cts.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_cts.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            lock (_connections)
+            {
+                _connections.Add(client);
+            }
+
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        client.NoDelay = true;
+        var session = new Session(client, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        try
+        {
+            var stream = client.GetStream();
+            var reader = new TextMessageReader(stream);
+            while (!_cts.IsCancellationRequested)
+            {
+                if (await reader.PeekByteAsync(_cts.Token).ConfigureAwait(false) is var first && first < 0)
+                {
+                    break;
+                }
+
+                if (first == '$')
+                {
+                    // RTCP from the client over the interleaved channel: read and ignore.
+                    var header = await reader.ReadBytesAsync(4, _cts.Token).ConfigureAwait(false);
+                    await reader.ReadBytesAsync(BinaryPrimitives.ReadUInt16BigEndian(header.Span[2..]), _cts.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var message = await reader.ReadMessageAsync(_cts.Token).ConfigureAwait(false);
+                if (!RtspRequest.TryParse(message, out var request, out _))
+                {
+                    await session.WriteAsync(new RtspResponse(400, "Bad Request").ToBytes(), _cts.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var response = Handle(session, request);
+                response.Headers.Set("CSeq", request.Headers["CSeq"] ?? "0");
+                response.Headers.Set("Server", "Portal.Simulator gate camera");
+                await session.WriteAsync(response.ToBytes(), _cts.Token).ConfigureAwait(false);
+                if (request.Method == "PLAY" && response.IsSuccess && session.Streaming is null)
+                {
+                    session.Streaming = Task.Run(() => StreamAsync(session, session.Cancel.Token));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException or EndOfStreamException or OperationCanceledException or ObjectDisposedException)
+        {
+            _logger.LogDebug("RTSP client gone: {Reason}", ex.Message);
+        }
+        finally
+        {
+            await session.Cancel.CancelAsync().ConfigureAwait(false);
+            if (session.Streaming is { } streaming)
+            {
+                await streaming.ConfigureAwait(false);
+            }
+
+            session.Dispose();
+            lock (_connections)
+            {
+                _connections.Remove(client);
+            }
+
+            client.Dispose();
+        }
+    }
+
+    private RtspResponse Handle(Session session, RtspRequest request)
+    {
+        if (!IsAuthorized(session, request))
+        {
+            var challenge = new RtspResponse(401, "Unauthorized");
+            challenge.Headers.Add("WWW-Authenticate", $"Digest realm=\"{Realm}\", nonce=\"{session.Nonce}\", algorithm=MD5");
+            return challenge;
+        }
+
+        var response = new RtspResponse(200, "OK");
+        switch (request.Method)
+        {
+            case "OPTIONS":
+                response.Headers.Add("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER");
+                return response;
+            case "DESCRIBE":
+                response.Headers.Add("Content-Type", "application/sdp");
+                response.Headers.Add("Content-Base", Uri + "/");
+                response.Body = Encoding.UTF8.GetBytes(BuildSdp().ToString());
+                return response;
+            case "SETUP":
+                return Setup(session, request, response);
+            case "PLAY":
+                if (session.Transport is null)
+                {
+                    return new RtspResponse(455, "Method Not Valid in This State");
+                }
+
+                response.Headers.Add("Session", session.Id);
+                response.Headers.Add("RTP-Info", string.Create(CultureInfo.InvariantCulture, $"url={Uri}/trackID=0;seq={session.Packetizer.NextSequenceNumber};rtptime={session.NextTimestamp}"));
+                return response;
+            case "GET_PARAMETER":
+                response.Headers.Add("Session", session.Id);
+                return response;
+            case "TEARDOWN":
+                session.Cancel.Cancel();
+                return response;
+            default:
+                return new RtspResponse(501, "Not Implemented");
+        }
+    }
+
+    private RtspResponse Setup(Session session, RtspRequest request, RtspResponse response)
+    {
+        if (!request.Uri.EndsWith("trackID=0", StringComparison.Ordinal))
+        {
+            return new RtspResponse(404, "Not Found");
+        }
+
+        if (!RtspTransportHeader.TryParse(request.Headers["Transport"], out var wanted))
+        {
+            return new RtspResponse(461, "Unsupported Transport");
+        }
+
+        RtspTransportHeader chosen;
+        if (wanted.IsTcp)
+        {
+            chosen = new RtspTransportHeader { Protocol = "RTP/AVP/TCP", Interleaved = wanted.Interleaved ?? (0, 1), Ssrc = session.Ssrc };
+        }
+        else if (wanted.ClientPort is { } ports && _options.AllowUdp)
+        {
+            var remote = ((IPEndPoint)session.Client.Client.RemoteEndPoint!).Address;
+            session.Udp ??= new UdpClient(new IPEndPoint(IPAddress.Parse(_options.Host), 0));
+            session.UdpTarget = new IPEndPoint(remote, ports.Rtp);
+            var local = ((IPEndPoint)session.Udp.Client.LocalEndPoint!).Port;
+            chosen = new RtspTransportHeader { ClientPort = ports, ServerPort = (local, local + 1), Ssrc = session.Ssrc };
+        }
+        else
+        {
+            return new RtspResponse(461, "Unsupported Transport");
+        }
+
+        session.Transport = chosen;
+        response.Headers.Add("Transport", chosen.ToString());
+        response.Headers.Add("Session", session.Id + ";timeout=" + _options.SessionTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
+        return response;
+    }
+
+    private bool IsAuthorized(Session session, RtspRequest request)
+    {
+        if (_options.Username is null)
+        {
+            return true;
+        }
+
+        var authorization = request.Headers["Authorization"];
+        return authorization is not null
+            && HttpDigest.Verify(authorization, request.Method, Realm, session.Nonce, _options.Username, _options.Password ?? string.Empty);
+    }
+
+    private SdpSession BuildSdp()
+    {
+        var sdp = new SdpSession
+        {
+            Origin = new SdpOrigin("-", "1", "1", "IN", "IP4", _options.Host),
+            SessionName = "Portal.Simulator gate camera",
+            Connection = SdpConnection.Create("0.0.0.0"),
+        };
+        sdp.Control = "*";
+        var video = new SdpMedia { Type = "video", Port = 0, Protocol = "RTP/AVP" };
+        video.Formats.Add("96");
+        video.AddAttribute("rtpmap", "96 H264/90000");
+        video.AddAttribute("fmtp", $"96 packetization-mode=1;profile-level-id={_clip.ProfileLevelId};sprop-parameter-sets={_clip.SpropParameterSets}");
+        video.Control = "trackID=0";
+        video.Direction = SdpDirection.RecvOnly;
+        sdp.Media.Add(video);
+        return sdp;
+    }
+
+    private async Task StreamAsync(Session session, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _activeStreams);
+        Interlocked.Increment(ref _totalSessions);
+        try
+        {
+            // A live camera is mid-GOP when a viewer arrives: start where the wall clock says, unless told otherwise.
+            var frame = _options.StartAtLiveEdge
+                ? (long)(_time.GetElapsedTime(_started).TotalSeconds * GateClip.FramesPerSecond)
+                : 0;
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / GateClip.FramesPerSecond), _time);
+            var output = new MemoryStream();
+            do
+            {
+                if (Frozen)
+                {
+                    continue;
+                }
+
+                var nals = _clip.Frames[(int)(frame % _clip.Frames.Count)];
+                if (!_options.InBandParameterSets)
+                {
+                    nals = nals.Where(n => H264NalUnit.TypeOf(n.Span[0]) is not (H264NalUnit.Sps or H264NalUnit.Pps)).ToList();
+                }
+
+                output.SetLength(0);
+                var timestamp = session.NextTimestamp;
+                session.NextTimestamp += GateClip.TicksPerFrame;
+                frame++;
+                session.Packetizer.Packetize(nals, timestamp, packet => session.Emit(output, packet));
+                if (session.Udp is null)
+                {
+                    await session.WriteAsync(output.GetBuffer().AsMemory(0, (int)output.Length), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeStreams);
+        }
+    }
+
+    /// <summary>One client connection and its (single-track) RTSP session.</summary>
+    private sealed class Session(TcpClient client, string nonce) : IDisposable
+    {
+        private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+        public TcpClient Client { get; } = client;
+
+        public string Nonce { get; } = nonce;
+
+        public string Id { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(6));
+
+        public uint Ssrc { get; } = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(4));
+
+        public uint NextTimestamp { get; set; } = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(4));
+
+        public H264Packetizer Packetizer { get; } = new(1400, 96);
+
+        public RtspTransportHeader? Transport { get; set; }
+
+        public UdpClient? Udp { get; set; }
+
+        public IPEndPoint? UdpTarget { get; set; }
+
+        public CancellationTokenSource Cancel { get; } = new();
+
+        public Task? Streaming { get; set; }
+
+        public void Emit(MemoryStream output, ReadOnlySpan<byte> packet)
+        {
+            var rewritten = packet.ToArray();
+            BinaryPrimitives.WriteUInt32BigEndian(rewritten.AsSpan(8), Ssrc);
+            if (Udp is not null)
+            {
+                Udp.Send(rewritten, UdpTarget);
+                return;
+            }
+
+            var channel = Transport?.Interleaved?.Rtp ?? 0;
+            Span<byte> header = [(byte)'$', (byte)channel, 0, 0];
+            BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)rewritten.Length);
+            output.Write(header);
+            output.Write(rewritten);
+        }
+
+        public async Task WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        {
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Client.GetStream().WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            Udp?.Dispose();
+            Cancel.Dispose();
+            _writeLock.Dispose();
+        }
+    }
+}
