@@ -1,0 +1,356 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Portal.Media.Rtp.Rtcp;
+using Portal.Media.WebRtc.Dtls;
+using Portal.Media.WebRtc.Srtp;
+
+namespace Portal.Media.WebRtc;
+
+/// <summary>Receives one decrypted RTP packet; <paramref name="rtpPacket"/> is only valid during the call.</summary>
+public delegate void WebRtcRtpHandler(WebRtcPeer peer, WebRtcTrack track, ReadOnlySpan<byte> rtpPacket);
+
+public enum WebRtcPeerState
+{
+    /// <summary>Answer produced; waiting for the browser's ICE checks.</summary>
+    New,
+
+    /// <summary>ICE check received, DTLS handshake running.</summary>
+    Connecting,
+
+    /// <summary>DTLS done, SRTP keys in place: media flows.</summary>
+    Connected,
+
+    /// <summary>Handshake failed; the peer is being closed.</summary>
+    Failed,
+
+    Closed,
+}
+
+/// <summary>
+/// One browser session on the shared <see cref="WebRtcEndpoint"/>: the answer to its offer, ICE-lite consent,
+/// the DTLS-SRTP handshake, and RTP/RTCP both ways. Create with <see cref="WebRtcEndpoint.CreatePeer"/>.
+/// </summary>
+/// <remarks>
+/// Incoming packets are handled on the endpoint's receive loop, so <see cref="RtpReceived"/> and
+/// <see cref="KeyframeRequested"/> handlers must return quickly (copy or queue, never block).
+/// </remarks>
+public sealed class WebRtcPeer : IAsyncDisposable
+{
+    /// <summary>Remote addresses one peer may validate (host, srflx, IPv6, relay...); more are ignored.</summary>
+    internal const int MaxRemoteAddresses = 8;
+
+    private readonly WebRtcEndpoint _endpoint;
+    private readonly ILogger<WebRtcPeer> _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly DtlsServerSession _dtls;
+    private readonly Dictionary<WebRtcTrack, WebRtcRtpSender> _senders = [];
+    private readonly List<SocketAddress> _addresses = [];
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _cts = new();
+    private readonly byte[] _rtcpBuffer = new byte[1500];
+    private readonly Lock _sync = new();
+    private SocketAddress? _selected;
+    private SrtpContext? _inbound;
+    private SrtpContext? _outbound;
+    private long _lastConsentTicks;
+    private int _state;
+
+    internal WebRtcPeer(WebRtcEndpoint endpoint, WebRtcNegotiation negotiation, string localUfrag, string localPassword, ILogger<WebRtcPeer> logger, TimeProvider timeProvider)
+    {
+        _endpoint = endpoint;
+        _logger = logger;
+        _timeProvider = timeProvider;
+        LocalUfrag = localUfrag;
+        LocalKey = Stun.StunMessage.ShortTermKey(localPassword);
+        RemoteUfrag = negotiation.RemoteUfrag;
+        RemoteFingerprint = negotiation.RemoteFingerprint;
+        AnswerSdp = negotiation.AnswerSdp;
+        Tracks = negotiation.Tracks;
+        foreach (var track in Tracks.Where(t => t.CanSend))
+        {
+            _senders.Add(track, new WebRtcRtpSender(track, timeProvider));
+        }
+
+        _lastConsentTicks = timeProvider.GetTimestamp();
+        _dtls = new DtlsServerSession(endpoint.Certificate, RemoteFingerprint, SendDtls, endpoint.Options.HandshakeTimeout);
+    }
+
+    /// <summary>Raised for every authenticated RTP packet the browser sends (its microphone, later its camera).</summary>
+    public event WebRtcRtpHandler? RtpReceived;
+
+    /// <summary>Raised when the browser sends PLI or FIR for a track we send: the source should produce a keyframe.</summary>
+    public event Action<WebRtcPeer, WebRtcTrack>? KeyframeRequested;
+
+    /// <summary>Raised once when the peer closes (disposed, consent expired or handshake failed).</summary>
+    public event Action<WebRtcPeer>? Closed;
+
+    /// <summary>Our ICE username fragment: the peer's id on the endpoint.</summary>
+    public string LocalUfrag { get; }
+
+    public string RemoteUfrag { get; }
+
+    public string RemoteFingerprint { get; }
+
+    /// <summary>The SDP answer to hand back to the browser (<c>setRemoteDescription</c>).</summary>
+    public string AnswerSdp { get; }
+
+    public IReadOnlyList<WebRtcTrack> Tracks { get; }
+
+    public WebRtcPeerState State => (WebRtcPeerState)Volatile.Read(ref _state);
+
+    /// <summary>The address media goes to: the nominated (USE-CANDIDATE) pair, else the latest checked one.</summary>
+    public IPEndPoint? RemoteEndPoint
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _selected is null ? null : (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(_selected);
+            }
+        }
+    }
+
+    internal byte[] LocalKey { get; }
+
+    /// <summary>Completes when DTLS is done and media can flow; faults if the handshake fails.</summary>
+    public Task WaitConnectedAsync(CancellationToken cancellationToken = default) => _connected.Task.WaitAsync(cancellationToken);
+
+    /// <summary>The first track of a kind we may send on, e.g. the gate camera's video.</summary>
+    public WebRtcTrack? FindSendTrack(Core.MediaKind kind) => Tracks.FirstOrDefault(t => t.Kind == kind && t.CanSend);
+
+    /// <summary>
+    /// Sends one RTP packet on <paramref name="track"/>: SSRC and payload type are rewritten to the negotiated
+    /// values, sequence number and timestamp are kept. False before <see cref="WebRtcPeerState.Connected"/>.
+    /// </summary>
+    public bool SendRtp(WebRtcTrack track, ReadOnlySpan<byte> rtpPacket)
+    {
+        var srtp = Volatile.Read(ref _outbound);
+        return srtp is not null && _senders.TryGetValue(track, out var sender) && sender.Send(rtpPacket, srtp, SendMedia);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var previous = (WebRtcPeerState)Interlocked.Exchange(ref _state, (int)WebRtcPeerState.Closed);
+        if (previous == WebRtcPeerState.Closed)
+        {
+            return;
+        }
+
+        await _cts.CancelAsync().ConfigureAwait(false);
+        _endpoint.Remove(this);
+        _dtls.Dispose();
+        lock (_sync)
+        {
+            _inbound?.Dispose();
+            _outbound?.Dispose();
+            _inbound = _outbound = null;
+        }
+
+        _connected.TrySetException(new ObjectDisposedException(nameof(WebRtcPeer)));
+        _ = _connected.Task.Exception; // observed: a peer closed before connecting is not an error
+        _cts.Dispose();
+        _logger.LogInformation("WebRTC peer {Ufrag} closed (was {State})", LocalUfrag, previous);
+        Closed?.Invoke(this);
+    }
+
+    internal bool IsConsentExpired(TimeSpan timeout) => _timeProvider.GetElapsedTime(Interlocked.Read(ref _lastConsentTicks)) > timeout;
+
+    /// <summary>A binding request from <paramref name="from"/> passed integrity: refresh consent, learn the address.</summary>
+    internal void OnValidBindingRequest(SocketAddress from, bool useCandidate)
+    {
+        Interlocked.Exchange(ref _lastConsentTicks, _timeProvider.GetTimestamp());
+        var isNew = false;
+        lock (_sync)
+        {
+            if (!_addresses.Contains(from))
+            {
+                if (_addresses.Count >= MaxRemoteAddresses)
+                {
+                    return;
+                }
+
+                var copy = Copy(from);
+                _addresses.Add(copy);
+                _endpoint.Map(copy, this);
+                isNew = true;
+            }
+
+            if (_selected is null || (useCandidate && !_selected.Equals(from)))
+            {
+                _selected = _addresses.First(a => a.Equals(from));
+                _logger.LogDebug("WebRTC peer {Ufrag} selected {Address} (nominated: {Nominated})", LocalUfrag, RemoteEndPoint, useCandidate);
+            }
+        }
+
+        if (isNew && Interlocked.CompareExchange(ref _state, (int)WebRtcPeerState.Connecting, (int)WebRtcPeerState.New) == (int)WebRtcPeerState.New)
+        {
+            _ = RunHandshakeAsync();
+        }
+    }
+
+    internal void OnDtls(ReadOnlySpan<byte> datagram) => _dtls.OnDatagram(datagram);
+
+    /// <summary>RTP or RTCP (RFC 5761 §4: payload types 64..95 after masking the marker are RTCP).</summary>
+    internal void OnRtpOrRtcp(Span<byte> datagram)
+    {
+        var srtp = Volatile.Read(ref _inbound);
+        if (srtp is null || datagram.Length < 2)
+        {
+            return;
+        }
+
+        if ((datagram[1] & 0x7F) is >= 64 and <= 95)
+        {
+            if (srtp.TryUnprotectRtcp(datagram, out var length, out var error))
+            {
+                HandleRtcp(datagram[..length]);
+            }
+            else
+            {
+                _logger.LogTrace("WebRTC peer {Ufrag} dropped SRTCP: {Error}", LocalUfrag, error);
+            }
+
+            return;
+        }
+
+        if (!srtp.TryUnprotectRtp(datagram, out var rtpLength, out var rtpError))
+        {
+            _logger.LogTrace("WebRTC peer {Ufrag} dropped SRTP: {Error}", LocalUfrag, rtpError);
+            return;
+        }
+
+        var ssrc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]);
+        var pt = datagram[1] & 0x7F;
+        var track = Tracks.FirstOrDefault(t => t.CanReceive && t.RemoteSsrc == ssrc)
+            ?? Tracks.FirstOrDefault(t => t.CanReceive && t.RemoteSsrc is null && t.Codec.PayloadType == pt);
+        if (track is null)
+        {
+            return; // RTX, FEC or a stream we did not negotiate
+        }
+
+        track.RemoteSsrc ??= ssrc;
+        RtpReceived?.Invoke(this, track, datagram[..rtpLength]);
+    }
+
+    /// <summary>Sends one compound RTCP packet with a sender report per track that has sent media.</summary>
+    internal void SendReports()
+    {
+        var srtp = Volatile.Read(ref _outbound);
+        if (srtp is null)
+        {
+            return;
+        }
+
+        lock (_rtcpBuffer)
+        {
+            var length = 0;
+            foreach (var sender in _senders.Values)
+            {
+                if (sender.CreateSenderReport() is { } report && length + report.Length + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
+                {
+                    length += report.Write(_rtcpBuffer.AsSpan(length));
+                }
+            }
+
+            if (length > 0 && srtp.TryProtectRtcp(_rtcpBuffer, length, out var protectedLength, out _))
+            {
+                SendMedia(_rtcpBuffer.AsSpan(0, protectedLength));
+            }
+        }
+    }
+
+    private void HandleRtcp(ReadOnlySpan<byte> compound)
+    {
+        var reader = new RtcpCompoundReader(compound);
+        while (reader.TryReadNext(out var header, out var packet, out _))
+        {
+            switch (header.PacketType)
+            {
+                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.PictureLossFormat && RtcpPli.TryParse(packet, out var pli, out _):
+                    RaiseKeyframe(pli.MediaSsrc);
+                    break;
+                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FullIntraRequestFormat && RtcpFir.TryParse(packet, out var fir, out _):
+                    foreach (var entry in fir.Entries)
+                    {
+                        RaiseKeyframe(entry.Ssrc);
+                    }
+
+                    break;
+                case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.GenericNackFormat && RtcpNack.TryParse(packet, out var nack, out _):
+                    var sender = _senders.Values.FirstOrDefault(s => s.Track.LocalSsrc == nack.MediaSsrc);
+                    var srtp = Volatile.Read(ref _outbound);
+                    if (sender is not null && srtp is not null)
+                    {
+                        sender.Retransmit(nack.GetLostSequenceNumbers(), srtp, SendMedia);
+                    }
+
+                    break;
+                default:
+                    break; // SR/RR/SDES/BYE/REMB/transport-cc: nothing we act on
+            }
+        }
+    }
+
+    private void RaiseKeyframe(uint mediaSsrc)
+    {
+        var track = Tracks.FirstOrDefault(t => t.CanSend && t.LocalSsrc == mediaSsrc);
+        if (track is not null)
+        {
+            KeyframeRequested?.Invoke(this, track);
+        }
+    }
+
+    private async Task RunHandshakeAsync()
+    {
+        try
+        {
+            var keys = await _dtls.HandshakeAsync(_cts.Token).ConfigureAwait(false);
+            lock (_sync)
+            {
+                if (State == WebRtcPeerState.Closed)
+                {
+                    return;
+                }
+
+                _inbound = keys.CreateClientContext();
+                _outbound = keys.CreateServerContext();
+            }
+
+            Interlocked.CompareExchange(ref _state, (int)WebRtcPeerState.Connected, (int)WebRtcPeerState.Connecting);
+            _logger.LogInformation("WebRTC peer {Ufrag} connected from {Address}", LocalUfrag, RemoteEndPoint);
+            _connected.TrySetResult();
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        {
+            if (Interlocked.CompareExchange(ref _state, (int)WebRtcPeerState.Failed, (int)WebRtcPeerState.Connecting) == (int)WebRtcPeerState.Connecting)
+            {
+                _logger.LogWarning(ex, "WebRTC peer {Ufrag}: DTLS handshake failed", LocalUfrag);
+                _connected.TrySetException(ex);
+                await DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void SendDtls(byte[] datagram, int length) => SendMedia(datagram.AsSpan(0, length));
+
+    private void SendMedia(ReadOnlySpan<byte> datagram)
+    {
+        SocketAddress? target;
+        lock (_sync)
+        {
+            target = _selected;
+        }
+
+        if (target is not null)
+        {
+            _endpoint.Send(datagram, target);
+        }
+    }
+
+    private static SocketAddress Copy(SocketAddress address)
+    {
+        var copy = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span[..address.Size].CopyTo(copy.Buffer.Span);
+        return copy;
+    }
+}
