@@ -1,4 +1,5 @@
 using Portal.Core.Registry;
+using Xunit;
 
 namespace Portal.Tests.Core.Registry;
 

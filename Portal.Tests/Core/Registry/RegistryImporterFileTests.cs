@@ -1,10 +1,12 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using Portal.Core.Demo;
+using Portal.Core.Devices;
 using Portal.Core.Registry;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Tests.Data;
+using Xunit;
 using static Portal.Core.Registry.RegistryColumns;
 using static Portal.Tests.Core.Registry.RegistryFiles;
 
@@ -94,7 +96,7 @@ public sealed class RegistryImporterFileTests : IAsyncLifetime
         Assert.True(result.Succeeded, string.Join("\n", result.Problems));
         var school = await SchoolAsync("3370000007");
         Assert.Equal(("青岛市实验小学（西校区）", 120.195321, "0532-67078417"), (school!.Name, school.Longitude!.Value, school.Phone));
-        Assert.NotNull(await new Portal.Core.Devices.DeviceRepository(_database.Db).GetBySerialNumberAsync("ATS0007", Ct));
+        Assert.NotNull(await new DeviceRepository(_database.Db).GetBySerialNumberAsync("ATS0007", Ct));
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Portal.Core.Registry;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Tests.Data;
+using Xunit;
 using static Portal.Core.Registry.RegistryColumns;
 using static Portal.Tests.Core.Registry.RegistryFiles;
 
