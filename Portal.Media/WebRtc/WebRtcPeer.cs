@@ -49,6 +49,7 @@ public sealed class WebRtcPeer : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly byte[] _rtcpBuffer = new byte[1500];
     private readonly Lock _sync = new();
+    private readonly Action<ReadOnlySpan<byte>> _sendMedia;
     private SocketAddress? _selected;
     private SrtpContext? _inbound;
     private SrtpContext? _outbound;
@@ -71,6 +72,7 @@ public sealed class WebRtcPeer : IAsyncDisposable
             _senders.Add(track, new WebRtcRtpSender(track, timeProvider));
         }
 
+        _sendMedia = SendMedia; // one delegate, not one per packet
         _lastConsentTicks = timeProvider.GetTimestamp();
         _dtls = new DtlsServerSession(endpoint.Certificate, RemoteFingerprint, SendDtls, endpoint.Options.HandshakeTimeout);
     }
@@ -125,7 +127,7 @@ public sealed class WebRtcPeer : IAsyncDisposable
     public bool SendRtp(WebRtcTrack track, ReadOnlySpan<byte> rtpPacket)
     {
         var srtp = Volatile.Read(ref _outbound);
-        return srtp is not null && _senders.TryGetValue(track, out var sender) && sender.Send(rtpPacket, srtp, SendMedia);
+        return srtp is not null && _senders.TryGetValue(track, out var sender) && sender.Send(rtpPacket, srtp, _sendMedia);
     }
 
     public async ValueTask DisposeAsync()
@@ -219,17 +221,11 @@ public sealed class WebRtcPeer : IAsyncDisposable
             return;
         }
 
-        var ssrc = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]);
-        var pt = datagram[1] & 0x7F;
-        var track = Tracks.FirstOrDefault(t => t.CanReceive && t.RemoteSsrc == ssrc)
-            ?? Tracks.FirstOrDefault(t => t.CanReceive && t.RemoteSsrc is null && t.Codec.PayloadType == pt);
-        if (track is null)
+        var track = FindReceiveTrack(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]), datagram[1] & 0x7F);
+        if (track is not null)
         {
-            return; // RTX, FEC or a stream we did not negotiate
+            RtpReceived?.Invoke(this, track, datagram[..rtpLength]);
         }
-
-        track.RemoteSsrc ??= ssrc;
-        RtpReceived?.Invoke(this, track, datagram[..rtpLength]);
     }
 
     /// <summary>Sends one compound RTCP packet with a sender report per track that has sent media.</summary>
@@ -281,7 +277,7 @@ public sealed class WebRtcPeer : IAsyncDisposable
                     var srtp = Volatile.Read(ref _outbound);
                     if (sender is not null && srtp is not null)
                     {
-                        sender.Retransmit(nack.GetLostSequenceNumbers(), srtp, SendMedia);
+                        sender.Retransmit(nack.GetLostSequenceNumbers(), srtp, _sendMedia);
                     }
 
                     break;
@@ -289,6 +285,33 @@ public sealed class WebRtcPeer : IAsyncDisposable
                     break; // SR/RR/SDES/BYE/REMB/transport-cc: nothing we act on
             }
         }
+    }
+
+    /// <summary>
+    /// The receiving track for an SSRC: the one the offer announced, else the first unbound track with the
+    /// payload type (Firefox announces no a=ssrc). Null for RTX, FEC or streams we did not negotiate.
+    /// Plain loops: this runs for every received packet.
+    /// </summary>
+    private WebRtcTrack? FindReceiveTrack(uint ssrc, int payloadType)
+    {
+        foreach (var track in Tracks)
+        {
+            if (track.CanReceive && track.RemoteSsrc == ssrc)
+            {
+                return track;
+            }
+        }
+
+        foreach (var track in Tracks)
+        {
+            if (track.CanReceive && track.RemoteSsrc is null && track.Codec.PayloadType == payloadType)
+            {
+                track.RemoteSsrc = ssrc;
+                return track;
+            }
+        }
+
+        return null;
     }
 
     private void RaiseKeyframe(uint mediaSsrc)

@@ -58,7 +58,7 @@ public sealed class DtlsServerSession : IDisposable
             {
                 using var registration = cancellationToken.Register(_transport.Close);
                 var dtls = new DtlsServerProtocol().Accept(_server, _transport);
-                var keys = _server.ExportSrtpKeys();
+                var keys = _server.SrtpKeys ?? throw new IOException("DTLS handshake completed without SRTP keys");
                 Volatile.Write(ref _dtls, dtls);
                 return keys;
             },

@@ -64,9 +64,16 @@ internal sealed class DtlsSrtpServer(BcTlsCrypto crypto, DtlsCertificate certifi
         ClientVerified = true;
     }
 
-    /// <summary>RFC 5764 §4.2 keying material; call after the handshake completed.</summary>
-    public DtlsSrtpKeys ExportSrtpKeys() =>
-        DtlsSrtpKeys.FromKeyingMaterial(m_context.ExportKeyingMaterial(DtlsSrtpKeys.ExporterLabel, null, DtlsSrtpKeys.MaterialLength));
+    /// <summary>RFC 5764 §4.2 keying material, set when the handshake completes.</summary>
+    public DtlsSrtpKeys? SrtpKeys { get; private set; }
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+
+        // BouncyCastle only allows the exporter from inside this callback.
+        SrtpKeys = DtlsSrtpKeys.FromKeyingMaterial(m_context.ExportKeyingMaterial(DtlsSrtpKeys.ExporterLabel, null, DtlsSrtpKeys.MaterialLength));
+    }
 
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 

@@ -1,0 +1,111 @@
+using Portal.Media.WebRtc.Dtls;
+using Portal.Media.WebRtc.Srtp;
+using Xunit;
+
+namespace Portal.Tests.Media.WebRtc.Dtls;
+
+public class DtlsServerSessionTests
+{
+    private static readonly DtlsCertificate ServerCertificate = DtlsCertificate.Generate();
+    private static readonly DtlsCertificate ClientCertificate = DtlsCertificate.Generate();
+
+    [Fact(Timeout = 30_000)]
+    public async Task HandshakeAsync_BouncyCastleClient_BothSidesExportSameSrtpKeys()
+    {
+        using var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
+        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+
+        var serverKeys = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
+        var clientKeys = await client.ConnectAsync(pipe.Client);
+
+        var keys = await serverKeys;
+        Assert.Equal(clientKeys, keys, DtlsSrtpKeysComparer.Instance);
+        Assert.True(pipe.Server.IsConnected);
+
+        // And the keys work: what the client protects, the server unprotects.
+        using var clientOut = clientKeys.CreateClientContext();
+        using var serverIn = keys.CreateClientContext();
+        var packet = new byte[12 + 4 + SrtpContext.AuthTagLength];
+        packet[0] = 0x80;
+        Assert.True(clientOut.TryProtectRtp(packet, 16, out var length, out _));
+        Assert.True(serverIn.TryUnprotectRtp(packet.AsSpan(0, length), out _, out var error), error);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task HandshakeAsync_ClientCertificateNotInOffer_Fails()
+    {
+        var stranger = DtlsCertificate.Generate();
+        using var pipe = new Pipe(stranger.Fingerprint, TimeSpan.FromSeconds(10));
+        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+
+        var server = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
+        await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync(pipe.Client));
+        await Assert.ThrowsAnyAsync<IOException>(() => server);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task HandshakeAsync_FuzzedRecords_FailsCleanlyWithinTimeout()
+    {
+        using var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(2));
+        var handshake = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
+        var seed = new byte[] { 22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+        foreach (var input in MediaFuzz.Inputs(6347, [seed], iterations: 2_000))
+        {
+            pipe.Server.OnDatagram(input);
+        }
+
+        await Assert.ThrowsAnyAsync<IOException>(() => handshake);
+    }
+
+    [Fact]
+    public void OnDatagram_NotDtls_IsDropped()
+    {
+        using var pipe = new Pipe(null, TimeSpan.FromSeconds(1));
+
+        Assert.False(pipe.Server.OnDatagram([0x80, 0, 0, 1]));
+        Assert.False(pipe.Server.OnDatagram(new byte[13]));
+        Assert.False(pipe.Server.OnDatagram([]));
+    }
+
+    [Fact]
+    public void Dispose_BeforeHandshake_DoesNotThrow()
+    {
+        var pipe = new Pipe(null, TimeSpan.FromSeconds(1));
+
+        pipe.Dispose();
+        pipe.Dispose();
+    }
+
+    /// <summary>Server session and client transport wired back to back in memory.</summary>
+    private sealed class Pipe : IDisposable
+    {
+        public Pipe(string? clientFingerprint, TimeSpan timeout)
+        {
+            QueueDatagramTransport? client = null;
+            Server = new DtlsServerSession(ServerCertificate, clientFingerprint, (buffer, length) => client!.Deliver(buffer[..length]), timeout);
+            client = new QueueDatagramTransport(datagram => Server.OnDatagram(datagram));
+            Client = client;
+        }
+
+        public DtlsServerSession Server { get; }
+
+        public QueueDatagramTransport Client { get; }
+
+        public void Dispose()
+        {
+            Server.Dispose();
+            Client.Dispose();
+        }
+    }
+
+    private sealed class DtlsSrtpKeysComparer : IEqualityComparer<DtlsSrtpKeys>
+    {
+        public static readonly DtlsSrtpKeysComparer Instance = new();
+
+        public bool Equals(DtlsSrtpKeys? x, DtlsSrtpKeys? y) =>
+            x is not null && y is not null && x.ClientKey.SequenceEqual(y.ClientKey) && x.ClientSalt.SequenceEqual(y.ClientSalt)
+            && x.ServerKey.SequenceEqual(y.ServerKey) && x.ServerSalt.SequenceEqual(y.ServerSalt);
+
+        public int GetHashCode(DtlsSrtpKeys obj) => obj.ClientKey[0];
+    }
+}

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.Tls;
+using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using Portal.Media.WebRtc.Dtls;
+
+namespace Portal.Tests.Media.WebRtc.Dtls;
+
+/// <summary>
+/// A browser stand-in for tests: a BouncyCastle DTLS 1.2 client offering use_srtp, presenting its own certificate
+/// and holding the server to the fingerprint from the answer.
+/// </summary>
+internal sealed class DtlsTestClient(DtlsCertificate certificate, string? expectedServerFingerprint)
+    : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
+{
+    private DtlsSrtpKeys? _keys;
+
+    public DtlsCertificate Certificate => certificate;
+
+    public string? ExpectedServerFingerprint => expectedServerFingerprint;
+
+    /// <summary>Runs the blocking handshake on a worker thread and returns the SRTP keys.</summary>
+    public Task<DtlsSrtpKeys> ConnectAsync(DatagramTransport transport) => Task.Run(() =>
+    {
+        _ = new DtlsClientProtocol().Connect(this, transport); // application data unused; SRTP follows on the same transport
+        return _keys ?? throw new IOException("no SRTP keys");
+    });
+
+    public override void NotifyHandshakeComplete()
+    {
+        base.NotifyHandshakeComplete();
+        _keys = DtlsSrtpKeys.FromKeyingMaterial(m_context.ExportKeyingMaterial(DtlsSrtpKeys.ExporterLabel, null, DtlsSrtpKeys.MaterialLength));
+    }
+
+    public override int GetHandshakeTimeoutMillis() => 10_000;
+
+    public override IDictionary<int, byte[]> GetClientExtensions()
+    {
+        var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
+        TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData([SrtpProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80], TlsUtilities.EmptyBytes));
+        return extensions;
+    }
+
+    public override TlsAuthentication GetAuthentication() => new Authentication(this);
+
+    protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
+
+    private sealed class Authentication(DtlsTestClient owner) : TlsAuthentication
+    {
+        public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
+        {
+            var der = serverCertificate.Certificate.GetCertificateAt(0).GetEncoded();
+            if (owner.ExpectedServerFingerprint is { } expected && !DtlsCertificate.MatchesFingerprint(expected, der))
+            {
+                throw new TlsFatalAlert(AlertDescription.bad_certificate, "server fingerprint mismatch");
+            }
+        }
+
+        public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) =>
+            owner.Certificate.CreateSigner(owner.m_context, (BcTlsCrypto)owner.Crypto);
+    }
+}
+
+/// <summary>An in-memory datagram pipe end for handshakes without sockets.</summary>
+internal sealed class QueueDatagramTransport(Action<byte[]> send) : DatagramTransport, IDisposable
+{
+    private readonly BlockingCollection<byte[]> _incoming = new();
+
+    public void Deliver(byte[] datagram) => _incoming.Add(datagram);
+
+    public int GetReceiveLimit() => 1500;
+
+    public int GetSendLimit() => 1200;
+
+    public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
+
+    public int Receive(Span<byte> buffer, int waitMillis)
+    {
+        if (!_incoming.TryTake(out var datagram, waitMillis))
+        {
+            return -1;
+        }
+
+        datagram.AsSpan(0, Math.Min(datagram.Length, buffer.Length)).CopyTo(buffer);
+        return Math.Min(datagram.Length, buffer.Length);
+    }
+
+    public void Send(byte[] buf, int off, int len) => send(buf.AsSpan(off, len).ToArray());
+
+    public void Send(ReadOnlySpan<byte> buffer) => send(buffer.ToArray());
+
+    public void Close()
+    {
+    }
+
+    public void Dispose() => _incoming.Dispose();
+}
