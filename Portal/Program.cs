@@ -1,4 +1,43 @@
+using Hangfire;
+using Portal;
+using Portal.Components;
+using Portal.Endpoints;
+using Portal.Services;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// Serve wwwroot and package assets (MudBlazor) straight from a build output in every environment, so the
+// README's run command works without a publish step; in a published app there is no manifest and this is a no-op.
+builder.WebHost.UseStaticWebAssets();
+builder.AddPortal();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
+await app.Services.GetRequiredService<StartupTasks>().RunAsync();
+
+if (!app.Environment.IsDevelopment())
+{
+    app.UseExceptionHandler("/error", createScopeForErrors: true);
+}
+
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseRequestLocalization();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets();
+app.MapOpenApi();
+app.MapAuthEndpoints();
+app.MapRegistryApi();
+app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
+{
+    Authorization = [new HangfireAdminFilter()],
+    DisplayStorageConnectionString = false,
+    AppPath = "/admin",
+});
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
 await app.RunAsync();
+
+/// <summary>Exposed so tests can reference the entry assembly.</summary>
+public partial class Program;

@@ -121,10 +121,8 @@ public sealed class DeviceRepository(Db db)
             page.Skip,
             page.Take,
         };
-        var sql = "SELECT COUNT(*) " + ListFrom + ";\n"
-            + "SELECT " + ListColumns + " " + ListFrom + " ORDER BY s.DistrictId, s.Code, d.Kind " + db.Paging + ";";
         await using var connection = db.Open();
-        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(PageSql(db), args, cancellationToken: ct)).ConfigureAwait(false);
         var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
         var items = (await grid.ReadAsync<DeviceListItem>().ConfigureAwait(false)).ToList();
         return new Page<DeviceListItem>(items, total);
@@ -147,6 +145,10 @@ public sealed class DeviceRepository(Db db)
         await using var connection = db.Open();
         await connection.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = state, LastSeenUtc = lastSeenUtc }, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    internal static string PageSql(Db db) =>
+        "SELECT COUNT(*) " + ListFrom + ";\n"
+        + "SELECT " + ListColumns + " " + ListFrom + " ORDER BY s.DistrictId, s.Code, d.Kind " + db.Paging + ";";
 
     internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
 

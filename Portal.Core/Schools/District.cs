@@ -1,6 +1,37 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Portal.Core.Schools;
 
-public sealed record District(int Id, string Code, string Name, string NameEn);
+// Property records, not positional ones: SQLite hands integers back as Int64, and Dapper converts them
+// for settable properties but needs an exact signature match for constructors.
+public sealed record District
+{
+    public District()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public District(int id, string code, string name, string nameEn) => (Id, Code, Name, NameEn) = (id, code, name, nameEn);
+
+    public int Id { get; init; }
+
+    public required string Code { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string NameEn { get; init; }
+}
 
 /// <summary>A 110 command centre: the city centre has no district.</summary>
-public sealed record PoliceCentre(int Id, string Name, string NameEn, int? DistrictId, int AnswerDeadlineSeconds);
+public sealed record PoliceCentre
+{
+    public int Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string NameEn { get; init; }
+
+    public int? DistrictId { get; init; }
+
+    public int AnswerDeadlineSeconds { get; init; }
+}

@@ -80,10 +80,8 @@ public sealed class SchoolRepository(Db db)
             page.Skip,
             page.Take,
         };
-        var sql = "SELECT COUNT(*) FROM School " + Where + ";\n"
-            + "SELECT " + Columns + " FROM School " + Where + " ORDER BY DistrictId, Code " + db.Paging + ";";
         await using var connection = db.Open();
-        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(PageSql(db), args, cancellationToken: ct)).ConfigureAwait(false);
         var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
         var items = (await grid.ReadAsync<School>().ConfigureAwait(false)).ToList();
         return new Page<School>(items, total);
@@ -100,6 +98,10 @@ public sealed class SchoolRepository(Db db)
         await using var connection = db.Open();
         await connection.ExecuteAsync(new CommandDefinition(Update, school, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    internal static string PageSql(Db db) =>
+        "SELECT COUNT(*) FROM School " + Where + ";\n"
+        + "SELECT " + Columns + " FROM School " + Where + " ORDER BY DistrictId, Code " + db.Paging + ";";
 
     internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
 

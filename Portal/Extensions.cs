@@ -1,0 +1,250 @@
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using Hangfire;
+using Hangfire.InMemory;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Localization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using MudBlazor.Services;
+using OpenIddict.Validation.AspNetCore;
+using Portal.Core.Data;
+using Portal.Core.Demo;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
+using Portal.Data;
+using Portal.Services;
+
+namespace Portal;
+
+public static class Extensions
+{
+    /// <summary>The cookie that carries a signed-in user's session in the portal (the OpenID Connect relying party).</summary>
+    public const string PortalCookie = "portal";
+
+    public const string OidcScheme = "oidc";
+
+    /// <summary>The portal's own OpenID Connect client, registered at start-up.</summary>
+    public const string WebClientId = "portal-web";
+
+    /// <summary>APIs accept the portal cookie (same browser) or an OpenIddict bearer token (outside systems).</summary>
+    public const string ApiPolicy = "api";
+
+    public static readonly CultureInfo[] Cultures = [new("zh-CN"), new("en")];
+
+    /// <summary>Registers everything the portal needs: one place, read top to bottom (STYLE.md §5).</summary>
+    public static WebApplicationBuilder AddPortal(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var options = builder.Configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new PortalOptions();
+        var dataFolder = Path.GetFullPath(options.DataFolder, builder.Environment.ContentRootPath);
+        Directory.CreateDirectory(dataFolder);
+        var publicUrl = ResolvePublicUrl(options, builder.Configuration);
+        services.Configure<PortalOptions>(builder.Configuration.GetSection(PortalOptions.Section));
+        services.AddSingleton(new PortalEnvironment(dataFolder, publicUrl));
+
+        // Data: one Db for Dapper, the same database for Identity's and OpenIddict's EF stores.
+        var engine = string.Equals(options.DatabaseEngine, "SqlServer", StringComparison.OrdinalIgnoreCase) ? SqlDialect.SqlServer : SqlDialect.Sqlite;
+        var connectionString = options.ConnectionString
+            ?? (engine == SqlDialect.Sqlite ? Db.SqliteConnectionString(Path.Combine(dataFolder, "portal.db"))
+                : throw new InvalidOperationException("Portal:ConnectionString is required for SQL Server."));
+        var db = new Db(connectionString, engine);
+        services.AddSingleton(db);
+        services.AddSingleton(TimeProvider.System);
+        services.AddDbContext<PortalIdentityDbContext>(o =>
+        {
+            if (engine == SqlDialect.SqlServer)
+            {
+                o.UseSqlServer(connectionString);
+            }
+            else
+            {
+                o.UseSqlite(connectionString);
+            }
+
+            o.UseOpenIddict();
+        });
+
+        services.AddDataProtection()
+            .SetApplicationName("SchoolSafetyPortal")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataFolder, "keys")));
+
+        // Core
+        services.AddSingleton<DistrictRepository>();
+        services.AddSingleton<SchoolRepository>();
+        services.AddSingleton<DeviceRepository>();
+        services.AddSingleton<DeviceSecrets>();
+        services.AddSingleton<DemoCity>();
+        services.AddSingleton<Portal.Core.Installation.ProgrammeQueries>();
+        services.AddSingleton<SchoolService>();
+        services.AddSingleton<DeviceService>();
+        services.AddScoped<CurrentUser>();
+        services.AddSingleton<StartupTasks>();
+
+        AddSignIn(services, options, publicUrl);
+
+        services.AddLocalization(o => o.ResourcesPath = "Resources");
+        services.Configure<RequestLocalizationOptions>(o =>
+        {
+            o.DefaultRequestCulture = new RequestCulture("zh-CN");
+            o.SupportedCultures = Cultures;
+            o.SupportedUICultures = Cultures;
+
+            // Chinese unless the user picks English: the browser's language is not asked, since police consoles
+            // often run English-language operating systems while their operators read Chinese.
+            o.RequestCultureProviders = [new CookieRequestCultureProvider()];
+        });
+
+        services.AddHangfire(c =>
+        {
+            c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+            if (engine == SqlDialect.SqlServer)
+            {
+                c.UseSqlServerStorage(connectionString);
+            }
+            else
+            {
+                c.UseInMemoryStorage(new InMemoryStorageOptions());
+            }
+        });
+        services.AddHangfireServer(o => o.WorkerCount = Math.Max(2, Environment.ProcessorCount));
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddMudServices();
+        services.AddOpenApi();
+        services.AddProblemDetails();
+        services.AddAntiforgery();
+        services.AddHttpContextAccessor();
+        return builder;
+    }
+
+    private static void AddSignIn(IServiceCollection services, PortalOptions options, string publicUrl)
+    {
+        services.AddIdentityCore<PortalUser>(o =>
+            {
+                o.Password.RequiredLength = 8;
+                o.Password.RequireNonAlphanumeric = false;
+                o.Lockout.MaxFailedAccessAttempts = 5;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                o.Lockout.AllowedForNewUsers = true;
+                o.User.RequireUniqueEmail = false;
+            })
+            .AddRoles<PortalRole>()
+            .AddEntityFrameworkStores<PortalIdentityDbContext>()
+            .AddSignInManager()
+            .AddDefaultTokenProviders();
+        services.AddScoped<IUserStore<PortalUser>, ProtectedUserStore>();
+
+        services.AddAuthentication(o =>
+            {
+                o.DefaultScheme = PortalCookie;
+                o.DefaultChallengeScheme = OidcScheme;
+            })
+            .AddCookie(PortalCookie, o =>
+            {
+                o.Cookie.Name = "ssp.session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.ExpireTimeSpan = TimeSpan.FromHours(10);
+                o.SlidingExpiration = true;
+                o.AccessDeniedPath = "/account/denied";
+
+                // APIs answer with status codes; only pages redirect.
+                o.Events.OnRedirectToLogin = ctx => ApiAwareRedirect(ctx, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = ctx => ApiAwareRedirect(ctx, StatusCodes.Status403Forbidden);
+            })
+            .AddOpenIdConnect(OidcScheme, o =>
+            {
+                o.Authority = publicUrl;
+                o.RequireHttpsMetadata = publicUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase);
+                o.ClientId = WebClientId;
+                o.ResponseType = OpenIdConnectResponseType.Code;
+                o.UsePkce = true;
+                o.SaveTokens = false;
+                o.MapInboundClaims = false;
+                o.GetClaimsFromUserInfoEndpoint = false;
+                o.Scope.Clear();
+                o.Scope.Add("openid");
+                o.Scope.Add("profile");
+                o.Scope.Add("roles");
+                o.SignInScheme = PortalCookie;
+                o.CallbackPath = "/signin-oidc";
+                o.SignedOutCallbackPath = "/signout-callback-oidc";
+                o.TokenValidationParameters.NameClaimType = PortalClaims.Name;
+                o.TokenValidationParameters.RoleClaimType = PortalClaims.Role;
+                o.AccessDeniedPath = "/account/denied";
+            })
+            .AddIdentityCookies(o => o.ApplicationCookie?.Configure(c =>
+            {
+                c.LoginPath = "/account/login";
+                c.Cookie.Name = "ssp.idp";
+                c.ExpireTimeSpan = TimeSpan.FromHours(10);
+            }));
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiPolicy, p => p
+                .AddAuthenticationSchemes(PortalCookie, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser());
+
+        services.AddOpenIddict()
+            .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<PortalIdentityDbContext>())
+            .AddServer(o =>
+            {
+                o.SetIssuer(new Uri(publicUrl));
+                o.SetAuthorizationEndpointUris("connect/authorize")
+                    .SetTokenEndpointUris("connect/token")
+                    .SetEndSessionEndpointUris("connect/logout")
+                    .SetUserInfoEndpointUris("connect/userinfo");
+                o.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
+                o.AllowRefreshTokenFlow();
+                o.RegisterScopes("openid", "profile", "roles", PortalClaims.ApiScope);
+                o.RegisterClaims(PortalClaims.Role, PortalClaims.DistrictId, PortalClaims.SchoolId, PortalClaims.Name);
+                if (!string.IsNullOrEmpty(options.TokenCertificatePath))
+                {
+                    var certificate = X509CertificateLoader.LoadPkcs12FromFile(options.TokenCertificatePath, options.TokenCertificatePassword);
+                    o.AddSigningCertificate(certificate).AddEncryptionCertificate(certificate);
+                }
+                else
+                {
+                    o.AddEphemeralSigningKey().AddEphemeralEncryptionKey();
+                }
+
+                o.DisableAccessTokenEncryption();
+                o.UseAspNetCore()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableTokenEndpointPassthrough()
+                    .EnableEndSessionEndpointPassthrough()
+                    .DisableTransportSecurityRequirement();
+            })
+            .AddValidation(o =>
+            {
+                o.UseLocalServer();
+                o.UseAspNetCore();
+            });
+    }
+
+    private static Task ApiAwareRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ctx, int status)
+    {
+        if (ctx.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+        {
+            ctx.Response.StatusCode = status;
+        }
+        else
+        {
+            ctx.Response.Redirect(ctx.RedirectUri);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static string ResolvePublicUrl(PortalOptions options, ConfigurationManager configuration)
+    {
+        var url = options.PublicUrl
+            ?? configuration["urls"]?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()
+            ?? "http://127.0.0.1:5080";
+        return url.TrimEnd('/') + "/";
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Identity;
+using Portal.Core.Schools;
+using Portal.Core.Security;
+using Portal.Data;
+
+namespace Portal.Services;
+
+/// <summary>The demo accounts listed in README.md; created only in demo mode, only when missing.</summary>
+public static class DemoUsers
+{
+    public const string Password = "Demo@2026";
+
+    /// <summary>User name, display name, role, district code (or null), school code (or null).</summary>
+    public static readonly IReadOnlyList<(string UserName, string DisplayName, string Role, string? DistrictCode, string? SchoolCode)> All =
+    [
+        ("admin", "系统管理员", Roles.Admin, null, null),
+        ("city110", "市110指挥中心值班员", Roles.CityOperator, null, null),
+        ("shinan110", "市南分局110值班员", Roles.DistrictOperator, "370202", null),
+        ("shibei110", "市北分局110值班员", Roles.DistrictOperator, "370203", null),
+        ("huangdao110", "黄岛分局110值班员", Roles.DistrictOperator, "370211", null),
+        ("bureau", "市教育局安全科", Roles.Bureau, null, null),
+        ("bureau-shinan", "市南区教育局", Roles.Bureau, "370202", null),
+        ("principal0", "校长0", Roles.Principal, null, "3370000000"),
+        ("principal1", "校长1", Roles.Principal, null, "3370000001"),
+        ("principal2", "校长2", Roles.Principal, null, "3370000002"),
+    ];
+
+    public static async Task EnsureAsync(UserManager<PortalUser> users, DistrictRepository districts, SchoolRepository schools, CancellationToken ct)
+    {
+        var districtIds = (await districts.GetAllAsync(ct).ConfigureAwait(false)).ToDictionary(d => d.Code, d => d.Id);
+        foreach (var (userName, displayName, role, districtCode, schoolCode) in All)
+        {
+            if (await users.FindByNameAsync(userName).ConfigureAwait(false) is not null)
+            {
+                continue;
+            }
+
+            int? districtId = districtCode is null ? null : districtIds.GetValueOrDefault(districtCode);
+            int? schoolId = null;
+            if (schoolCode is not null)
+            {
+                var school = await schools.GetByCodeAsync(schoolCode, ct).ConfigureAwait(false);
+                if (school is null)
+                {
+                    continue;
+                }
+
+                schoolId = school.Id;
+                districtId = school.DistrictId;
+            }
+
+            var user = new PortalUser { UserName = userName, DisplayName = displayName, DistrictId = districtId, SchoolId = schoolId };
+            var created = await users.CreateAsync(user, Password).ConfigureAwait(false);
+            if (!created.Succeeded)
+            {
+                throw new InvalidOperationException($"Demo user {userName}: {string.Join("; ", created.Errors.Select(e => e.Description))}");
+            }
+
+            await users.AddToRoleAsync(user, role).ConfigureAwait(false);
+        }
+    }
+}
