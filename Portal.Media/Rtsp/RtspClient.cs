@@ -39,6 +39,7 @@ public sealed class RtspClient : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _requestLock = new(1, 1);
     private readonly CancellationTokenSource _cts = new();
+    private int _disposed;
     private readonly Dictionary<int, MediaTrack> _channels = [];
     private readonly List<RtspUdpReceiver> _udp = [];
     private readonly List<MediaTrack> _tracks = [];
@@ -293,6 +294,11 @@ public sealed class RtspClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _cts.CancelAsync().ConfigureAwait(false);
         _tcp?.Dispose();
         foreach (var udp in _udp)

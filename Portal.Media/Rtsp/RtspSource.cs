@@ -50,6 +50,7 @@ public sealed class RtspSource : IMediaSource
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _cts = new();
+    private int _disposed;
     private readonly Lock _gate = new();
     private IMediaSink[] _sinks = [];
     private IReadOnlyList<MediaTrack> _tracks = [];
@@ -106,6 +107,11 @@ public sealed class RtspSource : IMediaSource
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _cts.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _cts.Dispose();

@@ -27,6 +27,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _cts = new();
+    private int _disposed;
     private readonly List<TcpClient> _connections = [];
     private readonly long _started;
     private Task _acceptLoop = Task.CompletedTask;
@@ -78,6 +79,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _cts.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         DropConnections();
