@@ -185,7 +185,13 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
             return; // unknown session: stay silent rather than answer scanners
         }
 
-        if (!request.HasMessageIntegrity || !request.CheckIntegrity(datagram, peer.LocalKey))
+        if (!request.HasMessageIntegrity)
+        {
+            Reply(StunMessage.CreateErrorResponse(request, 400, "Bad Request"), default, from); // RFC 8489 §9.1.3
+            return;
+        }
+
+        if (!request.CheckIntegrity(datagram, peer.LocalKey))
         {
             Reply(StunMessage.CreateErrorResponse(request, 401, "Unauthorized"), default, from);
             return;

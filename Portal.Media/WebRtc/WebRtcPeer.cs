@@ -240,19 +240,61 @@ public sealed class WebRtcPeer : IAsyncDisposable
         lock (_rtcpBuffer)
         {
             var length = 0;
+            var cnames = new List<(uint, string)>(_senders.Count);
             foreach (var sender in _senders.Values)
             {
-                if (sender.CreateSenderReport() is { } report && length + report.Length + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
+                if (sender.CreateSenderReport() is { } report && length + report.Length + 64 + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
                 {
                     length += report.Write(_rtcpBuffer.AsSpan(length));
+                    cnames.Add((report.Ssrc, WebRtcSdp.StreamId));
                 }
             }
 
-            if (length > 0 && srtp.TryProtectRtcp(_rtcpBuffer, length, out var protectedLength, out _))
+            if (length == 0)
             {
-                SendMedia(_rtcpBuffer.AsSpan(0, protectedLength));
+                return;
             }
+
+            // RFC 3550 §6.1: a compound packet carries the CNAME of its sources.
+            var sdes = new RtcpSourceDescription { Chunks = cnames };
+            if (length + sdes.Length + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
+            {
+                length += sdes.Write(_rtcpBuffer.AsSpan(length));
+            }
+
+            ProtectAndSendRtcp(srtp, length);
         }
+    }
+
+    /// <summary>
+    /// Asks the browser for a keyframe on a track it sends (PLI, RFC 4585 §6.3.1), e.g. when the SIP intercom
+    /// terminal asks for one. False when the track does not receive, has no SSRC yet, or PLI was not negotiated.
+    /// </summary>
+    public bool RequestKeyframe(WebRtcTrack track)
+    {
+        ArgumentNullException.ThrowIfNull(track);
+        var srtp = Volatile.Read(ref _outbound);
+        if (srtp is null || !track.CanReceive || track.RemoteSsrc is not { } mediaSsrc || !track.Feedback.HasFlag(WebRtcFeedback.Pli))
+        {
+            return false;
+        }
+
+        lock (_rtcpBuffer)
+        {
+            var length = new RtcpPli(Tracks[0].LocalSsrc, mediaSsrc).Write(_rtcpBuffer);
+            return ProtectAndSendRtcp(srtp, length);
+        }
+    }
+
+    private bool ProtectAndSendRtcp(SrtpContext srtp, int length)
+    {
+        if (!srtp.TryProtectRtcp(_rtcpBuffer, length, out var protectedLength, out _))
+        {
+            return false;
+        }
+
+        SendMedia(_rtcpBuffer.AsSpan(0, protectedLength));
+        return true;
     }
 
     private void HandleRtcp(ReadOnlySpan<byte> compound)

@@ -33,7 +33,8 @@ public static class WebRtcSdp
 
     private const string Protocol = "UDP/TLS/RTP/SAVPF";
 
-    private const string StreamId = "portal";
+    /// <summary>Our RTCP CNAME and media stream id, the same in SDP (<c>a=ssrc:... cname:</c>) and in RTCP SDES.</summary>
+    internal const string StreamId = "portal";
 
     /// <summary>Host candidate priority for component 1: type preference 126, local preference 65535 (RFC 8445 §5.1.2.1).</summary>
     private const uint HostPriority = (126u << 24) | (65535u << 8) | (256u - 1);

@@ -76,11 +76,21 @@ public class WebRtcEndpointTests
         var resent = await ReceiveAsync(browser, freshIn, rtcp: false, ct);
         Assert.Equal(video, resent);
 
-        // Sender report for the camera track.
-        var sr = await ReceiveAsync(browser, browserIn, rtcp: true, ct);
+        // Sender report for the camera track, with the CNAME in the same compound packet.
+        var sr = await ReceiveAsync(browser, browserIn, rtcp: true, ct, RtcpPacketType.SenderReport);
         Assert.True(RtcpSenderReport.TryParse(sr, out var report, out var error), error);
         Assert.Equal(camera.LocalSsrc, report.Ssrc);
         Assert.Equal(1u, report.PacketCount);
+        Assert.True(RtcpSourceDescription.TryParse(sr.AsSpan(report.Length), out var sdes, out error), error);
+        Assert.Equal((camera.LocalSsrc, "portal"), Assert.Single(sdes.Chunks));
+
+        // Keyframe request toward the browser's intercom camera (mid 2, SSRC 2001 from its offer).
+        var intercom = peer.Tracks.Single(t => t.Mid == "2");
+        Assert.False(peer.RequestKeyframe(audioTrack)); // no PLI negotiated for audio
+        Assert.True(peer.RequestKeyframe(intercom));
+        var pliPacket = await ReceiveAsync(browser, browserIn, rtcp: true, ct, RtcpPacketType.PayloadFeedback);
+        Assert.True(RtcpPli.TryParse(pliPacket, out var pli, out error), error);
+        Assert.Equal(2001u, pli.MediaSsrc);
 
         await peer.DisposeAsync();
         Assert.Equal(WebRtcPeerState.Closed, peer.State);
@@ -104,9 +114,27 @@ public class WebRtcEndpointTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task BindingRequest_WithoutMessageIntegrity_Gets400()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var endpoint = StartEndpoint();
+        var peer = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        using var browser = Connect(endpoint, peer, out var ufrag, out _);
+        var request = StunMessage.CreateBindingRequest(ufrag + ":" + WebRtcOffers.Ufrag, 1, 2, controlling: true, useCandidate: true);
+        var buffer = new byte[512];
+
+        await browser.SendAsync(buffer.AsMemory(0, request.Write(buffer)), ct);
+        var length = await browser.ReceiveAsync(buffer, ct);
+
+        Assert.True(StunMessage.TryParse(buffer.AsSpan(0, length), out var response, out var error), error);
+        Assert.Equal(400, response.ErrorCode);
+        Assert.Equal(WebRtcPeerState.New, peer.State);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task ConsentTimeout_NoChecks_ClosesPeer()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 8, 0, 0, TimeSpan.Zero));
         var options = new WebRtcEndpointOptions { BindAddress = IPAddress.Loopback, Port = 0, ConsentTimeout = TimeSpan.FromSeconds(30) };
         await using var endpoint = new WebRtcEndpoint(options, NullLoggerFactory.Instance, time);
         endpoint.Start();
@@ -227,15 +255,15 @@ public class WebRtcEndpointTests
         browser.Send(buffer.AsSpan(0, protectedLength));
     }
 
-    /// <summary>Reads datagrams until one RTP (or RTCP) packet unprotects; the other kind is skipped.</summary>
-    private static async Task<byte[]> ReceiveAsync(Socket browser, SrtpContext context, bool rtcp, CancellationToken ct)
+    /// <summary>Reads datagrams until one RTP (or RTCP of <paramref name="rtcpType"/>) unprotects; others are skipped.</summary>
+    private static async Task<byte[]> ReceiveAsync(Socket browser, SrtpContext context, bool rtcp, CancellationToken ct, byte rtcpType = 0)
     {
         var buffer = new byte[1500];
         while (true)
         {
             var length = await browser.ReceiveAsync(buffer, ct);
             var isRtcp = length > 1 && (buffer[1] & 0x7F) is >= 64 and <= 95;
-            if (isRtcp != rtcp || buffer[0] < 128)
+            if (isRtcp != rtcp || buffer[0] < 128 || (rtcp && buffer[1] != rtcpType))
             {
                 continue;
             }
