@@ -1,0 +1,90 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Playwright;
+using Portal.Media.Bridges;
+using Portal.Media.WebRtc;
+using Portal.Simulator.Cameras;
+using Xunit;
+
+namespace Portal.Tests.Media.Bridges;
+
+/// <summary>
+/// End to end on 127.0.0.1: simulated camera → RTSP → CameraHub → WebRtcPeer → Debian's Chromium, which must
+/// decode the clip (Constrained Baseline, packetization-mode 1) and show 640x360 pictures.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class RtspToWebRtcBridgeBrowserTests
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+
+    private const string OfferScript = """
+        async () => {
+          const pc = new RTCPeerConnection();
+          window.pc = pc;
+          pc.addTransceiver('video', { direction: 'recvonly' });
+          pc.ontrack = e => { document.getElementById('v').srcObject = new MediaStream([e.track]); };
+          await pc.setLocalDescription(await pc.createOffer());
+          return pc.localDescription.sdp;
+        }
+        """;
+
+    private const string StatsScript = """
+        async () => {
+          let result = { framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
+          (await window.pc.getStats()).forEach(r => {
+            if (r.type === 'inbound-rtp' && r.kind === 'video') {
+              result = { framesDecoded: r.framesDecoded || 0, frameWidth: r.frameWidth || 0, frameHeight: r.frameHeight || 0 };
+            }
+          });
+          return JSON.stringify(result);
+        }
+        """;
+
+    [Fact(Timeout = 90_000)]
+    public async Task AttachAsync_Chromium_DecodesTheCameraVideo()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            Assert.Skip($"{ChromiumPath} is not installed.");
+        }
+
+        var ct = TestContext.Current.CancellationToken;
+        await using var camera = await SimulatedCamera.StartAsync(cancellationToken: ct);
+        await using var hub = new CameraHub();
+        await using var endpoint = new WebRtcEndpoint(
+            new WebRtcEndpointOptions { BindAddress = IPAddress.Loopback, AnnouncedAddress = IPAddress.Loopback, Port = 0 },
+            NullLoggerFactory.Instance);
+        endpoint.Start();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
+        });
+        var page = await browser.NewPageAsync();
+        await page.SetContentAsync("<video id=\"v\" autoplay muted playsinline></video>");
+
+        var offer = await page.EvaluateAsync<string>(OfferScript);
+        var peer = endpoint.CreatePeer(offer);
+        await page.EvaluateAsync("answer => window.pc.setRemoteDescription({ type: 'answer', sdp: answer })", peer.AnswerSdp);
+        using var bridge = await RtspToWebRtcBridge.AttachAsync(hub, new CameraEndpoint(camera.RtspUri, "admin", "gate-cam-1"), peer, ct);
+
+        Stats stats = new(0, 0, 0);
+        for (var i = 0; i < 300 && stats.FramesDecoded < 25; i++)
+        {
+            await Task.Delay(100, ct);
+            stats = JsonSerializer.Deserialize<Stats>(await page.EvaluateAsync<string>(StatsScript), JsonOptions)!;
+        }
+
+        Assert.True(stats.FramesDecoded >= 25, $"Chromium decoded {stats.FramesDecoded} frames");
+        Assert.Equal(640, stats.FrameWidth);
+        Assert.Equal(360, stats.FrameHeight);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };
+
+    private sealed record Stats(int FramesDecoded, int FrameWidth, int FrameHeight);
+}
