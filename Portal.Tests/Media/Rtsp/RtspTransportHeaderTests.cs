@@ -48,4 +48,23 @@ public sealed class RtspTransportHeaderTests
     {
         Assert.False(RtspTransportHeader.TryParse(value, out _));
     }
+
+    [Fact]
+    public void TryParse_SeededFuzz_NeverThrowsAndRoundTripsWhatItAccepts()
+    {
+        byte[][] seeds =
+        [
+            "RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=1A2B3C4D;mode=\"PLAY\""u8.ToArray(),
+            "RTP/AVP;unicast;client_port=50000-50001;server_port=8218-8219;source=10.0.0.2;destination=10.0.0.9"u8.ToArray(),
+        ];
+
+        foreach (var input in MediaFuzz.Inputs(2326_12, seeds))
+        {
+            if (RtspTransportHeader.TryParse(System.Text.Encoding.UTF8.GetString(input), out var header))
+            {
+                Assert.True(RtspTransportHeader.TryParse(header.ToString(), out var again));
+                Assert.Equal(header.ToString(), again.ToString());
+            }
+        }
+    }
 }
