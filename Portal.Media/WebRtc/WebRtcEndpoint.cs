@@ -49,6 +49,10 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         Certificate = certificate ?? DtlsCertificate.Generate(_timeProvider);
         _socket = new Socket(options.BindAddress.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        if (options.BindAddress.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            _socket.DualMode = true; // [::] also serves IPv4 browsers
+        }
     }
 
     public WebRtcEndpointOptions Options { get; }
@@ -77,6 +81,11 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
     public bool TryCreatePeer(string offerSdp, [NotNullWhen(true)] out WebRtcPeer? peer, out string error)
     {
         peer = null;
+        if (!_socket.IsBound)
+        {
+            throw new InvalidOperationException("Start the WebRTC endpoint before creating peers: the answer needs its port.");
+        }
+
         string ufrag;
         do
         {
@@ -204,6 +213,11 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
         }
 
         var mapped = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
+        if (mapped.Address.IsIPv4MappedToIPv6)
+        {
+            mapped = new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port); // dual-mode socket: report what the browser sent from
+        }
+
         Reply(StunMessage.CreateSuccessResponse(request, mapped), peer.LocalKey, from);
         peer.OnValidBindingRequest(from, request.UseCandidate);
     }

@@ -173,6 +173,37 @@ public class SrtpContextTests
     }
 
     [Fact]
+    public void ProtectAndUnprotect_SteadyState_AllocateNothing()
+    {
+        using var sender = new SrtpContext(MasterKey, MasterSalt);
+        using var receiver = new SrtpContext(MasterKey, MasterSalt);
+        var rtp = new byte[1200 + SrtpContext.AuthTagLength];
+        var rtcp = new byte[64 + SrtpContext.SrtcpTrailerLength];
+        var rtcpPlain = Convert.FromHexString(ReferenceRtcp);
+        RoundTrip(0); // warm up: per-SSRC state and the AES one-shot cache are created once
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var seq = 1; seq <= 1000; seq++)
+        {
+            RoundTrip(seq);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        void RoundTrip(int seq)
+        {
+            rtp.AsSpan().Clear();
+            rtp[0] = 0x80;
+            BinaryPrimitives.WriteUInt16BigEndian(rtp.AsSpan(2), (ushort)seq);
+            Assert.True(sender.TryProtectRtp(rtp, 1200, out var length, out _));
+            Assert.True(receiver.TryUnprotectRtp(rtp.AsSpan(0, length), out _, out _));
+            rtcpPlain.CopyTo(rtcp, 0);
+            Assert.True(sender.TryProtectRtcp(rtcp, 24, out length, out _));
+            Assert.True(receiver.TryUnprotectRtcp(rtcp.AsSpan(0, length), out _, out _));
+        }
+    }
+
+    [Fact]
     public void TryUnprotect_FuzzedInput_NeverThrows()
     {
         using var sender = new SrtpContext(MasterKey, MasterSalt);
