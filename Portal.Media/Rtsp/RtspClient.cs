@@ -99,8 +99,11 @@ public sealed class RtspClient : IAsyncDisposable
 
     public TimeSpan SessionTimeout { get; private set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>When anything (a response, RTP or RTCP) last arrived, as <see cref="TimeProvider.GetTimestamp"/>.</summary>
-    public long LastActivityTimestamp => Interlocked.Read(ref _lastActivity);
+    /// <summary>
+    /// When the last RTP packet arrived (or PLAY was answered), as <see cref="TimeProvider.GetTimestamp"/>. Responses
+    /// and RTCP do not count: a camera whose encoder hung still answers keep-alives and sends sender reports.
+    /// </summary>
+    public long LastPacketTimestamp => Interlocked.Read(ref _lastActivity);
 
     /// <summary>Completes when the connection ends, faulted with the reason unless it was closed by us.</summary>
     public Task Completion => _completion.Task;
@@ -188,7 +191,14 @@ public sealed class RtspClient : IAsyncDisposable
         if (udp is not null)
         {
             var server = ((IPEndPoint)_tcp!.Client.RemoteEndPoint!).Address;
-            udp.Start(server, packet => RtpReceived?.Invoke(track, packet), Touch, _logger);
+            udp.Start(
+                server,
+                packet =>
+                {
+                    Touch();
+                    RtpReceived?.Invoke(track, packet);
+                },
+                _logger);
             _channels[2 * index] = track;
             _channels[(2 * index) + 1] = track;
             return;
@@ -205,6 +215,7 @@ public sealed class RtspClient : IAsyncDisposable
         request.Headers.Add("Range", "npt=0.000-");
         var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
         EnsureSuccess(response, "PLAY");
+        Touch();
         _keepAlive = Task.Run(() => KeepAliveLoopAsync(_cts.Token), CancellationToken.None);
     }
 
@@ -360,7 +371,6 @@ public sealed class RtspClient : IAsyncDisposable
                     break;
                 }
 
-                Touch();
                 if (first == '$')
                 {
                     var header = await reader.ReadBytesAsync(4, cancellationToken).ConfigureAwait(false);
@@ -369,6 +379,7 @@ public sealed class RtspClient : IAsyncDisposable
                     var data = await reader.ReadBytesAsync(length, cancellationToken).ConfigureAwait(false);
                     if (channel % 2 == 0 && _channels.TryGetValue(channel, out var track))
                     {
+                        Touch();
                         RtpReceived?.Invoke(track, data.Span);
                     }
 

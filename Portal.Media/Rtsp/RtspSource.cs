@@ -228,7 +228,7 @@ public sealed class RtspSource : IMediaSource
                 }
                 catch (TimeoutException)
                 {
-                    if (_time.GetElapsedTime(client.LastActivityTimestamp) > _options.StallTimeout)
+                    if (_time.GetElapsedTime(client.LastPacketTimestamp) > _options.StallTimeout)
                     {
                         throw new RtspException($"No data for {_options.StallTimeout.TotalSeconds:0.#} s; reconnecting.");
                     }

@@ -59,11 +59,11 @@ internal sealed class RtspUdpReceiver : IAsyncDisposable
     }
 
     /// <summary>Starts receiving; packets from any address other than <paramref name="server"/> are dropped.</summary>
-    public void Start(IPAddress server, Action<ReadOnlySpan<byte>> onRtp, Action onActivity, ILogger logger)
+    public void Start(IPAddress server, Action<ReadOnlySpan<byte>> onRtp, ILogger logger)
     {
         _loops = Task.WhenAll(
-            Task.Run(() => ReceiveAsync(_rtp, server, onRtp, onActivity, logger)),
-            Task.Run(() => ReceiveAsync(_rtcp, server, _ => { }, onActivity, logger)));
+            Task.Run(() => ReceiveAsync(_rtp, server, onRtp, logger)),
+            Task.Run(() => ReceiveAsync(_rtcp, server, _ => { }, logger)));
     }
 
     public async ValueTask DisposeAsync()
@@ -82,7 +82,7 @@ internal sealed class RtspUdpReceiver : IAsyncDisposable
         _cts.Dispose();
     }
 
-    private async Task ReceiveAsync(Socket socket, IPAddress server, Action<ReadOnlySpan<byte>> handler, Action onActivity, ILogger logger)
+    private async Task ReceiveAsync(Socket socket, IPAddress server, Action<ReadOnlySpan<byte>> handler, ILogger logger)
     {
         var buffer = new byte[65536];
         EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
@@ -111,7 +111,6 @@ internal sealed class RtspUdpReceiver : IAsyncDisposable
                 continue;
             }
 
-            onActivity();
             try
             {
                 handler(buffer.AsSpan(0, result.ReceivedBytes));

@@ -191,6 +191,8 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
             case "OPTIONS":
                 response.Headers.Add("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER");
                 return response;
+            case "DESCRIBE" when !request.Uri.StartsWith(Uri.ToString(), StringComparison.Ordinal):
+                return new RtspResponse(404, "Stream Not Found");
             case "DESCRIBE":
                 response.Headers.Add("Content-Type", "application/sdp");
                 response.Headers.Add("Content-Base", Uri + "/");
