@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
-using Portal.Media.Rtp.Rtcp;
 using Portal.Media.WebRtc.Dtls;
 using Portal.Media.WebRtc.Srtp;
 
@@ -34,7 +33,7 @@ public enum WebRtcPeerState
 /// Incoming packets are handled on the endpoint's receive loop, so <see cref="RtpReceived"/> and
 /// <see cref="KeyframeRequested"/> handlers must return quickly (copy or queue, never block).
 /// </remarks>
-public sealed class WebRtcPeer : IAsyncDisposable
+public sealed partial class WebRtcPeer : IAsyncDisposable
 {
     /// <summary>Remote addresses one peer may validate (host, srflx, IPv6, relay...); more are ignored.</summary>
     internal const int MaxRemoteAddresses = 8;
@@ -44,6 +43,7 @@ public sealed class WebRtcPeer : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly DtlsServerSession _dtls;
     private readonly Dictionary<WebRtcTrack, WebRtcRtpSender> _senders = [];
+    private readonly Dictionary<WebRtcTrack, WebRtcRtpReceiver> _receivers = [];
     private readonly List<SocketAddress> _addresses = [];
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _cts = new();
@@ -67,9 +67,17 @@ public sealed class WebRtcPeer : IAsyncDisposable
         RemoteFingerprint = negotiation.RemoteFingerprint;
         AnswerSdp = negotiation.AnswerSdp;
         Tracks = negotiation.Tracks;
-        foreach (var track in Tracks.Where(t => t.CanSend))
+        foreach (var track in Tracks)
         {
-            _senders.Add(track, new WebRtcRtpSender(track, timeProvider));
+            if (track.CanSend)
+            {
+                _senders.Add(track, new WebRtcRtpSender(track, timeProvider));
+            }
+
+            if (track.CanReceive)
+            {
+                _receivers.Add(track, new WebRtcRtpReceiver(track, timeProvider));
+            }
         }
 
         _sendMedia = SendMedia; // one delegate, not one per packet
@@ -224,108 +232,8 @@ public sealed class WebRtcPeer : IAsyncDisposable
         var track = FindReceiveTrack(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]), datagram[1] & 0x7F);
         if (track is not null)
         {
+            _receivers[track].OnRtp(datagram[..rtpLength]);
             RtpReceived?.Invoke(this, track, datagram[..rtpLength]);
-        }
-    }
-
-    /// <summary>Sends one compound RTCP packet with a sender report per track that has sent media.</summary>
-    internal void SendReports()
-    {
-        var srtp = Volatile.Read(ref _outbound);
-        if (srtp is null)
-        {
-            return;
-        }
-
-        lock (_rtcpBuffer)
-        {
-            var length = 0;
-            var cnames = new List<(uint, string)>(_senders.Count);
-            foreach (var sender in _senders.Values)
-            {
-                if (sender.CreateSenderReport() is { } report && length + report.Length + 64 + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
-                {
-                    length += report.Write(_rtcpBuffer.AsSpan(length));
-                    cnames.Add((report.Ssrc, WebRtcSdp.StreamId));
-                }
-            }
-
-            if (length == 0)
-            {
-                return;
-            }
-
-            // RFC 3550 §6.1: a compound packet carries the CNAME of its sources.
-            var sdes = new RtcpSourceDescription { Chunks = cnames };
-            if (length + sdes.Length + SrtpContext.SrtcpTrailerLength <= _rtcpBuffer.Length)
-            {
-                length += sdes.Write(_rtcpBuffer.AsSpan(length));
-            }
-
-            ProtectAndSendRtcp(srtp, length);
-        }
-    }
-
-    /// <summary>
-    /// Asks the browser for a keyframe on a track it sends (PLI, RFC 4585 §6.3.1), e.g. when the SIP intercom
-    /// terminal asks for one. False when the track does not receive, has no SSRC yet, or PLI was not negotiated.
-    /// </summary>
-    public bool RequestKeyframe(WebRtcTrack track)
-    {
-        ArgumentNullException.ThrowIfNull(track);
-        var srtp = Volatile.Read(ref _outbound);
-        if (srtp is null || !track.CanReceive || track.RemoteSsrc is not { } mediaSsrc || !track.Feedback.HasFlag(WebRtcFeedback.Pli))
-        {
-            return false;
-        }
-
-        lock (_rtcpBuffer)
-        {
-            var length = new RtcpPli(Tracks[0].LocalSsrc, mediaSsrc).Write(_rtcpBuffer);
-            return ProtectAndSendRtcp(srtp, length);
-        }
-    }
-
-    private bool ProtectAndSendRtcp(SrtpContext srtp, int length)
-    {
-        if (!srtp.TryProtectRtcp(_rtcpBuffer, length, out var protectedLength, out _))
-        {
-            return false;
-        }
-
-        SendMedia(_rtcpBuffer.AsSpan(0, protectedLength));
-        return true;
-    }
-
-    private void HandleRtcp(ReadOnlySpan<byte> compound)
-    {
-        var reader = new RtcpCompoundReader(compound);
-        while (reader.TryReadNext(out var header, out var packet, out _))
-        {
-            switch (header.PacketType)
-            {
-                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.PictureLossFormat && RtcpPli.TryParse(packet, out var pli, out _):
-                    RaiseKeyframe(pli.MediaSsrc);
-                    break;
-                case RtcpPacketType.PayloadFeedback when header.Count == RtcpPacketType.FullIntraRequestFormat && RtcpFir.TryParse(packet, out var fir, out _):
-                    foreach (var entry in fir.Entries)
-                    {
-                        RaiseKeyframe(entry.Ssrc);
-                    }
-
-                    break;
-                case RtcpPacketType.TransportFeedback when header.Count == RtcpPacketType.GenericNackFormat && RtcpNack.TryParse(packet, out var nack, out _):
-                    var sender = _senders.Values.FirstOrDefault(s => s.Track.LocalSsrc == nack.MediaSsrc);
-                    var srtp = Volatile.Read(ref _outbound);
-                    if (sender is not null && srtp is not null)
-                    {
-                        sender.Retransmit(nack.GetLostSequenceNumbers(), srtp, _sendMedia);
-                    }
-
-                    break;
-                default:
-                    break; // SR/RR/SDES/BYE/REMB/transport-cc: nothing we act on
-            }
         }
     }
 
@@ -354,15 +262,6 @@ public sealed class WebRtcPeer : IAsyncDisposable
         }
 
         return null;
-    }
-
-    private void RaiseKeyframe(uint mediaSsrc)
-    {
-        var track = Tracks.FirstOrDefault(t => t.CanSend && t.LocalSsrc == mediaSsrc);
-        if (track is not null)
-        {
-            KeyframeRequested?.Invoke(this, track);
-        }
     }
 
     private async Task RunHandshakeAsync()

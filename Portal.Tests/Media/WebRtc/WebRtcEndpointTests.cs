@@ -81,8 +81,11 @@ public class WebRtcEndpointTests
         Assert.True(RtcpSenderReport.TryParse(sr, out var report, out var error), error);
         Assert.Equal(camera.LocalSsrc, report.Ssrc);
         Assert.Equal(1u, report.PacketCount);
-        Assert.True(RtcpSourceDescription.TryParse(sr.AsSpan(report.Length), out var sdes, out error), error);
-        Assert.Equal((camera.LocalSsrc, "portal"), Assert.Single(sdes.Chunks));
+        Assert.True(RtcpReceiverReport.TryParse(sr.AsSpan(report.Length), out var rr, out error), error);
+        var block = Assert.Single(rr.ReportBlocks);
+        Assert.Equal((1001u, 1u, 0), (block.Ssrc, block.ExtendedHighestSequence, block.CumulativeLost));
+        Assert.True(RtcpSourceDescription.TryParse(sr.AsSpan(report.Length + rr.Length), out var sdes, out error), error);
+        Assert.Contains((camera.LocalSsrc, "portal"), sdes.Chunks);
 
         // Keyframe request toward the browser's intercom camera (mid 2, SSRC 2001 from its offer).
         var intercom = peer.Tracks.Single(t => t.Mid == "2");
