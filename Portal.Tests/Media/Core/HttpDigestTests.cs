@@ -56,4 +56,21 @@ public sealed class HttpDigestTests
     {
         Assert.Equal("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", HttpDigest.BuildBasic("Aladdin", "open sesame"));
     }
+
+    [Fact]
+    public void ParseParameters_SeededFuzz_NeverThrowsAndStaysBounded()
+    {
+        byte[][] seeds =
+        [
+            "Digest realm=\"IP Camera(21614)\", nonce=\"a1b2\", qop=\"auth,auth-int\", stale=FALSE, opaque=\"x\\\"y\""u8.ToArray(),
+            "Digest username=\"admin\", realm=\"cam\", nonce=\"n1\", uri=\"rtsp://h/s\", response=\"0123\", qop=auth, nc=00000001, cnonce=\"c\""u8.ToArray(),
+        ];
+
+        foreach (var input in MediaFuzz.Inputs(2617, seeds))
+        {
+            var text = System.Text.Encoding.UTF8.GetString(input);
+            Assert.True(HttpDigest.ParseParameters(text).Count <= 32);
+            _ = HttpDigest.Verify(text, "DESCRIBE", "cam", "n1", "admin", "pw");
+        }
+    }
 }

@@ -58,4 +58,24 @@ public sealed class WsUsernameTokenTests
         Assert.NotNull(envelope.Root.Element(OnvifSoap.Env + "Header")!.Element(XName.Get("Security", WsUsernameToken.WsseNamespace)));
         Assert.NotNull(OnvifSoap.Body(envelope)!.Element(OnvifSoap.Tptz + "Stop"));
     }
+
+    [Fact]
+    public void ReadFault_SeededFuzz_NeverThrows()
+    {
+        byte[][] seeds =
+        [
+            System.Text.Encoding.UTF8.GetBytes(OnvifSoap.CreateFault("env:Sender", "ter:NotAuthorized", "Sender not authorized")),
+            System.Text.Encoding.UTF8.GetBytes(OnvifSoap.CreateEnvelope(new XElement(OnvifSoap.Tptz + "GetPresetsResponse", new XElement(OnvifSoap.Tptz + "Preset", new XAttribute("token", "1"))), WsUsernameToken.Create("a", "b", Now))),
+        ];
+
+        foreach (var input in MediaFuzz.Inputs(1021, seeds))
+        {
+            var document = OnvifSoap.TryLoad(System.Text.Encoding.UTF8.GetString(input));
+            if (document is not null)
+            {
+                _ = OnvifSoap.ReadFault(document);
+                _ = WsUsernameToken.Verify(document.Root?.Descendants(XName.Get("Security", WsUsernameToken.WsseNamespace)).FirstOrDefault(), "a", "b", Now, TimeSpan.FromMinutes(5));
+            }
+        }
+    }
 }
