@@ -49,6 +49,10 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
+
+        // The host process's appsettings.json and ASPNETCORE_* variables (the Portal's, in demo mode and tests)
+        // must not reconfigure the camera's Kestrel: it listens exactly where the options say.
+        builder.Configuration.Sources.Clear();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(_options.Host), _options.OnvifPort));
         _app = builder.Build();
