@@ -284,8 +284,9 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
             _logger.LogInformation("WebRTC peer {Ufrag} connected from {Address}", LocalUfrag, RemoteEndPoint);
             _connected.TrySetResult();
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // BouncyCastle reports alerts and timeouts as IOException subclasses, but anything it throws ends this peer.
             if (Interlocked.CompareExchange(ref _state, (int)WebRtcPeerState.Failed, (int)WebRtcPeerState.Connecting) == (int)WebRtcPeerState.Connecting)
             {
                 _logger.LogWarning(ex, "WebRTC peer {Ufrag}: DTLS handshake failed", LocalUfrag);

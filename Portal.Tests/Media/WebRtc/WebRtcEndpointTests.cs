@@ -101,6 +101,45 @@ public class WebRtcEndpointTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task BindingRequest_NominationFromSecondAddress_SwitchesMediaAddress()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var endpoint = StartEndpoint();
+        var peer = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        using var first = Connect(endpoint, peer, out var ufrag, out var password);
+        using var second = Connect(endpoint, peer, out _, out _);
+
+        await CheckAsync(first, ufrag, password, ct, useCandidate: false);
+        Assert.Equal(first.LocalEndPoint, peer.RemoteEndPoint);
+        await CheckAsync(second, ufrag, password, ct, useCandidate: false);
+        Assert.Equal(first.LocalEndPoint, peer.RemoteEndPoint); // an unnominated check does not move media
+        await CheckAsync(second, ufrag, password, ct, useCandidate: true);
+
+        Assert.Equal(second.LocalEndPoint, peer.RemoteEndPoint);
+        Assert.Equal(WebRtcPeerState.Connecting, peer.State);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Handshake_CertificateNotInOffer_FailsAndClosesPeer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var endpoint = StartEndpoint();
+        var peer = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        peer.Closed += _ => closed.TrySetResult();
+        using var browser = Connect(endpoint, peer, out var ufrag, out var password);
+        await CheckAsync(browser, ufrag, password, ct);
+
+        var impostor = new DtlsTestClient(DtlsCertificate.Generate(), endpoint.Certificate.Fingerprint);
+        await Assert.ThrowsAnyAsync<Exception>(() => impostor.ConnectAsync(new SocketDatagramTransport(browser)));
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
+        await Assert.ThrowsAnyAsync<Exception>(() => peer.WaitConnectedAsync(ct));
+        Assert.Equal(WebRtcPeerState.Closed, peer.State);
+        Assert.Equal(0, endpoint.PeerCount);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task BindingRequest_WrongPassword_Gets401AndNoSession()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -213,9 +252,9 @@ public class WebRtcEndpointTests
         return socket;
     }
 
-    private static async Task<StunMessage> CheckAsync(Socket browser, string ufrag, string password, CancellationToken ct)
+    private static async Task<StunMessage> CheckAsync(Socket browser, string ufrag, string password, CancellationToken ct, bool useCandidate = true)
     {
-        var request = StunMessage.CreateBindingRequest(ufrag + ":" + WebRtcOffers.Ufrag, 1_853_824_767, 0x1122334455667788, controlling: true, useCandidate: true);
+        var request = StunMessage.CreateBindingRequest(ufrag + ":" + WebRtcOffers.Ufrag, 1_853_824_767, 0x1122334455667788, controlling: true, useCandidate);
         var buffer = new byte[1500];
         var key = StunMessage.ShortTermKey(password);
         await browser.SendAsync(buffer.AsMemory(0, request.Write(buffer, key)), ct);
