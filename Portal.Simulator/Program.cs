@@ -1,4 +1,5 @@
 using Portal.Simulator.Cameras;
+using Portal.Simulator.Terminals;
 
 namespace Portal.Simulator;
 
@@ -8,6 +9,7 @@ public static class Program
     private static readonly Dictionary<string, (string Usage, Func<string[], CancellationToken, Task<int>> Run)> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
         ["camera"] = (CameraCommand.Usage, CameraCommand.RunAsync),
+        ["alarm"] = (AlarmCommand.Usage, AlarmCommand.RunAsync),
     };
 
     public static async Task<int> Main(string[] args)

@@ -10,6 +10,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using MudBlazor.Services;
 using OpenIddict.Validation.AspNetCore;
+using Portal.Core.Alarms;
 using Portal.Core.Data;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
@@ -80,7 +81,19 @@ public static class Extensions
         services.AddSingleton<Portal.Core.Installation.ProgrammeQueries>();
         services.AddSingleton<SchoolService>();
         services.AddSingleton<DeviceService>();
+        services.AddSingleton<DeviceRequestVerifier>();
+        services.AddTransient<DeviceNonceCleanupJob>();
+        services.AddSingleton<AlarmRepository>();
+        services.AddSingleton<AlarmNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlarmNotifier>());
+        services.AddSingleton<AlarmIntake>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlarmIntake>());
+        services.AddSingleton<AlarmEscalator>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlarmEscalator>());
+        services.AddSingleton<AlarmService>();
+        services.AddSingleton<AlarmStatistics>();
         services.AddScoped<CurrentUser>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, ClientAddressCircuitHandler>();
         services.AddSingleton<StartupTasks>();
 
         AddSignIn(services, options, publicUrl);

@@ -26,6 +26,12 @@ public sealed class PortalOptions
 
     public string? TokenCertificatePassword { get; set; }
 
+    /// <summary>
+    /// Map tiles for the alarm pop-up, as a URL template with {z}, {x} and {y} (for example the police GIS's
+    /// tile server). Without one the pop-up shows a plain schematic with the coordinates.
+    /// </summary>
+    public string? MapTileUrl { get; set; }
+
     /// <summary>How many demo schools to create in demo mode.</summary>
     public int DemoSchoolCount { get; set; } = 420;
 }

@@ -29,6 +29,8 @@ app.MapStaticAssets();
 app.MapOpenApi();
 app.MapAuthEndpoints();
 app.MapRegistryApi();
+app.MapDeviceApi();
+app.MapAlarmApi();
 app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new HangfireAdminFilter()],

@@ -30,6 +30,9 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
     /// <summary>The password every demo device uses (digest auth, ONVIF); stored encrypted like any other.</summary>
     public const string DemoDevicePassword = "demo-device-pass";
 
+    /// <summary>The demo terminals' HMAC key for the signed device API is this prefix plus their serial.</summary>
+    public const string DemoApiKeyPrefix = "demo-api-key-";
+
     private static readonly string[] NameParts = ["海", "山", "春", "明", "华", "新", "光", "育", "沧", "湾", "城", "实", "启", "晓", "翠", "蓝", "阳", "北", "岛", "竹"];
 
     public async Task<bool> IsEmptyAsync(CancellationToken ct = default)
@@ -112,6 +115,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 SecretProtected = protectedPassword,
+                ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + "ATS" + serial),
                 InstallState = state,
                 Enabled = true,
                 HealthState = state >= DeviceInstallState.Connected ? DeviceHealthState.Online : DeviceHealthState.Unknown,
@@ -124,6 +128,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 Model = "PTZ-4K",
                 SerialNumber = "CAM" + serial,
                 SipAccount = null,
+                ApiKeyProtected = null,
                 Username = "admin",
                 RtspUrl = $"rtsp://cam-{i:D5}.school.local:554/Streaming/Channels/101",
                 OnvifUrl = $"http://cam-{i:D5}.school.local/onvif/device_service",

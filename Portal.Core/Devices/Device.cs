@@ -52,6 +52,9 @@ public sealed record Device
     /// <summary>The password or device key as Data Protection ciphertext; see <see cref="DeviceSecrets"/>.</summary>
     public string? SecretProtected { get; init; }
 
+    /// <summary>The HMAC key of the signed HTTP device API as Data Protection ciphertext.</summary>
+    public string? ApiKeyProtected { get; init; }
+
     public DeviceInstallState InstallState { get; init; }
 
     public bool Enabled { get; init; } = true;

@@ -15,7 +15,7 @@ public sealed record DeviceQuery(
 public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
-        Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected,
+        Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
         InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc
         """;
 
@@ -48,24 +48,24 @@ public sealed class DeviceRepository(Db db)
         """;
 
     private const string InsertSqlite = """
-        INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected,
+        INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
             InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
-        VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected,
+        VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
             @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
         RETURNING Id
         """;
 
     private const string InsertSqlServer = """
-        INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected,
+        INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
             InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
         OUTPUT INSERTED.Id
-        VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected,
+        VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
             @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
         """;
 
     private const string Update = """
         UPDATE Device SET SchoolId = @SchoolId, Kind = @Kind, Model = @Model, SerialNumber = @SerialNumber, SipAccount = @SipAccount,
-            RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected,
+            RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected, ApiKeyProtected = @ApiKeyProtected,
             InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc
         WHERE Id = @Id
         """;

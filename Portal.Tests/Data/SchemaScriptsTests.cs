@@ -51,17 +51,15 @@ public sealed class SchemaScriptsTests
         var sqliteTables = connection.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'SchemaVersions'")
             .ToDictionary(t => t, t => connection.Query<string>($"SELECT name FROM pragma_table_info('{t}')").Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
 
-        var sqlServerTables = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        // One visitor over the scripts in order, so a later ALTER TABLE ... ADD lands on its table.
+        var visitor = new CreateTableVisitor();
         foreach (var name in DbMigrator.ScriptNames(SqlDialect.SqlServer))
         {
             Parse(DbMigrator.ReadScript(name), out var fragment);
-            var visitor = new CreateTableVisitor();
             fragment.Accept(visitor);
-            foreach (var (table, columns) in visitor.Tables)
-            {
-                sqlServerTables[table] = [.. columns.Order(StringComparer.Ordinal)];
-            }
         }
+
+        var sqlServerTables = visitor.Tables.ToDictionary(t => t.Key, t => t.Value.Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
 
         Assert.Equal(sqliteTables.Keys.Order(StringComparer.Ordinal), sqlServerTables.Keys.Order(StringComparer.Ordinal));
         foreach (var (table, columns) in sqliteTables)
@@ -86,6 +84,15 @@ public sealed class SchemaScriptsTests
                     && !field.Name.EndsWith("Sqlite", StringComparison.Ordinal))
                 {
                     queries.Add(($"{type.Name}.{field.Name}", text));
+                }
+            }
+
+            // Statements composed from constants.
+            foreach (var property in type.GetProperties(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public))
+            {
+                if (property.PropertyType == typeof(string) && property.Name.EndsWith("Sql", StringComparison.Ordinal) && property.GetValue(null) is string composed)
+                {
+                    queries.Add(($"{type.Name}.{property.Name}", composed));
                 }
             }
 

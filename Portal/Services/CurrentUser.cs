@@ -8,6 +8,9 @@ public sealed class CurrentUser(AuthenticationStateProvider authentication)
 {
     private UserScope? _scope;
 
+    /// <summary>The browser's address as seen when the circuit opened, for the audit trail.</summary>
+    public string? RemoteAddress { get; set; }
+
     /// <summary>The scope, or a <see cref="ScopeDeniedException"/> when the user has none.</summary>
     public async Task<UserScope> GetScopeAsync()
     {

@@ -1,0 +1,208 @@
+using System.Data.Common;
+using Dapper;
+using Portal.Core.Data;
+using Portal.Core.Security;
+
+namespace Portal.Core.Alarms;
+
+public sealed record AlarmQuery(
+    int? DistrictId = null,
+    int? SchoolId = null,
+    DateTime? FromUtc = null,
+    DateTime? ToUtc = null,
+    AlarmDisposition? Disposition = null,
+    bool? IsTest = null,
+    bool OpenOnly = false);
+
+/// <summary>Reads alarms in a user's scope, and the conditional writes that make each step happen once.</summary>
+public sealed class AlarmRepository(Db db)
+{
+    internal const string ViewColumns = """
+        a.Id, a.SchoolId, a.DistrictId, a.DeviceId, a.CentreId, c.DistrictId AS CentreDistrictId, a.Source, a.IsTest, a.IsAcceptance,
+        a.State, a.RaisedUtc, a.LastSignalUtc, a.SignalCount, a.AnswerDeadlineUtc, a.EscalatedUtc, a.AnsweredUtc,
+        a.AnsweredByUserId, a.AnsweredByName, a.ClosedUtc, a.Disposition,
+        s.Name AS SchoolName, s.Code AS SchoolCode, s.Address, s.PrincipalName, s.Phone, s.Longitude, s.Latitude,
+        d.Name AS DistrictName, dv.SerialNumber AS DeviceSerial, dv.Model AS DeviceModel, c.Name AS CentreName
+        """;
+
+    internal const string ViewFrom = """
+        FROM Alarm a
+        JOIN School s ON s.Id = a.SchoolId
+        JOIN District d ON d.Id = a.DistrictId
+        JOIN PoliceCentre c ON c.Id = a.CentreId
+        LEFT JOIN Device dv ON dv.Id = a.DeviceId
+        """;
+
+    // A district sees its schools' alarms and any transferred to its centre; a principal, the school's.
+    private const string ScopeWhere = """
+        WHERE (@ScopeDistrictId IS NULL OR a.DistrictId = @ScopeDistrictId OR c.DistrictId = @ScopeDistrictId)
+          AND (@ScopeSchoolId IS NULL OR a.SchoolId = @ScopeSchoolId)
+        """;
+
+    private const string QueryWhere = """
+          AND (@DistrictId IS NULL OR a.DistrictId = @DistrictId)
+          AND (@SchoolId IS NULL OR a.SchoolId = @SchoolId)
+          AND (@FromUtc IS NULL OR a.RaisedUtc >= @FromUtc)
+          AND (@ToUtc IS NULL OR a.RaisedUtc < @ToUtc)
+          AND (@Disposition IS NULL OR a.Disposition = @Disposition)
+          AND (@IsTest IS NULL OR a.IsTest = @IsTest)
+          AND (@OpenOnly = 0 OR a.State < 3)
+        """;
+
+    private const string SelectEvents =
+        "SELECT Id, AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text FROM AlarmEvent WHERE AlarmId = @AlarmId ORDER BY Id";
+
+    private const string InsertEvent = """
+        INSERT INTO AlarmEvent (AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text)
+        VALUES (@AlarmId, @Kind, @AtUtc, @UserId, @UserName, @RemoteAddress, @Text)
+        """;
+
+    // Exactly one operator wins: the update only matches while nobody has answered.
+    private const string Answer = """
+        UPDATE Alarm SET State = 2, AnsweredUtc = @Now, AnsweredByUserId = @UserId, AnsweredByName = @UserName, AnswerDeadlineUtc = NULL
+        WHERE Id = @Id AND State < 2
+        """;
+
+    private const string Close = """
+        UPDATE Alarm SET State = 3, ClosedUtc = @Now, Disposition = @Disposition, AnswerDeadlineUtc = NULL
+        WHERE Id = @Id AND State = 2
+        """;
+
+    private const string Transfer = "UPDATE Alarm SET CentreId = @CentreId WHERE Id = @Id AND State < 3";
+
+    private const string SelectDue = "SELECT Id FROM Alarm WHERE State = 0 AND AnswerDeadlineUtc <= @Now";
+
+    private const string Escalate = """
+        UPDATE Alarm SET State = 1, EscalatedUtc = @Now, CentreId = @CityCentreId, AnswerDeadlineUtc = NULL
+        WHERE Id = @Id AND State = 0
+        """;
+
+    private const string SelectCityCentre = "SELECT Id FROM PoliceCentre WHERE DistrictId IS NULL";
+
+    public Db Db => db;
+
+    internal static string ViewByIdSql => "SELECT " + ViewColumns + " " + ViewFrom + " WHERE a.Id = @Id";
+
+    internal static string PageSql(Db db) =>
+        "SELECT COUNT(*) " + ViewFrom + " " + ScopeWhere + QueryWhere + ";\n"
+        + "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + QueryWhere + " ORDER BY a.RaisedUtc DESC, a.Id DESC " + db.Paging + ";";
+
+    internal static string OpenSql => "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + " AND a.State < 3 ORDER BY a.RaisedUtc DESC";
+
+    internal static string ScopedByIdSql => "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + " AND a.Id = @Id";
+
+    public async Task<AlarmView?> GetViewAsync(int id, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.QuerySingleOrDefaultAsync<AlarmView>(new CommandDefinition(ViewByIdSql, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    public async Task<AlarmView?> GetViewAsync(UserScope scope, int id, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.QuerySingleOrDefaultAsync<AlarmView>(new CommandDefinition(ScopedByIdSql,
+            new { Id = id, ScopeDistrictId = scope.DistrictId, ScopeSchoolId = scope.SchoolId }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<AlarmView>> GetOpenAsync(UserScope scope, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return [.. await connection.QueryAsync<AlarmView>(new CommandDefinition(OpenSql,
+            new { ScopeDistrictId = scope.DistrictId, ScopeSchoolId = scope.SchoolId }, cancellationToken: ct)).ConfigureAwait(false)];
+    }
+
+    public async Task<Page<AlarmView>> GetPageAsync(UserScope scope, AlarmQuery query, PageRequest page, CancellationToken ct = default)
+    {
+        page = page.Clamp();
+        var args = new
+        {
+            ScopeDistrictId = scope.DistrictId,
+            ScopeSchoolId = scope.SchoolId,
+            query.DistrictId,
+            query.SchoolId,
+            query.FromUtc,
+            query.ToUtc,
+            Disposition = (int?)query.Disposition,
+            query.IsTest,
+            OpenOnly = query.OpenOnly ? 1 : 0,
+            page.Skip,
+            page.Take,
+        };
+        await using var connection = db.Open();
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(PageSql(db), args, cancellationToken: ct)).ConfigureAwait(false);
+        var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
+        return new Page<AlarmView>([.. await grid.ReadAsync<AlarmView>().ConfigureAwait(false)], total);
+    }
+
+    public async Task<IReadOnlyList<AlarmEvent>> GetEventsAsync(int alarmId, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return [.. await connection.QueryAsync<AlarmEvent>(new CommandDefinition(SelectEvents, new { AlarmId = alarmId }, cancellationToken: ct)).ConfigureAwait(false)];
+    }
+
+    public async Task AddEventAsync(AlarmEvent e, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        await connection.ExecuteAsync(new CommandDefinition(InsertEvent, e, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    internal static Task AddEventAsync(DbConnection connection, DbTransaction tx, AlarmEvent e, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(InsertEvent, e, tx, cancellationToken: ct));
+
+    /// <summary>True for the one caller whose answer took; false when someone else had it already.</summary>
+    public Task<bool> TryAnswerAsync(int id, UserScope user, string? remoteAddress, DateTime now, CancellationToken ct = default) =>
+        ChangeWithEventAsync(Answer, new { Id = id, Now = now, user.UserId, user.UserName },
+            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Answered, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress }, ct);
+
+    public Task<bool> TryCloseAsync(int id, AlarmDisposition disposition, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
+        ChangeWithEventAsync(Close, new { Id = id, Now = now, Disposition = (int)disposition },
+            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Closed, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"{disposition}: {note}".TrimEnd(' ', ':') }, ct);
+
+    public Task<bool> TryTransferAsync(int id, int centreId, string centreName, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
+        ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centreId },
+            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Transferred, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"→ {centreName} {note}".TrimEnd() }, ct);
+
+    /// <summary>Escalates every alarm whose answer deadline has passed; returns the ids this call escalated.</summary>
+    public async Task<IReadOnlyList<int>> EscalateDueAsync(DateTime now, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        var due = (await connection.QueryAsync<int>(new CommandDefinition(SelectDue, new { Now = now }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        if (due.Count == 0)
+        {
+            return [];
+        }
+
+        var city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
+        var escalated = new List<int>();
+        foreach (var id in due)
+        {
+            var ok = await ChangeWithEventAsync(connection, Escalate, new { Id = id, Now = now, CityCentreId = city },
+                new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system" }, ct).ConfigureAwait(false);
+            if (ok)
+            {
+                escalated.Add(id);
+            }
+        }
+
+        return escalated;
+    }
+
+    private async Task<bool> ChangeWithEventAsync(string sql, object args, AlarmEvent e, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        return await ChangeWithEventAsync(connection, sql, args, e, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> ChangeWithEventAsync(DbConnection connection, string sql, object args, AlarmEvent e, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, args, tx, cancellationToken: ct)).ConfigureAwait(false);
+        if (changed == 1)
+        {
+            await AddEventAsync(connection, tx, e, ct).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return changed == 1;
+    }
+}

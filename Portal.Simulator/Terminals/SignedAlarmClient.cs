@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Portal.Simulator.Terminals;
+
+/// <summary>The answer to one alarm press: the HTTP status and the body the portal sent back.</summary>
+public sealed record AlarmPressResult(HttpStatusCode Status, string Body, TimeSpan Elapsed);
+
+/// <summary>
+/// A simulated alarm terminal on the signed HTTP device API: it signs
+/// <c>METHOD \n PATH \n TIMESTAMP \n NONCE \n hex(SHA-256(body))</c> with its own key (HMAC-SHA256), as a
+/// real terminal's firmware does. Written apart from the portal's verifier on purpose: tests prove the two agree.
+/// </summary>
+public sealed class SignedAlarmClient(HttpClient http, string serial, string key, TimeProvider? time = null)
+{
+    public const string AlarmPath = "/api/device/alarms";
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>Presses the button once. <paramref name="timestampOffset"/> and <paramref name="nonce"/> let tests misbehave.</summary>
+    public async Task<AlarmPressResult> PressAsync(string body = "{\"event\":\"alarm\"}", TimeSpan timestampOffset = default, string? nonce = null, CancellationToken ct = default)
+    {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var timestamp = (_time.GetUtcNow() + timestampOffset).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        nonce ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        using var request = new HttpRequestMessage(HttpMethod.Post, AlarmPath) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-Device-Serial", serial);
+        request.Headers.Add("X-Timestamp", timestamp);
+        request.Headers.Add("X-Nonce", nonce);
+        request.Headers.Add("X-Signature", Sign(key, "POST", AlarmPath, timestamp, nonce, bytes));
+        var started = _time.GetTimestamp();
+        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        return new AlarmPressResult(response.StatusCode, text, _time.GetElapsedTime(started));
+    }
+
+    public static string Sign(string key, string method, string path, string timestamp, string nonce, byte[] body)
+    {
+        var toSign = $"{method}\n{path}\n{timestamp}\n{nonce}\n{Convert.ToHexStringLower(SHA256.HashData(body))}";
+        return Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(toSign)));
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Portal.Core.Alarms;
+using Portal.Core.Demo;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
+using Portal.Tests.Data;
+
+namespace Portal.Tests.Core.Alarms;
+
+/// <summary>A fresh demo city per test class with the alarm machinery on a fake clock, the intake running.</summary>
+public sealed class AlarmTestCity : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    public AlarmTestCity()
+    {
+        Database = new SqliteDb();
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 8, 0, 0, TimeSpan.Zero));
+        Secrets = new DeviceSecrets(new EphemeralDataProtectionProvider());
+        new DemoCity(Database.Db, Secrets, Time).SeedAsync(30).GetAwaiter().GetResult();
+        Schools = new SchoolRepository(Database.Db);
+        Districts = new DistrictRepository(Database.Db);
+        Devices = new DeviceRepository(Database.Db);
+        Repository = new AlarmRepository(Database.Db);
+        Notifier = new AlarmNotifier(Repository, NullLogger<AlarmNotifier>.Instance);
+        Intake = new AlarmIntake(Database.Db, Notifier, Time, NullLogger<AlarmIntake>.Instance);
+        Escalator = new AlarmEscalator(Repository, Notifier, Time, NullLogger<AlarmEscalator>.Instance);
+        Service = new AlarmService(Repository, Intake, Notifier, Schools, Districts, Time);
+        Verifier = new DeviceRequestVerifier(Database.Db, Devices, Secrets, Time, NullLogger<DeviceRequestVerifier>.Instance);
+        Intake.StartAsync(_stop.Token).GetAwaiter().GetResult();
+        Notifier.StartAsync(_stop.Token).GetAwaiter().GetResult();
+    }
+
+    public SqliteDb Database { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public DeviceSecrets Secrets { get; }
+
+    public SchoolRepository Schools { get; }
+
+    public DistrictRepository Districts { get; }
+
+    public DeviceRepository Devices { get; }
+
+    public AlarmRepository Repository { get; }
+
+    public AlarmNotifier Notifier { get; }
+
+    public AlarmIntake Intake { get; }
+
+    public AlarmEscalator Escalator { get; }
+
+    public AlarmService Service { get; }
+
+    public DeviceRequestVerifier Verifier { get; }
+
+    public async Task<(School School, Device Terminal)> SchoolInDistrictAsync(string districtCode, int index = 0)
+    {
+        var district = (await Districts.GetAllAsync()).Single(d => d.Code == districtCode);
+        var page = await Schools.GetPageAsync(global::Portal.Core.Security.UserScope.System, new SchoolQuery(DistrictId: district.Id), new global::Portal.Core.Data.PageRequest(0, 100));
+        var school = page.Items[index];
+        var terminal = (await Devices.GetManyBySchoolIdAsync(school.Id)).Single(d => d.Kind == DeviceKind.AlarmTerminal);
+        return (school, terminal);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await Intake.StopAsync(CancellationToken.None);
+        await Notifier.StopAsync(CancellationToken.None);
+        Intake.Dispose();
+        Notifier.Dispose();
+        Escalator.Dispose();
+        _stop.Dispose();
+        Database.Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+// Console alerting: ring tone, browser notification and a flashing tab title.
+// Browsers only play sound after a user gesture, so the operator arms audio once per shift (arm()).
+window.portalAlarm = (() => {
+  let audio = null;
+  let ringTimer = null;
+  let titleTimer = null;
+  let baseTitle = document.title;
+
+  function beep(freq, ms, gain) {
+    if (!audio) return;
+    const osc = audio.createOscillator();
+    const amp = audio.createGain();
+    osc.type = 'square';
+    osc.frequency.value = freq;
+    amp.gain.value = gain;
+    osc.connect(amp).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + ms / 1000);
+  }
+
+  return {
+    arm: async () => {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      await audio.resume();
+      if ('Notification' in window && Notification.permission === 'default') {
+        try { await Notification.requestPermission(); } catch (e) { /* ignored: notification is a bonus */ }
+      }
+      beep(880, 120, 0.05);
+      return audio.state === 'running';
+    },
+    isArmed: () => !!audio && audio.state === 'running',
+    // level 1: district ring; level 2: escalated, louder and faster.
+    ring: (level) => {
+      if (ringTimer) clearInterval(ringTimer);
+      const loud = level >= 2;
+      const play = () => { beep(loud ? 1320 : 988, 180, loud ? 0.35 : 0.15); setTimeout(() => beep(loud ? 990 : 740, 180, loud ? 0.35 : 0.15), 240); };
+      play();
+      ringTimer = setInterval(play, loud ? 700 : 1400);
+    },
+    stop: () => { if (ringTimer) clearInterval(ringTimer); ringTimer = null; },
+    notify: (title, body, tag) => {
+      if ('Notification' in window && Notification.permission === 'granted') {
+        try { new Notification(title, { body, tag, requireInteraction: true }); } catch (e) { /* not in this context */ }
+      }
+    },
+    flashTitle: (text) => {
+      if (titleTimer) clearInterval(titleTimer);
+      titleTimer = null;
+      if (!text) { document.title = baseTitle; return; }
+      baseTitle = document.title.startsWith('🚨') ? baseTitle : document.title;
+      let on = false;
+      titleTimer = setInterval(() => { on = !on; document.title = on ? '🚨 ' + text : baseTitle; }, 800);
+    },
+  };
+})();
