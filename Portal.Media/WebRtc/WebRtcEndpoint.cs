@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -95,14 +96,19 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
 
         var password = RandomToken(24);
         var local = new WebRtcLocalDescription(
-            ufrag, password, Certificate.Fingerprint, new IPEndPoint(Options.AnnouncedAddress, LocalEndPoint.Port), Options.AudioCodecs);
+            ufrag,
+            password,
+            Certificate.Fingerprint,
+            new IPEndPoint(Options.AnnouncedAddress, LocalEndPoint.Port),
+            Options.AudioCodecs,
+            RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture));
         if (!WebRtcSdp.TryNegotiate(offerSdp, local, out var negotiation, out error))
         {
             _logger.LogWarning("WebRTC offer refused: {Error}", error);
             return false;
         }
 
-        peer = new WebRtcPeer(this, negotiation, ufrag, password, _loggerFactory.CreateLogger<WebRtcPeer>(), _timeProvider);
+        peer = new WebRtcPeer(this, negotiation, local, _loggerFactory.CreateLogger<WebRtcPeer>(), _timeProvider);
         _byUfrag[ufrag] = peer;
         _logger.LogInformation("WebRTC peer {Ufrag} created with {Tracks}", ufrag, string.Join(", ", peer.Tracks));
         return true;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Portal.Media.WebRtc.Dtls;
@@ -42,8 +43,14 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
     private readonly ILogger<WebRtcPeer> _logger;
     private readonly TimeProvider _timeProvider;
     private readonly DtlsServerSession _dtls;
-    private readonly Dictionary<WebRtcTrack, WebRtcRtpSender> _senders = [];
-    private readonly Dictionary<WebRtcTrack, WebRtcRtpReceiver> _receivers = [];
+    private readonly Lock _negotiation = new();
+
+    // Replaced whole (never mutated) by a renegotiation, so the receive loop and senders read them without locks.
+    private volatile IReadOnlyList<WebRtcTrack> _tracks;
+    private volatile Dictionary<WebRtcTrack, WebRtcRtpSender> _senders = [];
+    private volatile Dictionary<WebRtcTrack, WebRtcRtpReceiver> _receivers = [];
+    private volatile string _answerSdp;
+    private WebRtcLocalDescription _local;
     private readonly List<SocketAddress> _addresses = [];
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _cts = new();
@@ -56,29 +63,20 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
     private long _lastConsentTicks;
     private int _state;
 
-    internal WebRtcPeer(WebRtcEndpoint endpoint, WebRtcNegotiation negotiation, string localUfrag, string localPassword, ILogger<WebRtcPeer> logger, TimeProvider timeProvider)
+    internal WebRtcPeer(WebRtcEndpoint endpoint, WebRtcNegotiation negotiation, WebRtcLocalDescription local, ILogger<WebRtcPeer> logger, TimeProvider timeProvider)
     {
         _endpoint = endpoint;
         _logger = logger;
         _timeProvider = timeProvider;
-        LocalUfrag = localUfrag;
-        LocalKey = Stun.StunMessage.ShortTermKey(localPassword);
+        _local = local;
+        LocalUfrag = local.Ufrag;
+        LocalKey = Stun.StunMessage.ShortTermKey(local.Password);
         RemoteUfrag = negotiation.RemoteUfrag;
+        RemotePassword = negotiation.RemotePassword;
         RemoteFingerprint = negotiation.RemoteFingerprint;
-        AnswerSdp = negotiation.AnswerSdp;
-        Tracks = negotiation.Tracks;
-        foreach (var track in Tracks)
-        {
-            if (track.CanSend)
-            {
-                _senders.Add(track, new WebRtcRtpSender(track, timeProvider));
-            }
-
-            if (track.CanReceive)
-            {
-                _receivers.Add(track, new WebRtcRtpReceiver(track, timeProvider));
-            }
-        }
+        _answerSdp = negotiation.AnswerSdp;
+        _tracks = negotiation.Tracks;
+        ApplyTracks(negotiation.Tracks);
 
         _sendMedia = SendMedia; // one delegate, not one per packet
         _lastConsentTicks = timeProvider.GetTimestamp();
@@ -101,10 +99,13 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
 
     public string RemoteFingerprint { get; }
 
-    /// <summary>The SDP answer to hand back to the browser (<c>setRemoteDescription</c>).</summary>
-    public string AnswerSdp { get; }
+    /// <summary>The latest SDP answer to hand back to the browser (<c>setRemoteDescription</c>).</summary>
+    public string AnswerSdp => _answerSdp;
 
-    public IReadOnlyList<WebRtcTrack> Tracks { get; }
+    /// <summary>The negotiated tracks; a renegotiation replaces the list (unchanged tracks keep their objects).</summary>
+    public IReadOnlyList<WebRtcTrack> Tracks => _tracks;
+
+    internal string RemotePassword { get; }
 
     public WebRtcPeerState State => (WebRtcPeerState)Volatile.Read(ref _state);
 
@@ -136,6 +137,37 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
     {
         var srtp = Volatile.Read(ref _outbound);
         return srtp is not null && _senders.TryGetValue(track, out var sender) && sender.Send(rtpPacket, srtp, _sendMedia);
+    }
+
+    /// <summary>
+    /// Answers a re-offer on this live session, e.g. when the operator's console adds the intercom camera.
+    /// ICE and DTLS stay as they are, so an ICE restart or a new certificate is refused: create a new peer for those.
+    /// </summary>
+    public bool TryRenegotiate(string offerSdp, [NotNullWhen(true)] out string? answerSdp, out string error)
+    {
+        answerSdp = null;
+        lock (_negotiation)
+        {
+            var local = _local with { SessionVersion = _local.SessionVersion + 1 };
+            if (!WebRtcSdp.TryNegotiate(offerSdp, local, out var negotiation, out error, _tracks))
+            {
+                return false;
+            }
+
+            if (negotiation.RemoteUfrag != RemoteUfrag || negotiation.RemotePassword != RemotePassword
+                || !string.Equals(negotiation.RemoteFingerprint, RemoteFingerprint, StringComparison.OrdinalIgnoreCase))
+            {
+                error = "re-offer restarts ICE or changes the DTLS certificate; create a new peer instead";
+                return false;
+            }
+
+            _local = local;
+            ApplyTracks(negotiation.Tracks);
+            _tracks = negotiation.Tracks;
+            _answerSdp = answerSdp = negotiation.AnswerSdp;
+            _logger.LogInformation("WebRTC peer {Ufrag} renegotiated: {Tracks}", LocalUfrag, string.Join(", ", negotiation.Tracks));
+            return true;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -232,7 +264,11 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
         var track = FindReceiveTrack(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]), datagram[1] & 0x7F);
         if (track is not null)
         {
-            _receivers[track].OnRtp(datagram[..rtpLength]);
+            if (_receivers.TryGetValue(track, out var receiver))
+            {
+                receiver.OnRtp(datagram[..rtpLength]);
+            }
+
             RtpReceived?.Invoke(this, track, datagram[..rtpLength]);
         }
     }
@@ -262,6 +298,28 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Builds the sender/receiver maps for a track list, keeping the state of tracks that carry over.</summary>
+    private void ApplyTracks(IReadOnlyList<WebRtcTrack> tracks)
+    {
+        var senders = new Dictionary<WebRtcTrack, WebRtcRtpSender>();
+        var receivers = new Dictionary<WebRtcTrack, WebRtcRtpReceiver>();
+        foreach (var track in tracks)
+        {
+            if (track.CanSend)
+            {
+                senders[track] = _senders.TryGetValue(track, out var sender) ? sender : new WebRtcRtpSender(track, _timeProvider);
+            }
+
+            if (track.CanReceive)
+            {
+                receivers[track] = _receivers.TryGetValue(track, out var receiver) ? receiver : new WebRtcRtpReceiver(track, _timeProvider);
+            }
+        }
+
+        _senders = senders;
+        _receivers = receivers;
     }
 
     private async Task RunHandshakeAsync()

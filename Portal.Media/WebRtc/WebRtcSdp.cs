@@ -13,7 +13,10 @@ namespace Portal.Media.WebRtc;
 /// <param name="Fingerprint">Our certificate fingerprint in SDP form (<c>sha-256 AB:...</c>).</param>
 /// <param name="Candidate">The one host candidate: the announced address and the shared UDP port.</param>
 /// <param name="AudioCodecs">Audio encoding names in our order of preference (PCMU, PCMA).</param>
-public sealed record WebRtcLocalDescription(string Ufrag, string Password, string Fingerprint, IPEndPoint Candidate, IReadOnlyList<string> AudioCodecs);
+/// <param name="SessionId">The answer's <c>o=</c> session id, kept across renegotiations (RFC 3264 §8).</param>
+/// <param name="SessionVersion">The answer's <c>o=</c> version, incremented by each renegotiation.</param>
+public sealed record WebRtcLocalDescription(
+    string Ufrag, string Password, string Fingerprint, IPEndPoint Candidate, IReadOnlyList<string> AudioCodecs, string SessionId = "1", int SessionVersion = 2);
 
 /// <summary>The outcome of answering an offer: the answer text, the browser's credentials and the tracks.</summary>
 public sealed record WebRtcNegotiation(string AnswerSdp, string RemoteUfrag, string RemotePassword, string RemoteFingerprint, IReadOnlyList<WebRtcTrack> Tracks);
@@ -39,7 +42,11 @@ public static class WebRtcSdp
     /// <summary>Host candidate priority for component 1: type preference 126, local preference 65535 (RFC 8445 §5.1.2.1).</summary>
     private const uint HostPriority = (126u << 24) | (65535u << 8) | (256u - 1);
 
-    public static bool TryNegotiate(string offerSdp, WebRtcLocalDescription local, [NotNullWhen(true)] out WebRtcNegotiation? negotiation, out string error)
+    /// <summary>Answers an offer. With <paramref name="current"/> (a re-offer on a live session) a section whose mid,
+    /// codec, direction and feedback are unchanged keeps its <see cref="WebRtcTrack"/> object, and a changed one
+    /// keeps its SSRC.</summary>
+    public static bool TryNegotiate(
+        string offerSdp, WebRtcLocalDescription local, [NotNullWhen(true)] out WebRtcNegotiation? negotiation, out string error, IReadOnlyList<WebRtcTrack>? current = null)
     {
         negotiation = null;
         if (!SdpSession.TryParse(offerSdp, out var offer, out error))
@@ -74,12 +81,12 @@ public static class WebRtcSdp
         var bundle = offer.Groups.FirstOrDefault(g => string.Equals(g.Semantics, "BUNDLE", StringComparison.OrdinalIgnoreCase));
         var answer = new SdpSession
         {
-            Origin = new SdpOrigin("-", RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture), "2", "IN", "IP4", "127.0.0.1"),
+            Origin = new SdpOrigin("-", local.SessionId, local.SessionVersion.ToString(CultureInfo.InvariantCulture), "IN", "IP4", "127.0.0.1"),
         };
         answer.AddAttribute("ice-lite");
         var tracks = new List<WebRtcTrack>();
         var accepted = new List<string>();
-        var usedSsrcs = new HashSet<uint>();
+        var usedSsrcs = new HashSet<uint>(current?.Select(t => t.LocalSsrc) ?? []);
         foreach (var media in offer.Media)
         {
             var mid = media.Mid ?? (offer.Media.Count == 1 ? "0" : null);
@@ -89,7 +96,7 @@ public static class WebRtcSdp
                 return false;
             }
 
-            var track = TryAcceptMedia(offer, media, mid, local, bundle, usedSsrcs);
+            var track = TryAcceptMedia(offer, media, mid, local, bundle, usedSsrcs, current?.FirstOrDefault(t => t.Mid == mid));
             if (track is null)
             {
                 answer.Media.Add(Reject(media, mid));
@@ -114,7 +121,8 @@ public static class WebRtcSdp
         return true;
     }
 
-    private static WebRtcTrack? TryAcceptMedia(SdpSession offer, SdpMedia media, string mid, WebRtcLocalDescription local, SdpGroup? bundle, HashSet<uint> usedSsrcs)
+    private static WebRtcTrack? TryAcceptMedia(
+        SdpSession offer, SdpMedia media, string mid, WebRtcLocalDescription local, SdpGroup? bundle, HashSet<uint> usedSsrcs, WebRtcTrack? existing)
     {
         var kind = media.Type.ToLowerInvariant() switch { "audio" => MediaKind.Audio, "video" => MediaKind.Video, _ => (MediaKind?)null };
         if (kind is null || media.Port == 0 || !media.Protocol.Contains("SAVPF", StringComparison.OrdinalIgnoreCase)
@@ -137,23 +145,31 @@ public static class WebRtcSdp
             return null;
         }
 
-        uint ssrc;
-        do
-        {
-            ssrc = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
-        }
-        while (!usedSsrcs.Add(ssrc));
-
+        var canSend = direction is SdpDirection.RecvOnly or SdpDirection.SendRecv;
+        var canReceive = direction is SdpDirection.SendOnly or SdpDirection.SendRecv;
+        var feedback = ReadFeedback(media, codec.PayloadType);
         var remoteSsrc = media.Ssrcs.Count > 0 ? media.Ssrcs[0].Ssrc : (uint?)null;
-        return new WebRtcTrack(
-            mid,
-            kind.Value,
-            codec,
-            ssrc,
-            remoteSsrc,
-            canSend: direction is SdpDirection.RecvOnly or SdpDirection.SendRecv,
-            canReceive: direction is SdpDirection.SendOnly or SdpDirection.SendRecv,
-            ReadFeedback(media, codec.PayloadType));
+        if (existing is not null && existing.Kind == kind && existing.Codec == codec && existing.CanSend == canSend
+            && existing.CanReceive == canReceive && existing.Feedback == feedback && (remoteSsrc is null || existing.RemoteSsrc == remoteSsrc))
+        {
+            return existing; // unchanged by the re-offer: the application keeps sending on the same object
+        }
+
+        uint ssrc;
+        if (existing?.Kind == kind)
+        {
+            ssrc = existing.LocalSsrc; // a changed section keeps its SSRC, so the browser's jitter buffer carries on
+        }
+        else
+        {
+            do
+            {
+                ssrc = (uint)RandomNumberGenerator.GetInt32(1, int.MaxValue);
+            }
+            while (!usedSsrcs.Add(ssrc));
+        }
+
+        return new WebRtcTrack(mid, kind.Value, codec, ssrc, remoteSsrc, canSend, canReceive, feedback);
     }
 
     private static Codec? ChooseH264(IReadOnlyList<Codec> codecs)

@@ -140,6 +140,28 @@ public class WebRtcEndpointTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task TryRenegotiate_IntercomAdded_AnswersAndKeepsSession()
+    {
+        await using var endpoint = StartEndpoint();
+        var peer = endpoint.CreatePeer(WebRtcOffers.CameraAndAudio(BrowserCertificate.Fingerprint));
+        var camera = peer.Tracks[0];
+
+        Assert.True(peer.TryRenegotiate(WebRtcOffers.Console(BrowserCertificate.Fingerprint), out var answer, out var error), error);
+
+        Assert.Equal(answer, peer.AnswerSdp);
+        Assert.Equal(3, peer.Tracks.Count);
+        Assert.Same(camera, peer.Tracks[0]);
+        var parsed = SdpSession.Parse(answer);
+        Assert.Equal(SdpSession.Parse(answer).Media[0].GetAttribute("ice-ufrag"), peer.LocalUfrag);
+        Assert.Equal("BUNDLE 0 1 2", parsed.GetAttribute("group"));
+
+        var restart = WebRtcOffers.Console(BrowserCertificate.Fingerprint).Replace("a=ice-ufrag:" + WebRtcOffers.Ufrag, "a=ice-ufrag:New1", StringComparison.Ordinal);
+        Assert.False(peer.TryRenegotiate(restart, out _, out error));
+        Assert.Contains("ICE", error, StringComparison.Ordinal);
+        Assert.Equal(3, peer.Tracks.Count);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task BindingRequest_WrongPassword_Gets401AndNoSession()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -94,6 +94,13 @@ internal static class WebRtcOffers
 
     public const string Password = "0f3nSxk2c3bW1lq2ZC0bQh0m";
 
+    /// <summary>The console before the intercom starts: camera and audio only (the intercom is added by a re-offer).</summary>
+    public static string CameraAndAudio(string fingerprint)
+    {
+        var full = Console(fingerprint);
+        return full[..full.LastIndexOf("m=video", StringComparison.Ordinal)].Replace("BUNDLE 0 1 2", "BUNDLE 0 1", StringComparison.Ordinal);
+    }
+
     public static string Console(string fingerprint) =>
         ChromeConsole.Replace("{UFRAG}", Ufrag, StringComparison.Ordinal)
             .Replace("{PWD}", Password, StringComparison.Ordinal)

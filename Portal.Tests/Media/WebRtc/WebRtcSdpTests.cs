@@ -128,6 +128,37 @@ public class WebRtcSdpTests
     }
 
     [Fact]
+    public void TryNegotiate_ReOfferAddingIntercom_KeepsExistingTrackObjects()
+    {
+        Assert.True(WebRtcSdp.TryNegotiate(WebRtcOffers.CameraAndAudio(Fingerprint), Local, out var first, out var error), error);
+        Assert.Equal(2, first.Tracks.Count);
+
+        var local = Local with { SessionVersion = 3 };
+        Assert.True(WebRtcSdp.TryNegotiate(WebRtcOffers.Console(Fingerprint), local, out var second, out error, first.Tracks), error);
+
+        Assert.Equal(3, second.Tracks.Count);
+        Assert.Same(first.Tracks[0], second.Tracks[0]);
+        Assert.Same(first.Tracks[1], second.Tracks[1]);
+        Assert.DoesNotContain(second.Tracks[2].LocalSsrc, first.Tracks.Select(t => t.LocalSsrc));
+        Assert.Equal("3", SdpSession.Parse(second.AnswerSdp).Origin.SessionVersion);
+    }
+
+    [Fact]
+    public void TryNegotiate_ReOfferChangingDirection_NewTrackSameSsrc()
+    {
+        Assert.True(WebRtcSdp.TryNegotiate(WebRtcOffers.Console(Fingerprint), Local, out var first, out var error), error);
+        var reOffer = WebRtcOffers.Console(Fingerprint).Replace("a=mid:1\r\na=sendrecv", "a=mid:1\r\na=recvonly", StringComparison.Ordinal);
+
+        Assert.True(WebRtcSdp.TryNegotiate(reOffer, Local, out var second, out error, first.Tracks), error);
+
+        var before = first.Tracks.Single(t => t.Mid == "1");
+        var after = second.Tracks.Single(t => t.Mid == "1");
+        Assert.NotSame(before, after);
+        Assert.Equal(before.LocalSsrc, after.LocalSsrc);
+        Assert.False(after.CanReceive);
+    }
+
+    [Fact]
     public void TryNegotiate_FuzzedOffers_NeverThrow()
     {
         var seed = Encoding.UTF8.GetBytes(WebRtcOffers.Console(Fingerprint));
