@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Microsoft.Playwright;
 using Portal.Core.Data;
 using Xunit;
@@ -20,8 +16,7 @@ public sealed class PortalFixture : IAsyncDisposable
     public const string ChromiumPath = "/usr/bin/chromium";
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly StringBuilder _log = new();
-    private Process? _process;
+    private PortalProcess? _portal;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
@@ -32,16 +27,7 @@ public sealed class PortalFixture : IAsyncDisposable
     /// <summary>The portal's own database, for tests that compare the screen with the data.</summary>
     public Db Db { get; private set; } = default!;
 
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    public string Log => _portal?.Log ?? string.Empty;
 
     public async Task<IBrowser> GetBrowserAsync()
     {
@@ -60,8 +46,13 @@ public sealed class PortalFixture : IAsyncDisposable
         await page.Locator("#password").FillAsync(password);
         await page.Locator("#login-submit").ClickAsync();
         await page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal) && !url.Contains("/connect/", StringComparison.Ordinal) && !url.Contains("/signin-oidc", StringComparison.Ordinal));
+        await WaitInteractiveAsync(page);
         return (context, page);
     }
+
+    /// <summary>Waits until the page's Blazor circuit is live, so clicks reach their handlers.</summary>
+    public static Task WaitInteractiveAsync(IPage page) =>
+        Assertions.Expect(page.Locator("[data-testid=main][data-interactive=true]")).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 20_000 });
 
     private async Task EnsureStartedAsync()
     {
@@ -106,79 +97,10 @@ public sealed class PortalFixture : IAsyncDisposable
 
     private async Task StartPortalAsync()
     {
-        var port = FreeTcpPort();
-        BaseUrl = $"http://127.0.0.1:{port}";
-        DataFolder = Path.Combine(Path.GetTempPath(), "portal-e2e-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(DataFolder);
-        Db = new Db(Db.SqliteConnectionString(Path.Combine(DataFolder, "portal.db")), SqlDialect.Sqlite);
-
-        var portalDll = Path.Combine(AppContext.BaseDirectory, "Portal.dll");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { portalDll, "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:DataFolder=" + DataFolder })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the portal.");
-        _process.OutputDataReceived += (_, e) => Append(e.Data);
-        _process.ErrorDataReceived += (_, e) => Append(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException("The portal exited at start-up:\n" + Log);
-            }
-
-            try
-            {
-                if ((await http.GetAsync(BaseUrl + "/healthz")).StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException("The portal did not answer /healthz within 90 s:\n" + Log);
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.AppendLine(line);
-        }
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _portal = await PortalProcess.StartAsync();
+        BaseUrl = _portal.BaseUrl;
+        DataFolder = _portal.DataFolder;
+        Db = _portal.Db;
     }
 
     public async ValueTask DisposeAsync()
@@ -189,23 +111,11 @@ public sealed class PortalFixture : IAsyncDisposable
         }
 
         _playwright?.Dispose();
-        if (_process is { HasExited: false })
+        if (_portal is not null)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            await _portal.DisposeAsync();
         }
 
-        _process?.Dispose();
         _gate.Dispose();
-        try
-        {
-            if (Directory.Exists(DataFolder))
-            {
-                Directory.Delete(DataFolder, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-        }
     }
 }

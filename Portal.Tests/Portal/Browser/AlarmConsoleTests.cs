@@ -1,0 +1,200 @@
+using Dapper;
+using Microsoft.Playwright;
+using Portal.Core.Demo;
+using Portal.Core.Schools;
+using Portal.Simulator.Terminals;
+using Xunit;
+
+namespace Portal.Tests.Portal.Browser;
+
+/// <summary>
+/// A press of a (simulated) terminal reaches the right consoles in Chromium, is answered by exactly one
+/// operator, escalates when nobody answers, and is closed with a complete timeline. Demo terminal
+/// ATSnnnnnnnn belongs to school n, in district n % 10 (0 市南区, 1 市北区, 2 黄岛区...).
+/// </summary>
+[Trait("Category", "Browser")]
+public sealed class AlarmConsoleTests(PortalFixture portal)
+{
+    private async Task<int> PressAsync(string serial)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(portal.BaseUrl) };
+        var result = await new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync();
+        Assert.True((int)result.Status is 200 or 201, result.Body);
+        using var json = System.Text.Json.JsonDocument.Parse(result.Body);
+        return json.RootElement.GetProperty("alarmId").GetInt32();
+    }
+
+    private static ILocator Card(IPage page, int id) => page.Locator($"[data-testid=alarm-card][data-alarm-id='{id}']");
+
+    private async Task<(IBrowserContext, IPage)> ConsoleAsync(string user)
+    {
+        var (context, page) = await portal.SignInAsync(user);
+        Assert.EndsWith("/police", page.Url, StringComparison.Ordinal);
+        await Assertions.Expect(page.GetByTestId("alarm-board")).ToBeVisibleAsync();
+        return (context, page);
+    }
+
+    [Fact]
+    public async Task Alarm_FromShinanSchool_RingsShinanAndCity_NotShibei()
+    {
+        var (a, shinan) = await ConsoleAsync("shinan110");
+        var (b, city) = await ConsoleAsync("city110");
+        var (c, shibei) = await ConsoleAsync("shibei110");
+        await using var _ = a;
+        await using var __ = b;
+        await using var ___ = c;
+
+        var id = await PressAsync("ATS00000010");
+        await Assertions.Expect(Card(shinan, id)).ToBeVisibleAsync();
+        await Assertions.Expect(Card(city, id)).ToBeVisibleAsync();
+        await Assertions.Expect(shinan.GetByTestId("alarm-banner")).ToBeVisibleAsync();
+        await Assertions.Expect(shinan.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']")).ToBeVisibleAsync();
+        await Assertions.Expect(shinan.GetByTestId("popup-phone")).Not.ToBeEmptyAsync();
+        await Assertions.Expect(shinan.GetByTestId("gate-camera")).ToBeVisibleAsync();
+
+        // Give the other district's console every chance to (wrongly) show it.
+        await Task.Delay(1500);
+        await Assertions.Expect(Card(shibei, id)).ToHaveCountAsync(0);
+        await Assertions.Expect(shibei.Locator("[data-testid=alarm-popup]")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task Answer_TwoOperatorsRace_ExactlyOneWins()
+    {
+        var (a, shinan) = await ConsoleAsync("shinan110");
+        var (b, city) = await ConsoleAsync("city110");
+        await using var _ = a;
+        await using var __ = b;
+        var id = await PressAsync("ATS00000020");
+        // Other tests raise alarms at the same time: open this alarm's pop-up by its card.
+        foreach (var page in new[] { shinan, city })
+        {
+            await Card(page, id).ClickAsync();
+        }
+
+        var popups = new[] { shinan, city }.Select(p => p.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']")).ToList();
+        foreach (var popup in popups)
+        {
+            await Assertions.Expect(popup.GetByTestId("answer")).ToBeVisibleAsync();
+        }
+
+        // Both click at once; the loser's button may already be gone, which is fine.
+        await Task.WhenAll(popups.Select(async p =>
+        {
+            try
+            {
+                await p.GetByTestId("answer").ClickAsync(new LocatorClickOptions { Timeout = 3000 });
+            }
+            catch (TimeoutException)
+            {
+            }
+        }));
+
+        await using var connection = portal.Db.Open();
+        var answeredBy = await connection.QuerySingleAsync<string>("SELECT AnsweredByName FROM Alarm WHERE Id = @id", new { id });
+        Assert.True(answeredBy is "shinan110" or "city110", answeredBy);
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM AlarmEvent WHERE AlarmId = @id AND Kind = 3", new { id }));
+        foreach (var page in new[] { shinan, city })
+        {
+            await Assertions.Expect(Card(page, id).GetByTestId("answered-by")).ToContainTextAsync(answeredBy);
+            await Assertions.Expect(Card(page, id)).ToHaveAttributeAsync("data-state", "Answered");
+        }
+    }
+
+    [Fact]
+    public async Task Alarm_UnansweredPastDeadline_EscalatesToTheCity()
+    {
+        await portal.GetBrowserAsync();
+        var districts = new DistrictRepository(portal.Db);
+        var huangdao = (await districts.GetAllAsync()).Single(d => d.Code == "370211");
+        var centre = (await districts.GetCentresAsync()).Single(c => c.DistrictId == huangdao.Id);
+        await districts.UpdateDeadlineAsync(centre.Id, 5);
+
+        var (a, city) = await ConsoleAsync("city110");
+        await using var _ = a;
+        var id = await PressAsync("ATS00000002");
+        await Assertions.Expect(Card(city, id)).ToHaveAttributeAsync("data-state", "Ringing");
+        await Assertions.Expect(Card(city, id)).ToHaveAttributeAsync("data-state", "Escalated", new LocatorAssertionsToHaveAttributeOptions { Timeout = 10_000 });
+        await Card(city, id).ClickAsync();
+        await Assertions.Expect(city.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']").GetByTestId("popup-centre")).ToContainTextAsync("青岛市110指挥中心");
+
+        await using var connection = portal.Db.Open();
+        var row = await connection.QuerySingleAsync<(string Raised, string Escalated)>("SELECT RaisedUtc, EscalatedUtc FROM Alarm WHERE Id = @id", new { id });
+        var late = DateTime.Parse(row.Escalated, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(row.Raised, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(late.TotalSeconds, 5, 6.5);
+    }
+
+    [Fact]
+    public async Task Close_RecordsDispositionAndTheTimelineShowsEveryStep()
+    {
+        var (a, shinan) = await ConsoleAsync("shinan110");
+        await using var _ = a;
+        var id = await PressAsync("ATS00000030");
+        await Card(shinan, id).ClickAsync();
+        var popup = shinan.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']");
+        await popup.GetByTestId("answer").ClickAsync();
+        await popup.GetByTestId("note-text").FillAsync("门卫报告有人翻越围墙");
+        await popup.GetByTestId("note-add").ClickAsync();
+        await Assertions.Expect(popup.GetByTestId("note-text")).ToBeEmptyAsync();
+        await popup.GetByTestId("dispatch-text").FillAsync("巡逻车2辆");
+        await popup.GetByTestId("dispatch-add").ClickAsync();
+        await Assertions.Expect(popup.GetByTestId("dispatch-text")).ToBeEmptyAsync();
+
+        // A real emergency needs a closing note: refused first, then accepted.
+        await popup.GetByTestId("disposition").ClickAsync();
+        await shinan.Locator(".mud-popover-open").GetByText("真实警情", new() { Exact = true }).ClickAsync();
+        await popup.GetByTestId("close-alarm").ClickAsync();
+        await Assertions.Expect(shinan.Locator(".alarm-action-error")).ToContainTextAsync("须填写处置说明");
+        await popup.GetByTestId("close-note").FillAsync("已将翻墙人员带离");
+        await popup.GetByTestId("close-alarm").ClickAsync();
+        await Assertions.Expect(Card(shinan, id)).ToHaveAttributeAsync("data-state", "Closed");
+
+        await shinan.GotoAsync($"/alarms/{id}");
+        await PortalFixture.WaitInteractiveAsync(shinan);
+        await Assertions.Expect(shinan.GetByTestId("alarm-disposition")).ToContainTextAsync("真实警情");
+        var kinds = await shinan.GetByTestId("timeline-event").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.kind)");
+        Assert.Equal(["Raised", "Answered", "Note", "Dispatch", "Closed"], kinds);
+        await Assertions.Expect(shinan.GetByTestId("timeline")).ToContainTextAsync("巡逻车2辆");
+        await Assertions.Expect(shinan.GetByTestId("timeline")).ToContainTextAsync("127.0.0.1");
+    }
+
+    [Fact]
+    public async Task Console_ThatLosesItsConnection_ShowsItAndCatchesUp()
+    {
+        var (a, city) = await ConsoleAsync("city110");
+        await using var _ = a;
+        // Cut the circuit's connection and keep the network down, as a dropped police LAN would.
+        await a.SetOfflineAsync(true);
+        await city.EvaluateAsync("() => Blazor._internal.forceCloseConnection()");
+        await Assertions.Expect(city.GetByTestId("reconnect-banner")).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 20_000 });
+
+        var ids = new[] { await PressAsync("ATS00000041"), await PressAsync("ATS00000042") };
+        await a.SetOfflineAsync(false);
+        foreach (var id in ids)
+        {
+            await Assertions.Expect(Card(city, id)).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 30_000 });
+        }
+
+        await Assertions.Expect(city.GetByTestId("reconnect-banner")).Not.ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Principal_StartsTestAlarm_ItRingsTheDistrictMarkedAsTest()
+    {
+        var (a, shinan) = await ConsoleAsync("shinan110");
+        var (b, principal) = await portal.SignInAsync("principal0");
+        await using var _ = a;
+        await using var __ = b;
+        await principal.GotoAsync("/principal/alarms");
+        await PortalFixture.WaitInteractiveAsync(principal);
+        await principal.GetByTestId("start-test-alarm").ClickAsync();
+        await Assertions.Expect(principal.GetByTestId("history-school")).ToHaveCountAsync(1);
+        var card = shinan.Locator("[data-testid=alarm-card]").Filter(new() { Has = shinan.GetByTestId("test-badge") });
+        await Assertions.Expect(card.First).ToBeVisibleAsync();
+        await Assertions.Expect(card.First.GetByTestId("test-badge")).ToHaveTextAsync("测试报警");
+
+        // Rate-limited: a second press right away is refused with a clear message.
+        await principal.GetByTestId("start-test-alarm").ClickAsync();
+        await Assertions.Expect(principal.GetByText("请稍后再试")).ToBeVisibleAsync();
+    }
+}
