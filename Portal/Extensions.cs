@@ -81,6 +81,7 @@ public static class Extensions
         services.AddSingleton<Portal.Core.Installation.ProgrammeQueries>();
         services.AddSingleton<SchoolService>();
         services.AddSingleton<DeviceService>();
+        services.AddSingleton<Portal.Core.Registry.RegistryImporter>();
         services.AddSingleton<DeviceRequestVerifier>();
         services.AddTransient<DeviceNonceCleanupJob>();
         services.AddSingleton<AlarmRepository>();

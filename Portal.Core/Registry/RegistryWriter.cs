@@ -94,6 +94,7 @@ internal static partial class RegistryWriter
         "OnvifUrl" => d.OnvifUrl,
         "Username" => d.Username,
         "SecretProtected" => d.SecretProtected,
+        "ApiKeyProtected" => d.ApiKeyProtected,
         "InstallState" => (int)d.InstallState,
         "Enabled" => d.Enabled,
         "HealthState" => (int)d.HealthState,
