@@ -9,9 +9,12 @@ public static class Program
         {
             case "import":
                 return await ImportBenchmark.RunAsync().ConfigureAwait(false);
+            case "alarms":
+                return await AlarmBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             default:
                 Console.WriteLine("usage: Portal.Benchmarks <scenario>");
                 Console.WriteLine("  import   registry import: 4,000 schools as CSV and XLSX into SQLite, then again");
+                Console.WriteLine("  alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]   device request -> console DOM latency, and a burst");
                 return 1;
         }
     }

@@ -93,6 +93,8 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<AlarmEscalator>());
         services.AddSingleton<AlarmService>();
         services.AddSingleton<AlarmStatistics>();
+        services.AddSingleton<DemoAlarmService>();
+        services.AddHttpClient(nameof(DemoAlarmService));
         services.AddScoped<CurrentUser>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, ClientAddressCircuitHandler>();
         services.AddSingleton<StartupTasks>();

@@ -69,7 +69,7 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         // Other tests raise alarms at the same time: open this alarm's pop-up by its card.
         foreach (var page in new[] { shinan, city })
         {
-            await Card(page, id).ClickAsync(new LocatorClickOptions { Force = true });
+            await Card(page, id).DispatchEventAsync("click");
         }
 
         var popups = new[] { shinan, city }.Select(p => p.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']")).ToList();
@@ -118,7 +118,7 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         var id = await PressAsync("ATS00000002");
         await Assertions.Expect(Card(city, id)).ToHaveAttributeAsync("data-state", "Ringing");
         await Assertions.Expect(Card(city, id)).ToHaveAttributeAsync("data-state", "Escalated", new LocatorAssertionsToHaveAttributeOptions { Timeout = 10_000 });
-        await Card(city, id).ClickAsync(new LocatorClickOptions { Force = true });
+        await Card(city, id).DispatchEventAsync("click");
         await Assertions.Expect(city.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']").GetByTestId("popup-centre")).ToContainTextAsync("青岛市110指挥中心");
 
         await using var connection = portal.Db.Open();
@@ -133,7 +133,7 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         var (a, shinan) = await ConsoleAsync("shinan110");
         await using var _ = a;
         var id = await PressAsync("ATS00000030");
-        await Card(shinan, id).ClickAsync(new LocatorClickOptions { Force = true });
+        await Card(shinan, id).DispatchEventAsync("click");
         var popup = shinan.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']");
         await popup.GetByTestId("answer").ClickAsync();
         await popup.GetByTestId("note-text").FillAsync("门卫报告有人翻越围墙");

@@ -4,6 +4,7 @@ window.portalAlarm = (() => {
   let audio = null;
   let ringTimer = null;
   let titleTimer = null;
+  let flashText = null;
   let baseTitle = document.title;
 
   function beep(freq, ms, gain) {
@@ -43,13 +44,29 @@ window.portalAlarm = (() => {
         try { new Notification(title, { body, tag, requireInteraction: true }); } catch (e) { /* not in this context */ }
       }
     },
+    // One call per change from the console: ring at a level (0 stops), flash the title, maybe notify.
+    update: (level, title, notifyTitle, notifyBody, tag) => {
+      const api = window.portalAlarm;
+      if (level !== api._level) {
+        api._level = level;
+        if (level > 0) api.ring(level); else api.stop();
+      }
+      api.flashTitle(title);
+      if (notifyTitle) api.notify(notifyTitle, notifyBody || '', tag || undefined);
+    },
+    _level: 0,
     flashTitle: (text) => {
-      if (titleTimer) clearInterval(titleTimer);
-      titleTimer = null;
-      if (!text) { document.title = baseTitle; return; }
-      baseTitle = document.title.startsWith('🚨') ? baseTitle : document.title;
+      flashText = text;
+      if (!text) {
+        if (titleTimer) clearInterval(titleTimer);
+        titleTimer = null;
+        document.title = baseTitle;
+        return;
+      }
+      if (titleTimer) return; // the running flasher picks up the new text
+      baseTitle = document.title;
       let on = false;
-      titleTimer = setInterval(() => { on = !on; document.title = on ? '🚨 ' + text : baseTitle; }, 800);
+      titleTimer = setInterval(() => { on = !on; document.title = on ? '🚨 ' + flashText : baseTitle; }, 800);
     },
   };
 })();

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Playwright;
+using Portal.Core.Data;
+using Portal.Simulator.Terminals;
+
+namespace Portal.Benchmarks;
+
+/// <summary>
+/// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]</c>: a real portal process (Release build beside
+/// this program, demo city, SQLite), N signed-in city consoles in Debian's Chromium, and simulated terminals
+/// on the signed device API. Prints the time from each device request to the alarm's card appearing in each
+/// console's DOM (p50/p95/p99) at a steady rate, then a burst: accepted, stored, shown, lost.
+/// </summary>
+public static class AlarmBenchmark
+{
+    // Records when each alarm card first appears, on the page's own clock (same machine, same epoch).
+    private const string Observer = """
+        () => {
+          window.__seen = {};
+          const scan = () => document.querySelectorAll('[data-testid=alarm-card]').forEach(e => {
+            const id = e.dataset.alarmId; if (!(id in window.__seen)) window.__seen[id] = performance.timeOrigin + performance.now();
+          });
+          new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
+          scan();
+        }
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var consoles = Arg(args, 0, 10);
+        var rate = Arg(args, 1, 50);
+        var seconds = Arg(args, 2, 10);
+        var burst = Arg(args, 3, 1000);
+        var steady = rate * seconds;
+        var schools = steady + burst + 10;
+
+        var folder = Path.Combine(Path.GetTempPath(), "portal-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var url = $"http://127.0.0.1:{FreePort()}";
+        using var portal = StartPortal(url, folder, schools);
+        try
+        {
+            await WaitHealthyAsync(url, portal).ConfigureAwait(false);
+            Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools; opening {consoles} consoles"));
+            using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = "/usr/bin/chromium",
+                Headless = true,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--disable-renderer-backgrounding",
+                        "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
+            }).ConfigureAwait(false);
+            var pages = new List<IPage>();
+            for (var i = 0; i < consoles; i++)
+            {
+                pages.Add(await SignInAsync(browser, url).ConfigureAwait(false));
+            }
+
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(120) };
+
+            // Steady rate: one press every 1/rate s, each from its own terminal.
+            var sent = new Dictionary<int, double>();
+            var tasks = new List<Task<(int Id, double SentMs, HttpStatusCode Status)>>();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < steady; i++)
+            {
+                var due = TimeSpan.FromSeconds((double)i / rate);
+                if (due > clock.Elapsed)
+                {
+                    await Task.Delay(due - clock.Elapsed).ConfigureAwait(false);
+                }
+
+                tasks.Add(PressAsync(http, i));
+            }
+
+            foreach (var (id, sentMs, status) in await Task.WhenAll(tasks).ConfigureAwait(false))
+            {
+                if (status == HttpStatusCode.Created)
+                {
+                    sent[id] = sentMs;
+                }
+            }
+
+            var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
+            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {P(latencies, 0.50):0.0} ms, p95 {P(latencies, 0.95):0.0} ms, p99 {P(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
+
+            // Burst: every press at once.
+            var burstClock = Stopwatch.StartNew();
+            var burstResults = await Task.WhenAll(Enumerable.Range(steady, burst).Select(i => PressAsync(http, i))).ConfigureAwait(false);
+            var acceptedTime = burstClock.Elapsed;
+            var accepted = burstResults.Where(r => r.Status == HttpStatusCode.Created).ToDictionary(r => r.Id, r => r.SentMs);
+            var db = new Db(Db.SqliteConnectionString(Path.Combine(folder, "portal.db")), SqlDialect.Sqlite);
+            await using var connection = db.Open();
+            var stored = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm WHERE Id IN @ids", new { ids = accepted.Keys.ToArray() }).ConfigureAwait(false);
+            var burstLatencies = await CollectAsync(pages, accepted, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+            var shownPerPage = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>(
+                "ids => ids.filter(id => (String(id) in window.__seen)).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
+            Console.WriteLine(FormattableString.Invariant($"burst of {burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shownPerPage.Min()} max {shownPerPage.Max()}, lost {accepted.Count - shownPerPage.Min()}"));
+            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {P(burstLatencies, 0.50):0} ms, p99 {P(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
+            return accepted.Count == burst && stored == burst && shownPerPage.Min() == burst ? 0 : 2;
+        }
+        finally
+        {
+            portal.Kill(entireProcessTree: true);
+            await portal.WaitForExitAsync().ConfigureAwait(false);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static async Task<(int Id, double SentMs, HttpStatusCode Status)> PressAsync(HttpClient http, int index)
+    {
+        var serial = "ATS" + index.ToString("D8", CultureInfo.InvariantCulture);
+        var sentMs = (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+        var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
+        var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32() : -1;
+        return (id, sentMs, result.Status);
+    }
+
+    /// <summary>Waits until every page has seen every alarm (or the timeout), then returns all latencies in ms.</summary>
+    private static async Task<List<double>> CollectAsync(List<IPage> pages, Dictionary<int, double> sent, TimeSpan timeout)
+    {
+        var ids = sent.Keys.ToArray();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            var counts = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => (String(id) in window.__seen)).length", ids))).ConfigureAwait(false);
+            if (counts.All(c => c == ids.Length))
+            {
+                break;
+            }
+
+            await Task.Delay(250).ConfigureAwait(false);
+        }
+
+        var latencies = new List<double>();
+        foreach (var page in pages)
+        {
+            var seen = await page.EvaluateAsync<Dictionary<string, double>>("() => window.__seen").ConfigureAwait(false);
+            foreach (var (id, at) in sent)
+            {
+                if (seen.TryGetValue(id.ToString(CultureInfo.InvariantCulture), out var shown))
+                {
+                    latencies.Add(shown - at);
+                }
+            }
+        }
+
+        latencies.Sort();
+        return latencies;
+    }
+
+    private static async Task<IPage> SignInAsync(IBrowser browser, string url)
+    {
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url }).ConfigureAwait(false);
+        var page = await context.NewPageAsync().ConfigureAwait(false);
+        await page.GotoAsync("/police").ConfigureAwait(false);
+        await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);
+        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
+        await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
+        await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+        await page.EvaluateAsync(Observer).ConfigureAwait(false);
+        return page;
+    }
+
+    private static Process StartPortal(string url, string folder, int schools)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", url, "--Portal:DemoMode=true", "--Portal:DataFolder=" + folder,
+            "--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture), "--Logging:LogLevel:Default=Warning" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("portal did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("portal: " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitHealthyAsync(string url, Process portal)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(120) && !portal.HasExited)
+        {
+            try
+            {
+                if ((await http.GetAsync(new Uri(url + "/healthz")).ConfigureAwait(false)).IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(250).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException("portal did not become healthy");
+    }
+
+    private static double P(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static int Arg(string[] args, int index, int fallback) =>
+        args.Length > index && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
