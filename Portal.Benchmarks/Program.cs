@@ -9,9 +9,12 @@ public static class Program
         {
             case "import":
                 return await ImportBenchmark.RunAsync().ConfigureAwait(false);
+            case "report":
+                return await ReportBenchmark.RunAsync(args.ElementAtOrDefault(1)).ConfigureAwait(false);
             default:
                 Console.WriteLine("usage: Portal.Benchmarks <scenario>");
                 Console.WriteLine("  import   registry import: 4,000 schools as CSV and XLSX into SQLite, then again");
+                Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
                 return 1;
         }
     }
