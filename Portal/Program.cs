@@ -13,6 +13,7 @@ builder.AddPortal();
 
 var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
+RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>());
 
 if (!app.Environment.IsDevelopment())
 {
@@ -31,6 +32,7 @@ app.MapAuthEndpoints();
 app.MapRegistryApi();
 app.MapDeviceApi();
 app.MapAlarmApi();
+app.MapInstallationApi();
 app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new HangfireAdminFilter()],

@@ -2,6 +2,7 @@ using System.Globalization;
 using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Devices;
+using Portal.Core.Installation;
 using Portal.Core.Schools;
 
 namespace Portal.Core.Demo;
@@ -97,8 +98,9 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
             };
             var schoolId = await connection.ExecuteScalarAsync<int>(new CommandDefinition(schoolInsert, school, tx, cancellationToken: ct)).ConfigureAwait(false);
 
-            // Spread the programme: most schools done, some in progress, a few not started.
-            var state = (i % 10) switch
+            // Spread the programme: most schools done, some in progress, a few not started. The decade term keeps
+            // the state from following the district (i % 10), so every district has schools at every stage.
+            var state = (((i * 9) + 6 + (i / 10)) % 10) switch
             {
                 < 5 => DeviceInstallState.Accepted,
                 < 7 => DeviceInstallState.Connected,
@@ -141,6 +143,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
+        await new InstallationDemo(db, time).SeedAsync(seed, ct).ConfigureAwait(false);
     }
 
     private static string DemoSchoolName(Random random, string district, SchoolType type)

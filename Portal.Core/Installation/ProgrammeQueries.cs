@@ -1,70 +1,95 @@
 using Dapper;
 using Portal.Core.Data;
+using Portal.Core.Schools;
 using Portal.Core.Security;
 
 namespace Portal.Core.Installation;
 
-/// <summary>One district's line in the programme overview: schools and how far their devices have come.</summary>
-public sealed record DistrictProgress
-{
-    public int DistrictId { get; init; }
-
-    public required string DistrictName { get; init; }
-
-    public required string DistrictNameEn { get; init; }
-
-    public int Schools { get; init; }
-
-    /// <summary>Schools whose every device is at least installed.</summary>
-    public int SchoolsInstalled { get; init; }
-
-    /// <summary>Schools whose every device is connected to the platform (or accepted).</summary>
-    public int SchoolsConnected { get; init; }
-
-    /// <summary>Schools whose every device passed the joint acceptance test.</summary>
-    public int SchoolsAccepted { get; init; }
-
-    public int Devices { get; init; }
-
-    public int DevicesOnline { get; init; }
-
-    public double AcceptedPercent => Schools == 0 ? 0 : Math.Round(100.0 * SchoolsAccepted / Schools, 1);
-}
-
 /// <summary>
-/// The installation programme's figures. Dashboards and reports read them from here only, so the screen
-/// and the files never disagree.
+/// The installation programme's figures. Dashboards, the principal's checklist and the report files all read
+/// them from <see cref="GetSnapshotAsync"/> only, so the screen and the files never disagree (issue item 7).
 /// </summary>
-public sealed class ProgrammeQueries(Db db)
+public sealed class ProgrammeQueries(Db db, TimeProvider time)
 {
-    // A school counts at a state when its least advanced device has reached it (a school with no
-    // devices has reached nothing). MIN over the devices gives that in one pass.
-    private const string ByDistrict = """
-        SELECT d.Id AS DistrictId, d.Name AS DistrictName, d.NameEn AS DistrictNameEn,
-               COUNT(s.Id) AS Schools,
-               SUM(CASE WHEN s.MinState >= 1 THEN 1 ELSE 0 END) AS SchoolsInstalled,
-               SUM(CASE WHEN s.MinState >= 2 THEN 1 ELSE 0 END) AS SchoolsConnected,
-               SUM(CASE WHEN s.MinState >= 3 THEN 1 ELSE 0 END) AS SchoolsAccepted,
-               COALESCE(SUM(s.Devices), 0) AS Devices,
-               COALESCE(SUM(s.Online), 0) AS DevicesOnline
-        FROM District d
-        LEFT JOIN (
-            SELECT sc.Id, sc.DistrictId,
-                   COALESCE(MIN(dv.InstallState), -1) AS MinState,
-                   COUNT(dv.Id) AS Devices,
-                   SUM(CASE WHEN dv.HealthState = 1 THEN 1 ELSE 0 END) AS Online
-            FROM School sc LEFT JOIN Device dv ON dv.SchoolId = sc.Id
-            GROUP BY sc.Id, sc.DistrictId
-        ) s ON s.DistrictId = d.Id
-        WHERE (@ScopeDistrictId IS NULL OR d.Id = @ScopeDistrictId)
-        GROUP BY d.Id, d.Name, d.NameEn, d.Code
-        ORDER BY d.Code
+    private const string SelectSettings = "SELECT StartUtc, DeadlineUtc FROM InstallationProgramme ORDER BY Id DESC";
+
+    private const string SelectDistricts = """
+        SELECT Id, Code, Name, NameEn FROM District
+        WHERE (@DistrictId IS NULL OR Id = @DistrictId)
+        ORDER BY Code
         """;
 
-    public async Task<IReadOnlyList<DistrictProgress>> GetDistrictProgressAsync(UserScope scope, CancellationToken ct = default)
+    private const string SelectTargets = """
+        SELECT DistrictId, TargetUtc, TargetPercent, ContactName, ContactPhone FROM DistrictTarget
+        WHERE (@DistrictId IS NULL OR DistrictId = @DistrictId)
+        """;
+
+    // One row per school with the date of each step it has done: a pivot over InstallationStep.
+    private const string SelectSchools = """
+        SELECT s.Id AS SchoolId, s.Code, s.Name, s.SchoolType, s.DistrictId, d.Name AS DistrictName, d.NameEn AS DistrictNameEn,
+               s.PrincipalName, s.Phone,
+               MAX(CASE WHEN st.Step = 0 THEN st.DoneUtc END) AS SurveyedUtc,
+               MAX(CASE WHEN st.Step = 1 THEN st.DoneUtc END) AS TerminalUtc,
+               MAX(CASE WHEN st.Step = 2 THEN st.DoneUtc END) AS CameraUtc,
+               MAX(CASE WHEN st.Step = 3 THEN st.DoneUtc END) AS OnlineUtc,
+               MAX(CASE WHEN st.Step = 4 THEN st.DoneUtc END) AS AcceptedUtc,
+               MAX(CASE WHEN st.Step = 5 THEN st.DoneUtc END) AS SignedOffUtc
+        FROM School s
+        JOIN District d ON d.Id = s.DistrictId
+        LEFT JOIN InstallationStep st ON st.SchoolId = s.Id
+        WHERE (@DistrictId IS NULL OR s.DistrictId = @DistrictId)
+          AND (@SchoolId IS NULL OR s.Id = @SchoolId)
+        GROUP BY s.Id, s.Code, s.Name, s.SchoolType, s.DistrictId, d.Name, d.NameEn, d.Code, s.PrincipalName, s.Phone
+        ORDER BY d.Code, s.Code
+        """;
+
+    /// <summary>
+    /// The programme as <paramref name="scope"/> may see it, narrowed to <paramref name="districtId"/> when
+    /// given. A district outside the scope is refused (<see cref="ScopeDeniedException"/>), never silently widened.
+    /// </summary>
+    public async Task<ProgrammeSnapshot> GetSnapshotAsync(UserScope scope, int? districtId = null, CancellationToken ct = default)
     {
-        scope.Require(Roles.Bureau, Roles.Admin, Roles.CityOperator, Roles.DistrictOperator);
-        await using var connection = db.Open();
-        return [.. await connection.QueryAsync<DistrictProgress>(new CommandDefinition(ByDistrict, new { ScopeDistrictId = scope.DistrictId }, cancellationToken: ct)).ConfigureAwait(false)];
+        if (districtId is { } asked && !scope.CanSeeDistrict(asked) && scope.SchoolId is null)
+        {
+            throw new ScopeDeniedException("The district is outside the caller's scope.");
+        }
+
+        var district = districtId ?? scope.DistrictId;
+        var args = new { DistrictId = district, scope.SchoolId };
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        var settings = await connection.QueryFirstOrDefaultAsync<ProgrammeSettingsRow>(new CommandDefinition(SelectSettings, cancellationToken: ct)).ConfigureAwait(false);
+        var districts = (await connection.QueryAsync<District>(new CommandDefinition(SelectDistricts, args, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        var targets = (await connection.QueryAsync<DistrictTarget>(new CommandDefinition(SelectTargets, args, cancellationToken: ct)).ConfigureAwait(false))
+            .ToDictionary(t => t.DistrictId);
+        var rows = await connection.QueryAsync<SchoolProgress>(new CommandDefinition(SelectSchools, args, cancellationToken: ct)).ConfigureAwait(false);
+
+        var programme = settings is null ? ProgrammeSettings.Default : new ProgrammeSettings(settings.StartUtc, settings.DeadlineUtc);
+        var now = time.GetUtcNow().UtcDateTime;
+        var schools = rows.Select(s =>
+        {
+            var due = targets.GetValueOrDefault(s.DistrictId)?.TargetUtc ?? programme.DeadlineUtc;
+            return s with { DueUtc = due, IsOverdue = s.SignedOffUtc is null && now >= due };
+        }).ToList();
+        if (scope.SchoolId is not null)
+        {
+            districts = [.. districts.Where(d => schools.Any(s => s.DistrictId == d.Id))];
+        }
+
+        return new ProgrammeSnapshot(now, programme, districts, targets, schools, district);
+    }
+
+    /// <summary>The deadline and start in force (the default order when the bureau has set none).</summary>
+    public async Task<ProgrammeSettings> GetSettingsAsync(CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        var row = await connection.QueryFirstOrDefaultAsync<ProgrammeSettingsRow>(new CommandDefinition(SelectSettings, cancellationToken: ct)).ConfigureAwait(false);
+        return row is null ? ProgrammeSettings.Default : new ProgrammeSettings(row.StartUtc, row.DeadlineUtc);
+    }
+
+    private sealed record ProgrammeSettingsRow
+    {
+        public DateTime StartUtc { get; init; }
+
+        public DateTime DeadlineUtc { get; init; }
     }
 }

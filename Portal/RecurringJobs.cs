@@ -1,0 +1,22 @@
+using Hangfire;
+using Portal.Core.Installation;
+
+namespace Portal;
+
+/// <summary>
+/// Every recurring job in one list, read in one screen (STYLE.md §4). Ids are constants so a restart updates
+/// the same entries instead of adding new ones; schedules are in the city's time zone.
+/// </summary>
+public static class RecurringJobs
+{
+    public const string WeeklyCompletionReport = "installation-weekly-report";
+
+    private static readonly TimeZoneInfo CityTime = TimeZoneInfo.CreateCustomTimeZone("China Standard Time", TimeSpan.FromHours(8), "China Standard Time", "CST");
+
+    public static void Register(IRecurringJobManager jobs)
+    {
+        // Monday 07:00, before the bureau's weekly meeting: the city report and one per district, xlsx and PDF.
+        jobs.AddOrUpdate<WeeklyCompletionReportJob>(WeeklyCompletionReport, x => x.RunAsync(CancellationToken.None), "0 7 * * 1",
+            new RecurringJobOptions { TimeZone = CityTime });
+    }
+}
