@@ -1,4 +1,5 @@
 using Hangfire;
+using Portal.Core.Devices;
 using Portal.Core.Installation;
 
 namespace Portal;
@@ -11,6 +12,8 @@ public static class RecurringJobs
 {
     public const string WeeklyCompletionReport = "installation-weekly-report";
 
+    public const string DeviceNonceCleanup = "device-nonce-cleanup";
+
     private static readonly TimeZoneInfo CityTime = TimeZoneInfo.CreateCustomTimeZone("China Standard Time", TimeSpan.FromHours(8), "China Standard Time", "CST");
 
     public static void Register(IRecurringJobManager jobs)
@@ -18,5 +21,8 @@ public static class RecurringJobs
         // Monday 07:00, before the bureau's weekly meeting: the city report and one per district, xlsx and PDF.
         jobs.AddOrUpdate<WeeklyCompletionReportJob>(WeeklyCompletionReport, x => x.RunAsync(CancellationToken.None), "0 7 * * 1",
             new RecurringJobOptions { TimeZone = CityTime });
+
+        // Every 10 minutes: forget device API nonces older than the replay window (they are stale anyway).
+        jobs.AddOrUpdate<DeviceNonceCleanupJob>(DeviceNonceCleanup, x => x.RunAsync(CancellationToken.None), "*/10 * * * *");
     }
 }

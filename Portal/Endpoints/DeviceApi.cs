@@ -22,7 +22,8 @@ public static class DeviceApi
             .WithSummary("A terminal raises an alarm (headers X-Device-Serial, X-Timestamp, X-Nonce, X-Signature: HMAC-SHA256).");
     }
 
-    private static async Task<IResult> RaiseAsync(HttpContext http, DeviceRequestVerifier verifier, SchoolRepository schools, AlarmIntake intake, CancellationToken ct)
+    private static async Task<IResult> RaiseAsync(HttpContext http, DeviceRequestVerifier verifier, SchoolRepository schools, AlarmIntake intake,
+        Portal.Core.Installation.InstallationService installation, CancellationToken ct)
     {
         var remote = http.Connection.RemoteIpAddress?.ToString();
         if (http.Request.ContentLength is > MaxBodyBytes)
@@ -72,6 +73,10 @@ public static class DeviceApi
         }
 
         var receipt = await intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device.Id, AlarmSource.DeviceApi, false, false, remote), ct);
+
+        // A correctly signed request proves the terminal is on the platform; recorded after the answer is
+        // sent, so the device never waits for it.
+        http.Response.OnCompleted(() => installation.MarkDeviceSeenAsync(device.Id, CancellationToken.None));
         return Results.Json(new { alarmId = receipt.AlarmId, joined = receipt.Joined }, statusCode: receipt.Joined ? StatusCodes.Status200OK : StatusCodes.Status201Created);
     }
 
