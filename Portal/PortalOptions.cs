@@ -41,6 +41,14 @@ public sealed class PortalOptions
     /// <summary>The address browsers are told to send media to (the only ICE candidate); what they can reach, not what we bind.</summary>
     public string WebRtcAnnouncedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// The local address the WebRTC port binds to. Null binds to every interface, except when the announced
+    /// address is loopback: then to loopback, so replies leave from the very address the browser sent to (a socket
+    /// on 0.0.0.0 would answer a check from the machine's own LAN address with that address as source, and the
+    /// browser drops it). A multi-homed server should set its announced address here too, for the same reason.
+    /// </summary>
+    public string? WebRtcBindAddress { get; set; }
+
     /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 }

@@ -44,8 +44,10 @@ public sealed class GateCameraService(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var announced = IPAddress.TryParse(options.Value.WebRtcAnnouncedAddress, out var address) ? address : IPAddress.Loopback;
+        var bind = IPAddress.TryParse(options.Value.WebRtcBindAddress, out var configured) ? configured
+            : IPAddress.IsLoopback(announced) ? announced : IPAddress.Any;
         _endpoint = new WebRtcEndpoint(
-            new WebRtcEndpointOptions { BindAddress = IPAddress.Any, Port = options.Value.WebRtcPort, AnnouncedAddress = announced },
+            new WebRtcEndpointOptions { BindAddress = bind, Port = options.Value.WebRtcPort, AnnouncedAddress = announced },
             loggerFactory,
             time);
         _endpoint.Start();
