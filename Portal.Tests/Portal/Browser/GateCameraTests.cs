@@ -117,7 +117,8 @@ public sealed class GateCameraTests(PortalFixture portal)
         Assert.True((int)press.Status is 200 or 201, press.Body);
         using var pressed = JsonDocument.Parse(press.Body);
         var alarmId = pressed.RootElement.GetProperty("alarmId").GetInt32();
-        await page.Locator($"[data-testid=alarm-card][data-alarm-id='{alarmId}']").ClickAsync();
+        // A new alarm pops up by itself, but another one may be on top: pick ours by its card (which the pop-up may cover).
+        await page.Locator($"[data-testid=alarm-card][data-alarm-id='{alarmId}']").DispatchEventAsync("click");
         var popup = page.Locator($"[data-testid=alarm-popup][data-alarm-id='{alarmId}']");
         await Assertions.Expect(popup.GetByTestId("camera-video")).ToBeVisibleAsync();
         await WaitDecodingAsync(page);
@@ -139,11 +140,11 @@ public sealed class GateCameraTests(PortalFixture portal)
         Assert.True(moved.StopCommands > before.StopCommands, "no Stop reached the camera");
         Assert.True(moved.Tilt > before.Tilt || moved.Tilt >= 1, $"tilt {before.Tilt} -> {moved.Tilt}");
 
-        // Warning light: confirm in the dialog, then switch it off again.
+        // Warning light: confirm, wait for the camera, then switch it off again.
         foreach (var on in new[] { true, false })
         {
             await popup.GetByTestId("warning-light").ClickAsync();
-            await page.Locator(".mud-dialog .mud-dialog-actions button").Last.ClickAsync();
+            await popup.GetByTestId("warning-light-yes").ClickAsync();
             await Assertions.Expect(popup.GetByTestId("warning-light")).ToHaveAttributeAsync("data-on", on ? "true" : "false");
             Assert.Equal(on, (await DemoCameraAsync(adminContext.APIRequest)).WarningLightOn);
         }
