@@ -156,6 +156,31 @@ public sealed class GateCameraTests(PortalFixture portal)
         Assert.Contains("Warning light/siren off", audit);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task CameraWall_CityOperator_VisibleTilesDecode()
+    {
+        var (context, page) = await portal.SignInAsync("city110");
+        await using var _ = context;
+        await page.GotoAsync("/police/wall");
+        await PortalFixture.WaitInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=camera-wall] [data-testid=gate-camera]")).ToHaveCountAsync(9);
+
+        await WaitDecodingAsync(page); // the first tile is on screen
+
+        await page.GetByTestId("wall-next").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("wall-page")).ToContainTextAsync("2 /");
+        await WaitDecodingAsync(page);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task CameraWall_DistrictOperator_Refused()
+    {
+        var (context, page) = await portal.SignInAsync("shinan110");
+        await using var _ = context;
+        await page.GotoAsync("/police/wall");
+        await Assertions.Expect(page.GetByTestId("camera-wall")).ToHaveCountAsync(0);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task DiagnosticsEndpoint_DistrictOperator_Forbidden()
     {
