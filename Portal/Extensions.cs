@@ -106,6 +106,13 @@ public static class Extensions
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, ClientAddressCircuitHandler>();
         services.AddSingleton<StartupTasks>();
 
+        // Media plane: gate cameras to browsers (WebRTC), steered over ONVIF.
+        services.AddHttpClient(GateCameraService.OnvifHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5));
+        services.AddSingleton<GateCameraResolver>();
+        services.AddHostedService(sp => sp.GetRequiredService<GateCameraResolver>());
+        services.AddSingleton<GateCameraService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GateCameraService>());
+
         AddSignIn(services, options, publicUrl);
 
         services.AddLocalization(o => o.ResourcesPath = "Resources");

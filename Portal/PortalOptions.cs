@@ -34,4 +34,31 @@ public sealed class PortalOptions
 
     /// <summary>How many demo schools to create in demo mode.</summary>
     public int DemoSchoolCount { get; set; } = 420;
+
+    /// <summary>The one UDP port of the WebRTC endpoint (ICE-lite) for every browser session; 0 picks a free one (tests).</summary>
+    public int WebRtcPort { get; set; } = 8555;
+
+    /// <summary>The address browsers are told to send media to (the only ICE candidate); what they can reach, not what we bind.</summary>
+    public string WebRtcAnnouncedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// The local address the WebRTC port binds to. Null binds to every interface, except when the announced
+    /// address is loopback: then to loopback, so replies leave from the very address the browser sent to (a socket
+    /// on 0.0.0.0 would answer a check from the machine's own LAN address with that address as source, and the
+    /// browser drops it). A multi-homed server should set its announced address here too, for the same reason.
+    /// </summary>
+    public string? WebRtcBindAddress { get; set; }
+
+    /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
+    public List<IceServerOptions> IceServers { get; set; } = [];
+}
+
+/// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>
+public sealed class IceServerOptions
+{
+    public List<string> Urls { get; set; } = [];
+
+    public string? Username { get; set; }
+
+    public string? Credential { get; set; }
 }

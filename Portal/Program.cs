@@ -33,6 +33,7 @@ app.MapRegistryApi();
 app.MapDeviceApi();
 app.MapAlarmApi();
 app.MapInstallationApi();
+app.MapDiagnosticsApi();
 app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new HangfireAdminFilter()],

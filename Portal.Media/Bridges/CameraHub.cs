@@ -73,6 +73,15 @@ public sealed class CameraHub : IAsyncDisposable
         }
     }
 
+    /// <summary>The pull's last failure (an <see cref="RtspException"/> with status 401 is a wrong password), or null.</summary>
+    public Exception? GetLastError(CameraEndpoint camera)
+    {
+        lock (_gate)
+        {
+            return _entries.TryGetValue(camera, out var entry) ? entry.Source.LastError : null;
+        }
+    }
+
     /// <summary>Adds a viewer; packets start with the cached GOP (SPS, PPS, IDR first) or the next keyframe.</summary>
     public CameraSubscription Subscribe(CameraEndpoint camera, IMediaSink viewer)
     {

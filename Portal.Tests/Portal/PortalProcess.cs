@@ -60,7 +60,7 @@ public sealed class PortalProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:DataFolder=" + DataFolder })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder })
         {
             start.ArgumentList.Add(arg);
         }

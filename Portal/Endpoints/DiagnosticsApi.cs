@@ -1,0 +1,37 @@
+using Portal.Core.Security;
+using Portal.Services;
+
+namespace Portal.Endpoints;
+
+/// <summary>Administrators' view of the media plane; in demo mode also what the simulated gate camera was told to do.</summary>
+public static class DiagnosticsApi
+{
+    public static void MapDiagnosticsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/diagnostics").RequireAuthorization(Extensions.ApiPolicy).WithTags("Diagnostics");
+
+        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver) =>
+        {
+            if (http.User.ToScope()?.Role != Roles.Admin)
+            {
+                return Results.Forbid();
+            }
+
+            var demo = resolver.DemoCameraState;
+            return Results.Ok(new
+            {
+                webRtcPort = media.WebRtcPort,
+                demoCamera = demo is null ? null : new
+                {
+                    pan = demo.Position.Pan,
+                    tilt = demo.Position.Tilt,
+                    zoom = demo.Position.Zoom,
+                    moveCommands = demo.MoveCommands,
+                    stopCommands = demo.StopCommands,
+                    lastPreset = demo.LastPreset,
+                    warningLightOn = demo.WarningLightOn,
+                },
+            });
+        });
+    }
+}
