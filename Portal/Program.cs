@@ -4,6 +4,12 @@ using Portal.Components;
 using Portal.Endpoints;
 using Portal.Services;
 
+// Microsoft.Data.Sqlite runs its "async" calls synchronously (SQLite has no async I/O), so each database
+// call holds a pool thread. Under a burst of alarms the pool's slow growth (about one thread per half
+// second) showed up as 300-500 ms stalls on the device answer; start with enough threads instead.
+ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+ThreadPool.SetMinThreads(Math.Max(minWorkers, 64), Math.Max(minIo, 64));
+
 var builder = WebApplication.CreateBuilder(args);
 
 // Serve wwwroot and package assets (MudBlazor) straight from a build output in every environment, so the

@@ -18,10 +18,14 @@ public sealed record AlarmSignal(
     bool IsAcceptance,
     string? RemoteAddress,
     int? UserId = null,
-    string? UserName = null);
+    string? UserName = null,
+    string? Nonce = null);
 
-/// <summary>What the device is told once the alarm is durable: its id, and whether it joined an open one.</summary>
-public sealed record AlarmReceipt(int AlarmId, bool Joined);
+/// <summary>
+/// What the device is told once the alarm is durable: its id, and whether it joined an open one; or that
+/// its nonce was spent already (a replay: nothing was written).
+/// </summary>
+public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false);
 
 /// <summary>
 /// The one way an alarm enters the system, whatever its source (SIP, signed device API, portal test).
@@ -121,7 +125,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
 
         // Announce after the commit; consoles read the full view from the database.
-        foreach (var r in receipts.DistinctBy(r => r.AlarmId))
+        foreach (var r in receipts.Where(r => !r.Replay).DistinctBy(r => r.AlarmId))
         {
             notifier.Publish(r.AlarmId, r.Joined ? AlarmEventKind.SignalJoined : AlarmEventKind.Raised);
         }
@@ -129,6 +133,19 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
     private async Task<AlarmReceipt> WriteOneAsync(DbConnection connection, DbTransaction tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now, CancellationToken ct)
     {
+        // The device API's nonce is spent in the same transaction as the alarm: one commit per batch, and a
+        // replay inside the same batch is caught too.
+        if (s.Nonce is not null && s.DeviceId is { } nonceDevice)
+        {
+            var spent = await connection.ExecuteAsync(new CommandDefinition(
+                db.Pick(Devices.DeviceRequestVerifier.InsertNonceSqlServer, Devices.DeviceRequestVerifier.InsertNonceSqlite),
+                new { DeviceId = nonceDevice, s.Nonce, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            if (spent == 0)
+            {
+                return new AlarmReceipt(0, false, Replay: true);
+            }
+        }
+
         if (s.DeviceId is { } deviceId)
         {
             var open = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(FindOpen, new { DeviceId = deviceId }, tx, cancellationToken: ct)).ConfigureAwait(false);

@@ -32,9 +32,9 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
 
-    private const string InsertNonceSqlite = "INSERT OR IGNORE INTO DeviceNonce (DeviceId, Nonce, SeenUtc) VALUES (@DeviceId, @Nonce, @Now)";
+    internal const string InsertNonceSqlite = "INSERT OR IGNORE INTO DeviceNonce (DeviceId, Nonce, SeenUtc) VALUES (@DeviceId, @Nonce, @Now)";
 
-    private const string InsertNonceSqlServer = """
+    internal const string InsertNonceSqlServer = """
         INSERT INTO DeviceNonce (DeviceId, Nonce, SeenUtc)
         SELECT @DeviceId, @Nonce, @Now WHERE NOT EXISTS (SELECT 1 FROM DeviceNonce WITH (UPDLOCK, HOLDLOCK) WHERE DeviceId = @DeviceId AND Nonce = @Nonce)
         """;
@@ -52,7 +52,17 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(stringToSign)));
 
     /// <summary>The device when every check passes; otherwise null and the reason, already logged.</summary>
-    public async Task<(Device? Device, DeviceAuthFailure Failure)> VerifyAsync(DeviceRequest request, CancellationToken ct = default)
+    public Task<(Device? Device, DeviceAuthFailure Failure)> VerifyAsync(DeviceRequest request, CancellationToken ct = default) =>
+        VerifyAsync(request, spendNonce: true, ct);
+
+    /// <summary>
+    /// Every check but the nonce's: the caller spends the nonce itself in the same transaction as its write
+    /// (the alarm intake does, so a press costs one commit, not two) and reports a replay with <see cref="LogReplayAsync"/>.
+    /// </summary>
+    public Task<(Device? Device, DeviceAuthFailure Failure)> VerifySignatureAsync(DeviceRequest request, CancellationToken ct = default) =>
+        VerifyAsync(request, spendNonce: false, ct);
+
+    private async Task<(Device? Device, DeviceAuthFailure Failure)> VerifyAsync(DeviceRequest request, bool spendNonce, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.Serial) || request.Serial.Length > 64
             || !long.TryParse(request.Timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var unix)
@@ -92,8 +102,13 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
             return await RefuseAsync(request, device.Id, DeviceAuthFailure.BadSignature, null, ct).ConfigureAwait(false);
         }
 
+        if (!spendNonce)
+        {
+            return (device, DeviceAuthFailure.None);
+        }
+
         // Only a correctly signed request may spend a nonce, so nobody can burn a device's nonces for it.
-        await using (var connection = db.Open())
+        await using (var connection = await db.OpenAsync(ct).ConfigureAwait(false))
         {
             var inserted = await connection.ExecuteAsync(new CommandDefinition(db.Pick(InsertNonceSqlServer, InsertNonceSqlite),
                 new { DeviceId = device.Id, request.Nonce, Now = now.UtcDateTime }, cancellationToken: ct)).ConfigureAwait(false);
@@ -128,6 +143,10 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
             Detail = detail is { Length: > 500 } ? detail[..500] : detail,
         }, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    /// <summary>Logs a replay found later on the write path (see <c>spendNonce</c>).</summary>
+    public Task LogReplayAsync(string? remoteAddress, int deviceId, CancellationToken ct = default) =>
+        LogAsync(remoteAddress, deviceId, DeviceAuthFailure.Replay.ToString(), null, ct);
 
     private async Task<(Device?, DeviceAuthFailure)> RefuseAsync(DeviceRequest request, int? deviceId, DeviceAuthFailure failure, string? detail, CancellationToken ct)
     {

@@ -43,7 +43,10 @@ public static class AlarmCommand
 
         var results = await Task.WhenAll(tasks).ConfigureAwait(false);
         var accepted = results.Count(r => r.Status is HttpStatusCode.Created or HttpStatusCode.OK);
+        var times = results.Select(r => r.Elapsed.TotalMilliseconds).Order().ToArray();
+        double P(double p) => times[Math.Clamp((int)Math.Ceiling(p * times.Length) - 1, 0, times.Length - 1)];
         Console.WriteLine(FormattableString.Invariant($"sent {count} in {clock.Elapsed.TotalSeconds:0.00} s: accepted {accepted}, refused {count - accepted}"));
+        Console.WriteLine(FormattableString.Invariant($"answer time: p50 {P(0.5):0.0} ms, p95 {P(0.95):0.0} ms, p99 {P(0.99):0.0} ms, max {times[^1]:0.0} ms"));
         foreach (var refused in results.Where(r => r.Status is not (HttpStatusCode.Created or HttpStatusCode.OK)).Take(5))
         {
             Console.WriteLine($"  {(int)refused.Status}: {refused.Body}");

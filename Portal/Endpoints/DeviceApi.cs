@@ -40,7 +40,7 @@ public static class DeviceApi
         }
 
         var headers = http.Request.Headers;
-        var (device, failure) = await verifier.VerifyAsync(new DeviceRequest(
+        var (device, failure) = await verifier.VerifySignatureAsync(new DeviceRequest(
             http.Request.Method, http.Request.Path, headers["X-Device-Serial"], headers["X-Timestamp"], headers["X-Nonce"], headers["X-Signature"], body, remote), ct);
         if (device is null)
         {
@@ -72,11 +72,20 @@ public static class DeviceApi
             return Problem(StatusCodes.Status409Conflict, "NoSchool", "The device is not assigned to a school.");
         }
 
-        var receipt = await intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device.Id, AlarmSource.DeviceApi, false, false, remote), ct);
+        var receipt = await intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device.Id, AlarmSource.DeviceApi, false, false, remote,
+            Nonce: headers["X-Nonce"].ToString()), ct);
+        if (receipt.Replay)
+        {
+            await verifier.LogReplayAsync(remote, device.Id, ct);
+            return Problem(StatusCodes.Status409Conflict, "Replay", "This nonce was used already.");
+        }
 
-        // A correctly signed request proves the terminal is on the platform; recorded after the answer is
-        // sent, so the device never waits for it.
-        http.Response.OnCompleted(() => installation.MarkDeviceSeenAsync(device.Id, CancellationToken.None));
+        // A correctly signed request proves the terminal is on the platform. Recorded once (it is a write
+        // beside the alarm intake's), and after the answer is sent, so the device never waits for it.
+        if (device.InstallState < DeviceInstallState.Connected)
+        {
+            http.Response.OnCompleted(() => installation.MarkDeviceSeenAsync(device.Id, CancellationToken.None));
+        }
         return Results.Json(new { alarmId = receipt.AlarmId, joined = receipt.Joined }, statusCode: receipt.Joined ? StatusCodes.Status200OK : StatusCodes.Status201Created);
     }
 
