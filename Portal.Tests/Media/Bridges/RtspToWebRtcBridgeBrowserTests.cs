@@ -18,17 +18,6 @@ public sealed class RtspToWebRtcBridgeBrowserTests
 {
     private const string ChromiumPath = "/usr/bin/chromium";
 
-    private const string OfferScript = """
-        async () => {
-          const pc = new RTCPeerConnection();
-          window.pc = pc;
-          pc.addTransceiver('video', { direction: 'recvonly' });
-          pc.ontrack = e => { document.getElementById('v').srcObject = new MediaStream([e.track]); };
-          await pc.setLocalDescription(await pc.createOffer());
-          return pc.localDescription.sdp;
-        }
-        """;
-
     private const string StatsScript = """
         async () => {
           let result = { framesDecoded: 0, frameWidth: 0, frameHeight: 0 };
@@ -44,10 +33,8 @@ public sealed class RtspToWebRtcBridgeBrowserTests
     [Fact(Timeout = 90_000)]
     public async Task AttachAsync_Chromium_DecodesTheCameraVideo()
     {
-        if (!File.Exists(ChromiumPath))
-        {
-            Assert.Skip($"{ChromiumPath} is not installed.");
-        }
+        // The test command installs Debian's Chromium; without it this test fails rather than passing by skipping.
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is not installed: run scripts/install-test-deps.sh.");
 
         var ct = TestContext.Current.CancellationToken;
         await using var camera = await SimulatedCamera.StartAsync(cancellationToken: ct);
@@ -65,11 +52,11 @@ public sealed class RtspToWebRtcBridgeBrowserTests
             Args = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
         });
         var page = await browser.NewPageAsync();
-        await page.SetContentAsync("<video id=\"v\" autoplay muted playsinline></video>");
+        await page.SetContentAsync(BrowserWebRtc.Page);
 
-        var offer = await page.EvaluateAsync<string>(OfferScript);
+        var offer = await page.EvaluateAsync<string>(BrowserWebRtc.OfferScript);
         var peer = endpoint.CreatePeer(offer);
-        await page.EvaluateAsync("answer => window.pc.setRemoteDescription({ type: 'answer', sdp: answer })", peer.AnswerSdp);
+        await page.EvaluateAsync(BrowserWebRtc.AnswerScript, peer.AnswerSdp);
         using var bridge = await RtspToWebRtcBridge.AttachAsync(hub, new CameraEndpoint(camera.RtspUri, "admin", "gate-cam-1"), peer, ct);
 
         Stats stats = new(0, 0, 0);

@@ -17,17 +17,6 @@ namespace Portal.Tests.Media.Bridges;
 [Trait("Category", "Integration")]
 public sealed class ThirdPartyRtspBrowserTests
 {
-    private const string OfferScript = """
-        async () => {
-          const pc = new RTCPeerConnection();
-          window.pc = pc;
-          pc.addTransceiver('video', { direction: 'recvonly' });
-          pc.ontrack = e => { document.getElementById('v').srcObject = new MediaStream([e.track]); };
-          await pc.setLocalDescription(await pc.createOffer());
-          return pc.localDescription.sdp;
-        }
-        """;
-
     private const string StatsScript = """
         async () => {
           let frames = 0, width = 0;
@@ -71,9 +60,9 @@ public sealed class ThirdPartyRtspBrowserTests
                 Args = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
             });
             var page = await browser.NewPageAsync();
-            await page.SetContentAsync("<video id=\"v\" autoplay muted playsinline></video>");
-            var peer = endpoint.CreatePeer(await page.EvaluateAsync<string>(OfferScript));
-            await page.EvaluateAsync("answer => window.pc.setRemoteDescription({ type: 'answer', sdp: answer })", peer.AnswerSdp);
+            await page.SetContentAsync(BrowserWebRtc.Page);
+            var peer = endpoint.CreatePeer(await page.EvaluateAsync<string>(BrowserWebRtc.OfferScript));
+            await page.EvaluateAsync(BrowserWebRtc.AnswerScript, peer.AnswerSdp);
             using var bridge = await RtspToWebRtcBridge.AttachAsync(hub, new CameraEndpoint(new Uri($"rtsp://127.0.0.1:{port}/gate")), peer, ct);
 
             int[] stats = [0, 0, 0];

@@ -130,7 +130,8 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         await using var connection = portal.Db.Open();
         var row = await connection.QuerySingleAsync<(string Raised, string Escalated)>("SELECT RaisedUtc, EscalatedUtc FROM Alarm WHERE Id = @id", new { id });
         var late = DateTime.Parse(row.Escalated, System.Globalization.CultureInfo.InvariantCulture) - DateTime.Parse(row.Raised, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(late.TotalSeconds, 5, 6.5);
+        // Deadline 5 s; the escalator checks every 250 ms. The slack is for a loaded CI machine, not for the design.
+        Assert.InRange(late.TotalSeconds, 5, 7.5);
     }
 
     [Fact]
