@@ -224,8 +224,10 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
             mapped = new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port); // dual-mode socket: report what the browser sent from
         }
 
-        Reply(StunMessage.CreateSuccessResponse(request, mapped), peer.LocalKey, from);
+        // Learn the address before answering: the browser starts DTLS the moment it has the answer, and its
+        // first flight must find the address already mapped to this peer.
         peer.OnValidBindingRequest(from, request.UseCandidate);
+        Reply(StunMessage.CreateSuccessResponse(request, mapped), peer.LocalKey, from);
     }
 
     private void Reply(StunMessage response, ReadOnlySpan<byte> key, SocketAddress to)
