@@ -35,8 +35,6 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
         return subscription;
     }
 
-    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
-
     /// <summary>The scope rule for one alarm: city-wide sees all; a district its schools' alarms and those at its centre; a principal the school's.</summary>
     public static bool CanSee(UserScope scope, AlarmView alarm) =>
         (scope.SchoolId is null || scope.SchoolId == alarm.SchoolId)

@@ -27,8 +27,6 @@ public sealed class DeviceRepository(Db db)
 
     private const string SelectBySchool = "SELECT " + Columns + " FROM Device WHERE SchoolId = @SchoolId ORDER BY Kind, SerialNumber";
 
-    private const string SelectSerials = "SELECT Id, SerialNumber, SchoolId FROM Device";
-
     private const string ListFrom = """
         FROM Device d JOIN School s ON s.Id = d.SchoolId
         WHERE (@ScopeDistrictId IS NULL OR s.DistrictId = @ScopeDistrictId)
@@ -70,9 +68,6 @@ public sealed class DeviceRepository(Db db)
         WHERE Id = @Id
         """;
 
-    private const string UpdateHealth =
-        "UPDATE Device SET HealthState = @HealthState, LastSeenUtc = COALESCE(@LastSeenUtc, LastSeenUtc) WHERE Id = @Id";
-
     public async Task<Device?> GetByIdAsync(int id, CancellationToken ct = default)
     {
         await using var connection = db.Open();
@@ -95,14 +90,6 @@ public sealed class DeviceRepository(Db db)
     {
         await using var connection = db.Open();
         return [.. await connection.QueryAsync<Device>(new CommandDefinition(SelectBySchool, new { SchoolId = schoolId }, cancellationToken: ct)).ConfigureAwait(false)];
-    }
-
-    /// <summary>Every serial with its device and school: the importer matches rows against it in memory.</summary>
-    public async Task<Dictionary<string, (int Id, int SchoolId)>> GetSerialMapAsync(CancellationToken ct = default)
-    {
-        await using var connection = db.Open();
-        var rows = await connection.QueryAsync<(int Id, string SerialNumber, int SchoolId)>(new CommandDefinition(SelectSerials, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.ToDictionary(r => r.SerialNumber, r => (r.Id, r.SchoolId), StringComparer.Ordinal);
     }
 
     public async Task<Page<DeviceListItem>> GetPageAsync(UserScope scope, DeviceQuery query, PageRequest page, CancellationToken ct = default)
@@ -138,12 +125,6 @@ public sealed class DeviceRepository(Db db)
     {
         await using var connection = db.Open();
         await connection.ExecuteAsync(new CommandDefinition(Update, device, cancellationToken: ct)).ConfigureAwait(false);
-    }
-
-    public async Task UpdateHealthAsync(int id, DeviceHealthState state, DateTime? lastSeenUtc, CancellationToken ct = default)
-    {
-        await using var connection = db.Open();
-        await connection.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = state, LastSeenUtc = lastSeenUtc }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     internal static string PageSql(Db db) =>

@@ -25,8 +25,6 @@ public sealed class SchoolRepository(Db db)
 
     private const string SelectByCode = "SELECT " + Columns + " FROM School WHERE Code = @Code";
 
-    private const string SelectAllCodes = "SELECT Id, Code FROM School";
-
     private const string InsertSqlite = """
         INSERT INTO School (Code, Name, SchoolType, DistrictId, Address, Longitude, Latitude, PrincipalName, Phone, CreatedUtc, UpdatedUtc)
         VALUES (@Code, @Name, @SchoolType, @DistrictId, @Address, @Longitude, @Latitude, @PrincipalName, @Phone, @CreatedUtc, @UpdatedUtc)
@@ -45,8 +43,6 @@ public sealed class SchoolRepository(Db db)
         WHERE Id = @Id
         """;
 
-    public Db Db => db;
-
     public async Task<School?> GetByIdAsync(int id, CancellationToken ct = default)
     {
         await using var connection = db.Open();
@@ -57,14 +53,6 @@ public sealed class SchoolRepository(Db db)
     {
         await using var connection = db.Open();
         return await connection.QuerySingleOrDefaultAsync<School>(new CommandDefinition(SelectByCode, new { Code = code }, cancellationToken: ct)).ConfigureAwait(false);
-    }
-
-    /// <summary>Every school code with its id: the importer matches rows against it in memory.</summary>
-    public async Task<Dictionary<string, int>> GetCodeMapAsync(CancellationToken ct = default)
-    {
-        await using var connection = db.Open();
-        var rows = await connection.QueryAsync<(int Id, string Code)>(new CommandDefinition(SelectAllCodes, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.ToDictionary(r => r.Code, r => r.Id, StringComparer.Ordinal);
     }
 
     public async Task<Page<School>> GetPageAsync(UserScope scope, SchoolQuery query, PageRequest page, CancellationToken ct = default)
