@@ -41,7 +41,7 @@ public static class AlarmBenchmark
         var seconds = Arg(args, 2, 10);
         var burst = Arg(args, 3, 1000);
         var steady = rate * seconds;
-        const int WarmUp = 200;
+        const int WarmUp = 500;
         var schools = steady + burst + WarmUp + 10;
 
         var folder = Path.Combine(Path.GetTempPath(), "portal-bench-" + Guid.NewGuid().ToString("N"));
@@ -51,28 +51,7 @@ public static class AlarmBenchmark
         try
         {
             await WaitHealthyAsync(url, portal).ConfigureAwait(false);
-            Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools; warming up with {WarmUp} presses"));
-
-            // A portal that has just started answers its first requests slowly (JIT, pools, key ring): warm it
-            // up as a running city's portal is, before measuring. These alarms stay open on the boards.
-            using (var warm = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) })
-            {
-                var warmClock = Stopwatch.StartNew();
-                var warming = new List<Task>();
-                for (var i = 0; i < WarmUp; i++)
-                {
-                    var due = TimeSpan.FromSeconds(i / 50.0);
-                    if (due > warmClock.Elapsed)
-                    {
-                        await Task.Delay(due - warmClock.Elapsed).ConfigureAwait(false);
-                    }
-
-                    warming.Add(PressAsync(warm, steady + burst + i));
-                }
-
-                await Task.WhenAll(warming).ConfigureAwait(false);
-            }
-
+            Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools"));
             Console.WriteLine(FormattableString.Invariant($"opening {consoles} consoles"));
             using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
             await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -89,10 +68,62 @@ public static class AlarmBenchmark
                 pages.Add(await SignInAsync(browser, url).ConfigureAwait(false));
             }
 
+            // A portal that has just started answers its first requests slowly and a console draws its first
+            // alarms slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and
+            // wait until every console shows the warm-up alarms before measuring. These alarms stay open on the boards.
+            Console.WriteLine(FormattableString.Invariant($"warming up with {WarmUp} presses at 50/s"));
+            var warmIds = new Dictionary<int, double>();
+            using (var warm = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) })
+            {
+                var warmClock = Stopwatch.StartNew();
+                var warming = new List<Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)>>();
+                for (var i = 0; i < WarmUp; i++)
+                {
+                    var due = TimeSpan.FromSeconds(i / 50.0);
+                    if (due > warmClock.Elapsed)
+                    {
+                        await Task.Delay(due - warmClock.Elapsed).ConfigureAwait(false);
+                    }
+
+                    warming.Add(PressAsync(warm, steady + burst + i));
+                }
+
+                foreach (var (id, sentMs, _, _) in await Task.WhenAll(warming).ConfigureAwait(false))
+                {
+                    warmIds[id] = sentMs;
+                }
+            }
+
+            await CollectAsync(pages, warmIds, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            await Task.Delay(2000).ConfigureAwait(false);
+
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(120) };
 
             // Steady rate: one press every 1/rate s, each from its own terminal.
             var sent = new Dictionary<int, double>();
+            var cdp = new List<ICDPSession>();
+            foreach (var page in pages)
+            {
+                var session = await page.Context.NewCDPSessionAsync(page).ConfigureAwait(false);
+                await session.SendAsync("Performance.enable").ConfigureAwait(false);
+                cdp.Add(session);
+            }
+
+            // PORTAL_BENCH_TRACE=file.json: a Chromium trace of the first console during the steady phase (chrome://tracing, Perfetto).
+            var tracePath = Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE");
+            var traceEvents = new List<JsonElement>();
+            var traceDone = new TaskCompletionSource();
+            if (tracePath is not null)
+            {
+                cdp[0].Event("Tracing.dataCollected").OnEvent += (_, e) => { lock (traceEvents) { traceEvents.AddRange(e!.Value.GetProperty("value").EnumerateArray().Select(x => x.Clone())); } };
+                cdp[0].Event("Tracing.tracingComplete").OnEvent += (_, _) => traceDone.TrySetResult();
+                await cdp[0].SendAsync("Tracing.start", new Dictionary<string, object> { ["transferMode"] = "ReportEvents", ["categories"] = "devtools.timeline,v8,blink,cc,disabled-by-default-devtools.timeline" }).ConfigureAwait(false);
+            }
+
+            var before = await MetricsAsync(cdp).ConfigureAwait(false);
+            portal.Refresh();
+            var portalCpu = portal.TotalProcessorTime;
+            var browserCpu = ChromiumCpuMs();
             var tasks = new List<Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)>>();
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < steady; i++)
@@ -115,12 +146,36 @@ public static class AlarmBenchmark
                 }
             }
 
+            portal.Refresh();
+            var portalCpuMs = (portal.TotalProcessorTime - portalCpu).TotalMilliseconds;
+            var browserCpuMs = ChromiumCpuMs() - browserCpu;
+            var steadyWall = clock.Elapsed.TotalMilliseconds;
+            var after = await MetricsAsync(cdp).ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SHOT") is { } shot)
+            {
+                await pages[0].ScreenshotAsync(new PageScreenshotOptions { Path = shot }).ConfigureAwait(false);
+                Console.WriteLine("elements on the first console: " + await pages[0].EvaluateAsync<int>("() => document.querySelectorAll('*').length").ConfigureAwait(false));
+            }
+            if (tracePath is not null)
+            {
+                await cdp[0].SendAsync("Tracing.end").ConfigureAwait(false);
+                await traceDone.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+                lock (traceEvents)
+                {
+                    File.WriteAllText(tracePath, JsonSerializer.Serialize(new { traceEvents }));
+                }
+            }
+
             var roundTrips = steadyResults.Select(r => r.RoundTripMs).Order().ToList();
 
             var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
             Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {P(roundTrips, 0.50):0.0} ms, p95 {P(roundTrips, 0.95):0.0} ms, p99 {P(roundTrips, 0.99):0.0} ms"));
             Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {P(latencies, 0.50):0.0} ms, p95 {P(latencies, 0.95):0.0} ms, p99 {P(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
+
+            Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): portal {portalCpuMs / steadyWall * 100:0}% of a core = {portalCpuMs / steady:0.00} ms per alarm; Chromium (all processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / steady:0.00} ms per alarm"));
+            Console.WriteLine(FormattableString.Invariant($"  main-thread time per alarm in each console page (mean of {pages.Count}; wall time, so it grows when the cores are short):"));
+            Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / steady:0.00} ms"))));
 
             // Burst: every press at once.
             var burstClock = Stopwatch.StartNew();
@@ -143,6 +198,57 @@ public static class AlarmBenchmark
             await portal.WaitForExitAsync().ConfigureAwait(false);
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>CPU time of every Chromium process on the machine, from /proc (Linux), in ms.</summary>
+    private static double ChromiumCpuMs()
+    {
+        var ticks = 0L;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(dir, "cmdline")).StartsWith("/usr/lib/chromium/", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return ticks * 10.0; // USER_HZ is 100 on Linux
+    }
+
+    private static readonly string[] PageMetrics = ["TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"];
+
+    /// <summary>Sums the pages' main-thread time (Chromium's Performance domain, seconds) by kind.</summary>
+    private static async Task<Dictionary<string, double>> MetricsAsync(List<ICDPSession> sessions)
+    {
+        var sums = PageMetrics.ToDictionary(k => k, _ => 0.0);
+        foreach (var session in sessions)
+        {
+            var result = await session.SendAsync("Performance.getMetrics").ConfigureAwait(false);
+            foreach (var metric in result!.Value.GetProperty("metrics").EnumerateArray())
+            {
+                var name = metric.GetProperty("name").GetString()!;
+                if (sums.ContainsKey(name))
+                {
+                    sums[name] += metric.GetProperty("value").GetDouble();
+                }
+            }
+        }
+
+        return sums;
     }
 
     private static async Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)> PressAsync(HttpClient http, int index)
@@ -194,6 +300,11 @@ public static class AlarmBenchmark
         // The consoles here share two cores with the server; in a 110 centre each runs on its own PC. Their
         // pop-up video (measured by the media benchmark) is switched off so this measures the alarm path.
         await context.AddInitScriptAsync("delete window.RTCPeerConnection;").ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("PORTAL_BENCH_CSS") is { } css)
+        {
+            await context.AddInitScriptAsync("document.addEventListener('DOMContentLoaded', () => { const s = document.createElement('style'); s.textContent = " + JsonSerializer.Serialize(css) + "; document.head.appendChild(s); });").ConfigureAwait(false);
+        }
+
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync("/police").ConfigureAwait(false);
         await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);

@@ -44,10 +44,22 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         await using var __ = b;
         await using var ___ = c;
 
+        // Record the browser notifications each console raises (headless Chromium has no notification permission).
+        foreach (var page in new[] { shinan, city, shibei })
+        {
+            await page.EvaluateAsync("() => { window.__notified = []; window.portalAlarm.notify = (title, body, tag) => window.__notified.push(tag); }");
+        }
+
         var id = await PressAsync("ATS00000010");
         await Assertions.Expect(Card(shinan, id)).ToBeVisibleAsync();
         await Assertions.Expect(Card(city, id)).ToBeVisibleAsync();
         await Assertions.Expect(shinan.GetByTestId("alarm-banner")).ToBeVisibleAsync();
+
+        // The board hands the ring level, the flashing title and the notification to alarm.js through one watched element.
+        foreach (var page in new[] { shinan, city })
+        {
+            await page.WaitForFunctionAsync("id => window.__notified.includes('alarm-' + id) && window.portalAlarm._level >= 1 && document.title.startsWith('🚨')", id);
+        }
 
         // A pop-up opens by itself for the first alarm that arrives; tests running beside this one may have
         // raised that one, so open this alarm's pop-up by its card.
@@ -62,6 +74,7 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
         await Task.Delay(1500);
         await Assertions.Expect(Card(shibei, id)).ToHaveCountAsync(0);
         await Assertions.Expect(shibei.Locator("[data-testid=alarm-popup]")).ToHaveCountAsync(0);
+        Assert.False(await shibei.EvaluateAsync<bool>("id => window.__notified.includes('alarm-' + id)", id));
     }
 
     [Fact]

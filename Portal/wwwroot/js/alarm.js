@@ -44,7 +44,26 @@ window.portalAlarm = (() => {
         try { new Notification(title, { body, tag, requireInteraction: true }); } catch (e) { /* not in this context */ }
       }
     },
-    // One call per change from the console: ring at a level (0 stops), flash the title, maybe notify.
+    // The console renders what to ring into one hidden element's data attributes (level, title, the latest
+    // notification with a sequence number); watching them costs no browser round trip per alarm.
+    watch: (el) => {
+      const api = window.portalAlarm;
+      if (api._observer) api._observer.disconnect();
+      let notified = el.dataset.notifySeq; // alarms already on the board when the console opens do not notify
+      const apply = () => {
+        const d = el.dataset;
+        const seq = d.notifySeq;
+        const fresh = seq !== notified;
+        notified = seq;
+        api.update(Number(d.level) || 0, d.title || null, fresh ? d.notifyTitle : null, d.notifyBody, d.notifyTag);
+      };
+      api._observer = new MutationObserver(apply);
+      api._observer.observe(el, { attributes: true });
+      apply();
+      return api.isArmed();
+    },
+    _observer: null,
+    // Ring at a level (0 stops), flash the title, maybe notify.
     update: (level, title, notifyTitle, notifyBody, tag) => {
       const api = window.portalAlarm;
       if (level !== api._level) {
@@ -66,7 +85,12 @@ window.portalAlarm = (() => {
       if (titleTimer) return; // the running flasher picks up the new text
       baseTitle = document.title;
       let on = false;
-      titleTimer = setInterval(() => { on = !on; document.title = on ? '🚨 ' + flashText : baseTitle; }, 800);
+      // The banner blinks with the title, from here: a CSS animation on it made every console draw 60 frames a second.
+      titleTimer = setInterval(() => {
+        on = !on;
+        document.title = on ? '🚨 ' + flashText : baseTitle;
+        for (const b of document.getElementsByClassName('alarm-banner')) b.classList.toggle('alarm-banner-dim', on);
+      }, 800);
     },
   };
 })();
