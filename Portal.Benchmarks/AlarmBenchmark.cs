@@ -14,7 +14,11 @@ namespace Portal.Benchmarks;
 /// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]</c>: a real portal process (Release build beside
 /// this program, demo city, SQLite), N signed-in city consoles in Debian's Chromium, and simulated terminals
 /// on the signed device API. Prints the time from each device request to the alarm's card appearing in each
-/// console's DOM (p50/p95/p99) at a steady rate, then a burst: accepted, stored, shown, lost.
+/// console's DOM (p50/p95/p99) at a steady rate, then a burst: accepted, stored, shown, lost. Also prints the
+/// CPU the portal and Chromium used per alarm during the steady phase. Diagnostics (environment variables):
+/// <c>PORTAL_BENCH_TRACE=file.json</c> writes a Chromium trace of the first console during the steady phase;
+/// <c>PORTAL_BENCH_CSS=rules</c> adds a style sheet to every console (to try a layout change without a rebuild);
+/// <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after the steady phase.
 /// </summary>
 public static class AlarmBenchmark
 {
@@ -155,6 +159,7 @@ public static class AlarmBenchmark
             {
                 await pages[0].ScreenshotAsync(new PageScreenshotOptions { Path = shot }).ConfigureAwait(false);
                 Console.WriteLine("elements on the first console: " + await pages[0].EvaluateAsync<int>("() => document.querySelectorAll('*').length").ConfigureAwait(false));
+                Console.WriteLine("running animations: " + await pages[0].EvaluateAsync<string>("() => document.getAnimations().map(a => (a.animationName || a.transitionProperty || 'anim') + ' on ' + (a.effect && a.effect.target ? a.effect.target.className : '?')).join('; ')").ConfigureAwait(false));
             }
             if (tracePath is not null)
             {
