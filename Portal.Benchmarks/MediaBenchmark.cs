@@ -1,0 +1,47 @@
+using System.Globalization;
+
+namespace Portal.Benchmarks;
+
+/// <summary>
+/// <c>media [all|firstframe|viewers|alloc] [name=value ...]</c>, issue #5: the gate camera's time to first frame in
+/// Chromium (2 s GOP), CPU and memory of the media plane for many 4 Mbps WebRTC viewers, and bytes allocated per
+/// forwarded packet. Everything on 127.0.0.1; each part stops by itself.
+/// </summary>
+public static class MediaBenchmark
+{
+    public const string Usage = "media [all|firstframe|viewers|alloc] [openings=24] [cold=3] [viewers=100] [seconds=20] [forwarded=200000]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var part = args.Length > 0 && !args[0].Contains('=', StringComparison.Ordinal) ? args[0] : "all";
+        var named = args.Where(a => a.Contains('=', StringComparison.Ordinal))
+            .Select(a => a.Split('=', 2))
+            .ToDictionary(a => a[0], a => a[1], StringComparer.OrdinalIgnoreCase);
+        int Get(string name, int fallback) =>
+            named.TryGetValue(name, out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+
+        var ok = true;
+        switch (part)
+        {
+            case "alloc":
+                ok &= await RunAllocAsync().ConfigureAwait(false);
+                break;
+            case "all":
+                ok &= await RunAllocAsync().ConfigureAwait(false);
+                break;
+            default:
+                Console.WriteLine("usage: Portal.Benchmarks " + Usage);
+                return 1;
+        }
+
+        return ok ? 0 : 2;
+
+        async Task<bool> RunAllocAsync()
+        {
+            var forwarded = Get("forwarded", 200_000);
+            var a = await MediaAllocations.RunAsync(viewers: 4, forwarded, highRate: false).ConfigureAwait(false);
+            var b = await MediaAllocations.RunAsync(viewers: 4, forwarded, highRate: true).ConfigureAwait(false);
+            return a && b;
+        }
+    }
+}
