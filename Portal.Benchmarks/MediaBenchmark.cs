@@ -23,10 +23,16 @@ public static class MediaBenchmark
         var ok = true;
         switch (part)
         {
+            case "serve": // the child process of the viewers part: the media plane alone
+                return await MediaViewers.ServeAsync(new Uri(args[1])).ConfigureAwait(false);
             case "alloc":
                 ok &= await RunAllocAsync().ConfigureAwait(false);
                 break;
+            case "viewers":
+                ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
+                break;
             case "all":
+                ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
                 ok &= await RunAllocAsync().ConfigureAwait(false);
                 break;
             default:
