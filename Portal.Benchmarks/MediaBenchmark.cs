@@ -28,10 +28,14 @@ public static class MediaBenchmark
             case "alloc":
                 ok &= await RunAllocAsync().ConfigureAwait(false);
                 break;
+            case "firstframe":
+                ok &= await MediaFirstFrame.RunAsync(Get("openings", 24), Get("cold", 3)).ConfigureAwait(false);
+                break;
             case "viewers":
                 ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
                 break;
             case "all":
+                ok &= await MediaFirstFrame.RunAsync(Get("openings", 24), Get("cold", 3)).ConfigureAwait(false);
                 ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
                 ok &= await RunAllocAsync().ConfigureAwait(false);
                 break;
