@@ -9,7 +9,7 @@ namespace Portal.Benchmarks;
 /// </summary>
 public static class MediaBenchmark
 {
-    public const string Usage = "media [all|firstframe|viewers|alloc] [openings=24] [cold=3] [viewers=100] [seconds=20] [forwarded=200000]";
+    public const string Usage = "media [all|firstframe|firstframe4m|viewers|alloc] [openings=24] [cold=3] [openings4m=10] [viewers=100] [seconds=20] [forwarded=200000]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -30,12 +30,17 @@ public static class MediaBenchmark
                 break;
             case "firstframe":
                 ok &= await MediaFirstFrame.RunAsync(Get("openings", 24), Get("cold", 3)).ConfigureAwait(false);
+                ok &= await MediaFirstFrame.RunHighRateAsync(Get("openings4m", 10)).ConfigureAwait(false);
+                break;
+            case "firstframe4m":
+                ok &= await MediaFirstFrame.RunHighRateAsync(Get("openings4m", 10)).ConfigureAwait(false);
                 break;
             case "viewers":
                 ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
                 break;
             case "all":
                 ok &= await MediaFirstFrame.RunAsync(Get("openings", 24), Get("cold", 3)).ConfigureAwait(false);
+                ok &= await MediaFirstFrame.RunHighRateAsync(Get("openings4m", 10)).ConfigureAwait(false);
                 ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);
                 ok &= await RunAllocAsync().ConfigureAwait(false);
                 break;
