@@ -124,6 +124,7 @@ internal sealed class WebRtcViewer : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _cts.Token);
         while (!_checked.Task.IsCompleted)
         {
+            linked.Token.ThrowIfCancellationRequested(); // WhenAny does not throw for the cancelled delay
             SendCheck();
             await Task.WhenAny(_checked.Task, Task.Delay(200, linked.Token)).ConfigureAwait(false);
         }
@@ -232,7 +233,14 @@ internal sealed class WebRtcViewer : IAsyncDisposable
             }
             else if (first is >= 20 and <= 63)
             {
-                _dtlsIn.TryAdd(datagram.ToArray());
+                try
+                {
+                    _dtlsIn.TryAdd(datagram.ToArray()); // a full queue drops, as a socket would; DTLS retransmits
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+                {
+                    return; // disposed
+                }
             }
             else if (first is >= 128 and <= 191 && length > 12)
             {
