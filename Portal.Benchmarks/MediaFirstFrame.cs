@@ -147,7 +147,8 @@ internal static class MediaFirstFrame
                 Console.WriteLine(FormattableString.Invariant(
                     $"       cold p50 {coldP50:0} ms: {(coldP50 < 500 ? "met" : "NOT met")}; a new RTSP session must wait for the camera's next IDR (0-2 s with a 2 s GOP), which no RTSP request can hasten"));
             }
-            return true;
+
+            return warmP95 < 500;
         }
         finally
         {
