@@ -7,8 +7,9 @@ using Microsoft.Playwright;
 namespace Portal.Benchmarks;
 
 /// <summary>
-/// What the media benchmark's browser part needs (the alarm benchmark's approach, ready for it to share): a real portal process (the Release build beside this program) in demo mode on
-/// free 127.0.0.1 ports (HTTP, and WebRTC UDP: a portal running beside it holds 8555) with its own data folder, Debian's Chromium, and percentiles.
+/// What the media benchmark's browser part needs, after the alarm benchmark's approach (ready for it to share): a
+/// real portal process (the Release build beside this program) in demo mode on free 127.0.0.1 ports (HTTP, and the
+/// WebRTC UDP port: a portal running beside it holds 8555) with its own data folder, Debian's Chromium, percentiles.
 /// </summary>
 internal static class PortalProcess
 {
