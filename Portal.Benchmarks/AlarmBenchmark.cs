@@ -324,7 +324,7 @@ public static class AlarmBenchmark
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", url, "--Portal:DemoMode=true", "--Portal:DataFolder=" + folder,
-            "--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture), "--Logging:LogLevel:Default=Warning" })
+            "--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture), "--Portal:WebRtcPort=0", "--Logging:LogLevel:Default=Warning" })
         {
             start.ArgumentList.Add(arg);
         }

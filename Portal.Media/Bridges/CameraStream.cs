@@ -14,17 +14,24 @@ namespace Portal.Media.Bridges;
 /// Replayed frames get timestamps one tick apart, ending where live continues, so a browser decodes them at
 /// once and shows the newest picture instead of playing two seconds of history in real time.
 /// Fan-out runs on the camera's receive loop under one lock; viewers must not block (see <see cref="IMediaSink"/>).
+/// Nothing is allocated per packet once warm: the depacketizer lends its units, the GOP is kept in one reused
+/// buffer that grows to the largest GOP seen, and the packetizer's callback is one delegate made once
+/// (issue #5, <c>Portal.Benchmarks media alloc</c>).
 /// </remarks>
 internal sealed class CameraStream : IMediaSink
 {
     private readonly Lock _gate = new();
     private readonly List<Viewer> _viewers = [];
-    private readonly List<(byte[] Packet, int Frame)> _gop = [];
+    private readonly List<GopPacket> _gop = [];
     private readonly H264Packetizer _packetizer;
     private readonly CameraHubOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly byte[] _scratch;
+    private readonly RtpPacketWriter _onPacket;
+    private byte[] _gopBuffer = [];
+    private int _frame;
+    private int _profile = -1;
     private MediaTrack? _inputTrack;
     private H264Depacketizer? _depacketizer;
     private int _gopBytes;
@@ -41,6 +48,7 @@ internal sealed class CameraStream : IMediaSink
         _time = time;
         _packetizer = new H264Packetizer(options.Mtu, payloadType: 96);
         _scratch = new byte[options.Mtu];
+        _onPacket = OnPacket;
         Track = CreateTrack("42e01f");
     }
 
@@ -74,7 +82,7 @@ internal sealed class CameraStream : IMediaSink
             {
                 // A new RTSP session: new SSRC, sequence and timestamp base, maybe new parameter sets.
                 _inputTrack = track;
-                _depacketizer = new H264Depacketizer(OnAccessUnit, track.Codec.FmtpParameters.GetValueOrDefault("sprop-parameter-sets"));
+                _depacketizer = new H264Depacketizer(OnAccessUnit, track.Codec.FmtpParameters.GetValueOrDefault("sprop-parameter-sets"), lendUnits: true);
                 _haveOutput = false;
             }
 
@@ -133,44 +141,60 @@ internal sealed class CameraStream : IMediaSink
             _gopBytes = 0;
             _gopFrames = 0;
             _gopValid = true;
-            foreach (var nal in unit.NalUnits)
+            for (var i = 0; i < unit.NalUnits.Count; i++)
             {
-                if (nal.Length > 3 && H264NalUnit.TypeOf(nal.Span[0]) == H264NalUnit.Sps)
+                var nal = unit.NalUnits[i].Span;
+                if (nal.Length > 3 && H264NalUnit.TypeOf(nal[0]) == H264NalUnit.Sps)
                 {
-                    var profile = H264NalUnit.ProfileLevelId(nal.Span);
-                    if (!Track.Codec.FmtpLine.Contains(profile, StringComparison.Ordinal))
+                    // profile_idc, constraint flags, level_idc; the fmtp string is made only when they change.
+                    var profile = (nal[1] << 16) | (nal[2] << 8) | nal[3];
+                    if (profile != _profile)
                     {
-                        Track = CreateTrack(profile);
+                        _profile = profile;
+                        var text = H264NalUnit.ProfileLevelId(nal);
+                        if (!Track.Codec.FmtpLine.Contains(text, StringComparison.Ordinal))
+                        {
+                            Track = CreateTrack(text);
+                        }
                     }
                 }
             }
         }
 
-        var frame = _gopFrames++;
-        _packetizer.Packetize(unit.NalUnits, timestamp, packet =>
-        {
-            if (_gopValid)
-            {
-                if (_gopBytes + packet.Length > _options.MaxGopBytes)
-                {
-                    // A GOP too long to keep: new viewers wait for the next keyframe instead.
-                    _gop.Clear();
-                    _gopBytes = 0;
-                    _gopValid = false;
-                }
-                else
-                {
-                    _gop.Add((packet.ToArray(), frame));
-                    _gopBytes += packet.Length;
-                }
-            }
-
-            for (var i = _viewers.Count - 1; i >= 0; i--)
-            {
-                Send(_viewers[i], packet, null);
-            }
-        });
+        _frame = _gopFrames++;
+        _packetizer.Packetize(unit.NalUnits, timestamp, _onPacket);
         _lastOutputTimestamp = timestamp;
+    }
+
+    private void OnPacket(ReadOnlySpan<byte> packet)
+    {
+        if (_gopValid)
+        {
+            if (_gopBytes + packet.Length > _options.MaxGopBytes)
+            {
+                // A GOP too long to keep: new viewers wait for the next keyframe instead.
+                _gop.Clear();
+                _gopBytes = 0;
+                _gopValid = false;
+            }
+            else
+            {
+                if (_gopBytes + packet.Length > _gopBuffer.Length)
+                {
+                    // Grows to the largest GOP seen and is then reused: no allocation per packet.
+                    Array.Resize(ref _gopBuffer, Math.Min(_options.MaxGopBytes, Math.Max(_gopBytes + packet.Length, Math.Max(64 * 1024, _gopBuffer.Length * 2))));
+                }
+
+                packet.CopyTo(_gopBuffer.AsSpan(_gopBytes));
+                _gop.Add(new GopPacket(_gopBytes, packet.Length, _frame));
+                _gopBytes += packet.Length;
+            }
+        }
+
+        for (var i = _viewers.Count - 1; i >= 0; i--)
+        {
+            Send(_viewers[i], packet, null);
+        }
     }
 
     private void ReplayGop(Viewer viewer, bool initial)
@@ -185,9 +209,9 @@ internal sealed class CameraStream : IMediaSink
 
         // Last replayed frame lands on the newest output timestamp (joining) or just after what the viewer saw.
         var anchor = initial || !viewer.HasSent ? _lastOutputTimestamp - (uint)(frames - 1) : viewer.LastTimestamp + 1;
-        foreach (var (packet, frame) in _gop)
+        foreach (var packet in _gop)
         {
-            Send(viewer, packet, anchor + (uint)frame);
+            Send(viewer, _gopBuffer.AsSpan(packet.Offset, packet.Length), anchor + (uint)packet.Frame);
         }
     }
 
@@ -214,6 +238,9 @@ internal sealed class CameraStream : IMediaSink
         MediaKind.Video,
         new Codec(Codec.H264, 90000, 96, 0, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profileLevelId),
         "video");
+
+    /// <summary>Where one cached packet sits in the GOP buffer, and which frame of the GOP it belongs to.</summary>
+    private readonly record struct GopPacket(int Offset, int Length, int Frame);
 
     /// <summary>Per-viewer numbering state.</summary>
     internal sealed class Viewer(IMediaSink sink, ushort firstSequence)

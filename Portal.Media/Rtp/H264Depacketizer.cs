@@ -24,7 +24,10 @@ public sealed class H264Depacketizer
 
     private readonly Action<H264AccessUnit> _onAccessUnit;
     private readonly int _maxAccessUnitSize;
+    private readonly bool _lendUnits;
     private readonly List<Range> _nals = [];
+    private readonly List<ReadOnlyMemory<byte>> _lentNals = [];
+    private readonly H264AccessUnit _lentUnit;
     private byte[] _buffer = new byte[64 * 1024];
     private int _length;
     private int _fuStart = -1;
@@ -37,15 +40,21 @@ public sealed class H264Depacketizer
     private byte[]? _sps;
     private byte[]? _pps;
 
-    /// <param name="onAccessUnit">Called with each complete access unit; the unit owns its memory.</param>
+    /// <param name="onAccessUnit">Called with each complete access unit; the unit owns its memory unless <paramref name="lendUnits"/>.</param>
     /// <param name="spropParameterSets">The fmtp <c>sprop-parameter-sets</c> value, if the SDP had one.</param>
     /// <param name="startAtKeyframe">Drop units until the first IDR, so output always starts decodable.</param>
     /// <param name="maxAccessUnitSize">Largest unit accepted; bigger ones are dropped as malformed.</param>
-    public H264Depacketizer(Action<H264AccessUnit> onAccessUnit, string? spropParameterSets = null, bool startAtKeyframe = true, int maxAccessUnitSize = DefaultMaxAccessUnitSize)
+    /// <param name="lendUnits">
+    /// True hands out one reused unit whose NAL units point into the reassembly buffer: valid only during the
+    /// callback, and nothing is allocated per unit. For forwarders that repacketize at once (the camera hub).
+    /// </param>
+    public H264Depacketizer(Action<H264AccessUnit> onAccessUnit, string? spropParameterSets = null, bool startAtKeyframe = true, int maxAccessUnitSize = DefaultMaxAccessUnitSize, bool lendUnits = false)
     {
         _onAccessUnit = onAccessUnit;
         _waitForKeyframe = startAtKeyframe;
         _maxAccessUnitSize = maxAccessUnitSize;
+        _lendUnits = lendUnits;
+        _lentUnit = new H264AccessUnit(0, _lentNals);
         foreach (var set in H264NalUnit.ParseSpropParameterSets(spropParameterSets))
         {
             Remember(set);
@@ -298,22 +307,23 @@ public sealed class H264Depacketizer
                 return;
             }
 
-            var nals = new List<ReadOnlyMemory<byte>>(_nals.Count + 2);
+            var nals = _lendUnits ? _lentNals : new List<ReadOnlyMemory<byte>>(_nals.Count + 2);
+            nals.Clear();
             var hasIdr = false;
             var hasSps = false;
             var hasPps = false;
             foreach (var range in _nals)
             {
-                var nal = _buffer.AsSpan(range);
-                switch (H264NalUnit.TypeOf(nal[0]))
+                var nal = _buffer.AsMemory(range);
+                switch (H264NalUnit.TypeOf(nal.Span[0]))
                 {
                     case H264NalUnit.IdrSlice: hasIdr = true; break;
-                    case H264NalUnit.Sps: hasSps = true; Remember(nal.ToArray()); break;
-                    case H264NalUnit.Pps: hasPps = true; Remember(nal.ToArray()); break;
+                    case H264NalUnit.Sps: hasSps = true; Remember(nal.Span); break;
+                    case H264NalUnit.Pps: hasPps = true; Remember(nal.Span); break;
                     case H264NalUnit.Filler: continue; // no meaning over RTP, only bytes
                 }
 
-                nals.Add(nal.ToArray());
+                nals.Add(_lendUnits ? nal : nal.ToArray());
             }
 
             if (_waitForKeyframe && !hasIdr)
@@ -337,7 +347,15 @@ public sealed class H264Depacketizer
                 _waitForKeyframe = false;
             }
 
-            _onAccessUnit(new H264AccessUnit(_timestamp, nals));
+            if (_lendUnits)
+            {
+                _lentUnit.Timestamp = _timestamp;
+                _onAccessUnit(_lentUnit);
+            }
+            else
+            {
+                _onAccessUnit(new H264AccessUnit(_timestamp, nals));
+            }
         }
         finally
         {
@@ -348,7 +366,8 @@ public sealed class H264Depacketizer
         }
     }
 
-    private void Remember(byte[] nal)
+    /// <summary>Keeps a parameter set; copied only when it changed, since cameras repeat them before every IDR.</summary>
+    private void Remember(ReadOnlySpan<byte> nal)
     {
         if (nal.Length == 0)
         {
@@ -357,8 +376,8 @@ public sealed class H264Depacketizer
 
         switch (H264NalUnit.TypeOf(nal[0]))
         {
-            case H264NalUnit.Sps: _sps = nal; break;
-            case H264NalUnit.Pps: _pps = nal; break;
+            case H264NalUnit.Sps when !nal.SequenceEqual(_sps): _sps = nal.ToArray(); break;
+            case H264NalUnit.Pps when !nal.SequenceEqual(_pps): _pps = nal.ToArray(); break;
         }
     }
 }

@@ -103,9 +103,11 @@ public static class H264NalUnit
 }
 
 /// <summary>The NAL units of one picture and the RTP timestamp they share (RFC 6184 §5.1: one timestamp per access unit).</summary>
+/// <remarks>Plain loops, no LINQ: the camera hub asks these for every frame it forwards.</remarks>
 public sealed class H264AccessUnit(uint timestamp, IReadOnlyList<ReadOnlyMemory<byte>> nalUnits)
 {
-    public uint Timestamp { get; } = timestamp;
+    /// <summary>Set again by a depacketizer that lends one reused unit.</summary>
+    public uint Timestamp { get; internal set; } = timestamp;
 
     /// <summary>NAL units without start codes, each starting with its NAL header octet.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> NalUnits { get; } = nalUnits;
@@ -116,7 +118,31 @@ public sealed class H264AccessUnit(uint timestamp, IReadOnlyList<ReadOnlyMemory<
 
     public bool HasPps => Has(H264NalUnit.Pps);
 
-    public int Size => NalUnits.Sum(n => n.Length);
+    public int Size
+    {
+        get
+        {
+            var size = 0;
+            for (var i = 0; i < NalUnits.Count; i++)
+            {
+                size += NalUnits[i].Length;
+            }
 
-    private bool Has(int type) => NalUnits.Any(n => n.Length > 0 && H264NalUnit.TypeOf(n.Span[0]) == type);
+            return size;
+        }
+    }
+
+    private bool Has(int type)
+    {
+        for (var i = 0; i < NalUnits.Count; i++)
+        {
+            var nal = NalUnits[i].Span;
+            if (nal.Length > 0 && H264NalUnit.TypeOf(nal[0]) == type)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -45,7 +45,8 @@ internal sealed class WebRtcRtpSender(WebRtcTrack track, TimeProvider timeProvid
             packet[1] = (byte)((packet[1] & 0x80) | track.Codec.PayloadType);
             BinaryPrimitives.WriteUInt32BigEndian(packet[8..], track.LocalSsrc);
             var seq = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
-            if (track.Feedback.HasFlag(WebRtcFeedback.Nack))
+            // A mask, not HasFlag: until the JIT tiers this method up, HasFlag boxes the enum on every packet.
+            if ((track.Feedback & WebRtcFeedback.Nack) != 0)
             {
                 Remember(seq, packet);
             }

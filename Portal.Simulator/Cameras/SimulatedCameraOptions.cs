@@ -25,4 +25,7 @@ public sealed record SimulatedCameraOptions
     public bool StartAtLiveEdge { get; init; } = true;
 
     public int SessionTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>The H.264 clip to loop at 25 fps; null is the embedded gate clip (the media benchmark passes a 4 Mbps one).</summary>
+    public GateClip? Clip { get; init; }
 }

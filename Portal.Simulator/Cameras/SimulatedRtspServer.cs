@@ -37,7 +37,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     public SimulatedRtspServer(SimulatedCameraOptions options, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         _options = options;
-        _clip = GateClip.Instance;
+        _clip = options.Clip ?? GateClip.Instance;
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _listener = new TcpListener(IPAddress.Parse(options.Host), options.RtspPort);

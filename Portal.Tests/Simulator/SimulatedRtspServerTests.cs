@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Portal.Media.Rtp;
 using Portal.Media.Rtsp;
 using Portal.Simulator.Cameras;
 using Portal.Tests.Media;
@@ -10,6 +11,37 @@ namespace Portal.Tests.Simulator;
 [Trait("Category", "Integration")]
 public sealed class SimulatedRtspServerTests
 {
+    [Fact]
+    public async Task Describe_ClipOption_ServesThatClipInsteadOfTheGateClip()
+    {
+        // The media benchmark loops a 4 Mbps clip; here the gate clip's first GOP with its level changed to 4.0 (0x28),
+        // so the SDP shows which clip is served.
+        var ct = TestContext.Current.CancellationToken;
+        var gate = GateClip.Instance;
+        var annexB = new List<byte>();
+        foreach (var nal in gate.Frames.Take(50).SelectMany(f => f))
+        {
+            var bytes = nal.ToArray();
+            if (H264NalUnit.TypeOf(bytes[0]) == H264NalUnit.Sps)
+            {
+                bytes[3] = 0x28;
+            }
+
+            annexB.AddRange([0, 0, 0, 1, .. bytes]);
+        }
+
+        var clip = GateClip.Load([.. annexB]);
+        await using var camera = await SimulatedCamera.StartAsync(new SimulatedCameraOptions { Clip = clip }, cancellationToken: ct);
+        await using var client = new RtspClient(camera.RtspUri, new NetworkCredential("admin", "gate-cam-1"));
+        await client.ConnectAsync(ct);
+
+        await client.DescribeAsync(ct);
+
+        Assert.Equal(50, clip.Frames.Count);
+        Assert.Contains("profile-level-id=42c028", client.Tracks[0].Codec.FmtpLine, StringComparison.Ordinal);
+        Assert.Contains("sprop-parameter-sets=" + clip.SpropParameterSets, client.Tracks[0].Codec.FmtpLine, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Stream_PastTheEndOfTheClip_TimestampsKeepRisingOneFrameAtATime()
     {

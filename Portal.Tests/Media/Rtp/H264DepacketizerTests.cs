@@ -43,6 +43,33 @@ public sealed class H264DepacketizerTests
     }
 
     [Fact]
+    public void Push_LendUnits_SameNalUnitsAsOwnedOnesAndOneReusedUnit()
+    {
+        var owned = new List<string>();
+        var lent = new List<string>();
+        var lentUnits = new HashSet<H264AccessUnit>(ReferenceEqualityComparer.Instance);
+        var copying = new H264Depacketizer(u => owned.Add(Describe(u)), Sprop);
+        var lending = new H264Depacketizer(u => { lent.Add(Describe(u)); lentUnits.Add(u); }, Sprop, lendUnits: true);
+        byte[] fuStart = [0x7C, 0x85, .. Idr[1..4]];
+        byte[] fuEnd = [0x7C, 0x45, .. Idr[4..]];
+        byte[][] packets = [Rtp(1, 3600, false, fuStart), Rtp(2, 3600, true, fuEnd), Rtp(3, 7200, true, Slice), Rtp(4, 10800, false, Sps), Rtp(5, 10800, false, Pps), Rtp(6, 10800, true, Idr)];
+
+        foreach (var packet in packets)
+        {
+            copying.Push(packet);
+            lending.Push(packet);
+        }
+
+        Assert.Equal(3, owned.Count);
+        Assert.Equal(owned, lent);
+        Assert.Single(lentUnits);
+
+        // The unit's NALs are SPS, PPS (inserted from sprop for the first IDR) and the reassembled IDR.
+        static string Describe(H264AccessUnit unit) =>
+            unit.Timestamp + ":" + string.Join(',', unit.NalUnits.Select(n => Convert.ToHexString(n.Span))) + ":" + unit.IsKeyframe;
+    }
+
+    [Fact]
     public void Push_StapA_SplitsAggregatedUnits()
     {
         var (d, units) = Create();

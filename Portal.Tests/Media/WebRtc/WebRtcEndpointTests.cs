@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Org.BouncyCastle.Tls;
 using Portal.Media.Rtp.Rtcp;
 using Portal.Media.Sdp;
 using Portal.Media.WebRtc;
@@ -336,27 +335,6 @@ public class WebRtcEndpointTests
             var ok = rtcp ? context.TryUnprotectRtcp(packet, out var plain, out var error) : context.TryUnprotectRtp(packet, out plain, out error);
             Assert.True(ok, error);
             return buffer[..plain];
-        }
-    }
-
-    /// <summary>BouncyCastle's client transport over the browser's connected UDP socket.</summary>
-    private sealed class SocketDatagramTransport(Socket socket) : DatagramTransport
-    {
-        public int GetReceiveLimit() => 1500;
-
-        public int GetSendLimit() => 1200;
-
-        public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
-
-        public int Receive(Span<byte> buffer, int waitMillis) =>
-            socket.Poll(TimeSpan.FromMilliseconds(waitMillis), SelectMode.SelectRead) ? socket.Receive(buffer) : -1;
-
-        public void Send(byte[] buf, int off, int len) => socket.Send(buf, off, len, SocketFlags.None);
-
-        public void Send(ReadOnlySpan<byte> buffer) => socket.Send(buffer);
-
-        public void Close()
-        {
         }
     }
 }

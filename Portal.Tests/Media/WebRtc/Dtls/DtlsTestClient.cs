@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
@@ -94,4 +95,25 @@ internal sealed class QueueDatagramTransport(Action<byte[]> send) : DatagramTran
     }
 
     public void Dispose() => _incoming.Dispose();
+}
+
+/// <summary>BouncyCastle's client transport over the browser's connected UDP socket.</summary>
+internal sealed class SocketDatagramTransport(Socket socket) : DatagramTransport
+{
+    public int GetReceiveLimit() => 1500;
+
+    public int GetSendLimit() => 1200;
+
+    public int Receive(byte[] buf, int off, int len, int waitMillis) => Receive(buf.AsSpan(off, len), waitMillis);
+
+    public int Receive(Span<byte> buffer, int waitMillis) =>
+        socket.Poll(TimeSpan.FromMilliseconds(waitMillis), SelectMode.SelectRead) ? socket.Receive(buffer) : -1;
+
+    public void Send(byte[] buf, int off, int len) => socket.Send(buf, off, len, SocketFlags.None);
+
+    public void Send(ReadOnlySpan<byte> buffer) => socket.Send(buffer);
+
+    public void Close()
+    {
+    }
 }
