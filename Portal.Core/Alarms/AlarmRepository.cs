@@ -162,7 +162,10 @@ public sealed class AlarmRepository(Db db)
         ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centreId },
             new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Transferred, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"→ {centreName} {note}".TrimEnd() }, ct);
 
-    /// <summary>Escalates every alarm whose answer deadline has passed; returns the ids this call escalated.</summary>
+    /// <summary>
+    /// Escalates every alarm whose answer deadline has passed, in one transaction (one lock and one sync for
+    /// the lot, not one per alarm, so the alarm intake is not kept waiting); returns the ids this call escalated.
+    /// </summary>
     public async Task<IReadOnlyList<int>> EscalateDueAsync(DateTime now, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
@@ -174,16 +177,18 @@ public sealed class AlarmRepository(Db db)
 
         var city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
         var escalated = new List<int>();
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         foreach (var id in due)
         {
-            var ok = await ChangeWithEventAsync(connection, Escalate, new { Id = id, Now = now, CityCentreId = city },
-                new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system" }, ct).ConfigureAwait(false);
-            if (ok)
+            // Conditional: another instance (or an operator's answer) may have got there first.
+            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { Id = id, Now = now, CityCentreId = city }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
             {
+                await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system" }, ct).ConfigureAwait(false);
                 escalated.Add(id);
             }
         }
 
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         return escalated;
     }
 
