@@ -198,7 +198,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         if (connection is SqliteConnection)
         {
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;", cancellationToken: ct)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition("PRAGMA synchronous=FULL;", cancellationToken: ct)).ConfigureAwait(false);
         }
     }
 
