@@ -123,6 +123,9 @@ public sealed class GateCameraTests(PortalFixture portal)
         await Assertions.Expect(popup.GetByTestId("camera-video")).ToBeVisibleAsync();
         await WaitDecodingAsync(page);
 
+        // The presets load from the camera's ONVIF service beside the video, not ahead of it.
+        await Assertions.Expect(popup.GetByTestId("camera-controls")).Not.ToHaveAttributeAsync("data-presets", "0");
+
         // PTZ: hold "up" for a moment, release.
         var before = await DemoCameraAsync(adminContext.APIRequest);
         await popup.GetByTestId("ptz-up").HoverAsync();
