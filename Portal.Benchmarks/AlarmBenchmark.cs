@@ -11,7 +11,7 @@ using Portal.Simulator.Terminals;
 namespace Portal.Benchmarks;
 
 /// <summary>
-/// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000] [nice=0]</c>: a real portal process (Release build beside
+/// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]</c>: a real portal process (Release build beside
 /// this program, demo city, SQLite), N signed-in city consoles in Debian's Chromium, and simulated terminals
 /// on the signed device API. Prints the time from each device request to the alarm's card appearing in each
 /// console's DOM (p50/p95/p99) at a steady rate, then a burst: accepted, stored, shown, lost. Also prints the
@@ -44,7 +44,6 @@ public static class AlarmBenchmark
         var rate = Arg(args, 1, 50);
         var seconds = Arg(args, 2, 10);
         var burst = Arg(args, 3, 1000);
-        var nice = args.Length > 4 && int.TryParse(args[4], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? Math.Min(n, 19) : 0;
         var steady = rate * seconds;
         const int WarmUp = 500;
         var schools = steady + burst + WarmUp + 10;
@@ -72,15 +71,6 @@ public static class AlarmBenchmark
             {
                 pages.Add(await SignInAsync(browser, url).ConfigureAwait(false));
             }
-
-            if (nice > 0)
-            {
-                // In a 110 centre each console runs on its own PC; here they share two cores with the portal. A lower
-                // priority for Chromium lets the server take the CPU it would have on its own machine.
-                await ReniceChromiumAsync(nice).ConfigureAwait(false);
-            }
-
-            Console.WriteLine(FormattableString.Invariant($"{consoles} consoles signed in; Chromium runs at nice {nice}"));
 
             // A portal that has just started answers its first requests slowly and a console draws its first
             // alarms slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and
@@ -220,26 +210,6 @@ public static class AlarmBenchmark
             await portal.WaitForExitAsync().ConfigureAwait(false);
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    private static async Task ReniceChromiumAsync(int nice)
-    {
-        var start = new ProcessStartInfo("renice") { UseShellExecute = false, RedirectStandardOutput = true };
-        start.ArgumentList.Add("-n");
-        start.ArgumentList.Add(nice.ToString(CultureInfo.InvariantCulture));
-        start.ArgumentList.Add("-p");
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), out var pid) && File.Exists(Path.Combine(dir, "cmdline"))
-                && File.ReadAllText(Path.Combine(dir, "cmdline")).StartsWith("/usr/lib/chromium/", StringComparison.Ordinal))
-            {
-                start.ArgumentList.Add(pid.ToString(CultureInfo.InvariantCulture));
-            }
-        }
-
-        using var renice = Process.Start(start) ?? throw new InvalidOperationException("renice did not start");
-        await renice.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
-        await renice.WaitForExitAsync().ConfigureAwait(false);
     }
 
     /// <summary>CPU time of every Chromium process on the machine, from /proc (Linux), in ms.</summary>
