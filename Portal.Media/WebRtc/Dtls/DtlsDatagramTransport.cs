@@ -23,8 +23,26 @@ internal sealed class DtlsDatagramTransport(DtlsDatagramTransport.SendCallback s
 
     public delegate void SendCallback(ReadOnlySpan<byte> datagram);
 
-    /// <summary>Number of queued datagrams; for tests and the post-handshake pump.</summary>
-    public int Pending => _incoming.Count;
+    /// <summary>Number of queued datagrams (0 once closed); for tests and the post-handshake pump.</summary>
+    public int Pending
+    {
+        get
+        {
+            if (_closed)
+            {
+                return 0;
+            }
+
+            try
+            {
+                return _incoming.Count;
+            }
+            catch (ObjectDisposedException)
+            {
+                return 0; // disposed between the check and the read: a pump still queued must just stop
+            }
+        }
+    }
 
     /// <summary>Queues one datagram; returns false when closed or full (the datagram is dropped, DTLS retransmits).</summary>
     public bool Enqueue(ReadOnlySpan<byte> datagram)

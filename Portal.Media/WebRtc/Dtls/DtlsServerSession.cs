@@ -89,7 +89,7 @@ public sealed class DtlsServerSession : IDisposable
     {
         try
         {
-            while (_transport.Pending > 0 && Volatile.Read(ref _disposed) == 0 && _dtls is { } dtls)
+            while (Volatile.Read(ref _disposed) == 0 && _transport.Pending > 0 && _dtls is { } dtls)
             {
                 // Application data is not used (no data channels); Receive drives retransmission and alerts.
                 dtls.Receive(_pumpBuffer, 0, _pumpBuffer.Length, 1);
@@ -98,6 +98,10 @@ public sealed class DtlsServerSession : IDisposable
         catch (IOException)
         {
             // close_notify or a fatal alert from the peer: media stops, consent expiry cleans up.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session closed while this pump was queued (seen in the media benchmark: it ended the process).
         }
         finally
         {

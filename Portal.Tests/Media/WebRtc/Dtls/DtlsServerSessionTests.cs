@@ -76,6 +76,52 @@ public class DtlsServerSessionTests
         pipe.Dispose();
     }
 
+    [Fact]
+    public void Transport_Disposed_HasNothingPending()
+    {
+        // A pump queued before the session closed reads Pending afterwards: it must see 0, not throw on a
+        // thread-pool thread (which ended the whole portal in the media benchmark).
+        var transport = new DtlsDatagramTransport(_ => { });
+        Assert.True(transport.Enqueue(new byte[20]));
+        Assert.Equal(1, transport.Pending);
+
+        transport.Dispose();
+
+        Assert.Equal(0, transport.Pending);
+        Assert.False(transport.Enqueue(new byte[20]));
+        Assert.Throws<IOException>(() => transport.Receive(new byte[64], 0, 64, 0));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Dispose_WhileRecordsArriveAfterHandshake_DoesNotCrash()
+    {
+        // Records keep arriving from the browser while the session is closed under them.
+        var record = new byte[] { 23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+        for (var i = 0; i < 5; i++)
+        {
+            var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
+            var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+            var handshake = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
+            await client.ConnectAsync(pipe.Client);
+            await handshake;
+
+            using var stop = new CancellationTokenSource();
+            var sender = Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    pipe.Server.OnDatagram(record);
+                }
+            });
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            pipe.Dispose();
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+            await stop.CancelAsync();
+            await sender;
+            Assert.False(pipe.Server.OnDatagram(record));
+        }
+    }
+
     /// <summary>Server session and client transport wired back to back in memory.</summary>
     private sealed class Pipe : IDisposable
     {
