@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Playwright;
@@ -50,22 +49,15 @@ public static class AlarmBenchmark
 
         var folder = Path.Combine(Path.GetTempPath(), "portal-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        var url = $"http://127.0.0.1:{FreePort()}";
-        using var portal = StartPortal(url, folder, schools);
+        var url = $"http://127.0.0.1:{PortalProcess.FreePort()}";
+        using var portal = PortalProcess.Start(url, folder, schools);
         try
         {
-            await WaitHealthyAsync(url, portal).ConfigureAwait(false);
+            await PortalProcess.WaitHealthyAsync(url, portal).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools"));
             Console.WriteLine(FormattableString.Invariant($"opening {consoles} consoles"));
             using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = "/usr/bin/chromium",
-                Headless = true,
-                Args = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--disable-renderer-backgrounding",
-                        "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
-            }).ConfigureAwait(false);
+            await using var browser = await PortalProcess.LaunchChromiumAsync(playwright, disableGpu: false).ConfigureAwait(false);
             var pages = new List<IPage>();
             for (var i = 0; i < consoles; i++)
             {
@@ -182,8 +174,8 @@ public static class AlarmBenchmark
 
             var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {P(roundTrips, 0.50):0.0} ms, p95 {P(roundTrips, 0.95):0.0} ms, p99 {P(roundTrips, 0.99):0.0} ms"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {P(latencies, 0.50):0.0} ms, p95 {P(latencies, 0.95):0.0} ms, p99 {P(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {PortalProcess.P(roundTrips, 0.50):0.0} ms, p95 {PortalProcess.P(roundTrips, 0.95):0.0} ms, p99 {PortalProcess.P(roundTrips, 0.99):0.0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {PortalProcess.P(latencies, 0.50):0.0} ms, p95 {PortalProcess.P(latencies, 0.95):0.0} ms, p99 {PortalProcess.P(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
 
             Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): portal {portalCpuMs / steadyWall * 100:0}% of a core = {portalCpuMs / steady:0.00} ms per alarm; Chromium (all processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / steady:0.00} ms per alarm"));
             Console.WriteLine(FormattableString.Invariant($"  main-thread time per alarm in each console page (mean of {pages.Count}; wall time, so it grows when the cores are short):"));
@@ -201,14 +193,12 @@ public static class AlarmBenchmark
             var shownPerPage = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>(
                 "ids => ids.filter(id => (String(id) in window.__seen)).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"burst of {burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shownPerPage.Min()} max {shownPerPage.Max()}, lost {accepted.Count - shownPerPage.Min()}"));
-            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {P(burstLatencies, 0.50):0} ms, p99 {P(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {PortalProcess.P(burstLatencies, 0.50):0} ms, p99 {PortalProcess.P(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
             return accepted.Count == burst && stored == burst && shownPerPage.Min() == burst ? 0 : 2;
         }
         finally
         {
-            portal.Kill(entireProcessTree: true);
-            await portal.WaitForExitAsync().ConfigureAwait(false);
-            Directory.Delete(folder, recursive: true);
+            await PortalProcess.StopAsync(portal, folder).ConfigureAwait(false);
         }
     }
 
@@ -327,58 +317,7 @@ public static class AlarmBenchmark
         return page;
     }
 
-    private static Process StartPortal(string url, string folder, int schools)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", url, "--Portal:DemoMode=true", "--Portal:DataFolder=" + folder,
-            "--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture), "--Portal:WebRtcPort=0", "--Logging:LogLevel:Default=Warning" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("portal did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("portal: " + e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitHealthyAsync(string url, Process portal)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(120) && !portal.HasExited)
-        {
-            try
-            {
-                if ((await http.GetAsync(new Uri(url + "/healthz")).ConfigureAwait(false)).IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(250).ConfigureAwait(false);
-        }
-
-        throw new TimeoutException("portal did not become healthy");
-    }
-
-    private static double P(List<double> sorted, double p) => sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
-
     private static int Arg(string[] args, int index, int fallback) =>
         args.Length > index && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
