@@ -78,6 +78,38 @@ public sealed class AlarmConsoleTests(PortalFixture portal)
     }
 
     [Fact]
+    public async Task Board_IsAQueue_TheLongestWaitingOnTop_AndCardsOnScreenStayPut()
+    {
+        var (a, shinan) = await ConsoleAsync("shinan110");
+        await using var _ = a;
+        var older = await PressAsync("ATS00000070");
+        await Assertions.Expect(Card(shinan, older)).ToBeVisibleAsync();
+        var before = await Card(shinan, older).BoundingBoxAsync();
+
+        var newer = await PressAsync("ATS00000080");
+        await Assertions.Expect(Card(shinan, newer)).ToBeVisibleAsync();
+        var after = await Card(shinan, older).BoundingBoxAsync();
+        var added = await Card(shinan, newer).BoundingBoxAsync();
+
+        // The new alarm joins the end of the queue; the card already on screen does not move (no repaint of the board).
+        Assert.NotNull(before);
+        Assert.NotNull(after);
+        Assert.NotNull(added);
+        Assert.True(added.Y > after.Y, $"newer card at y={added.Y}, older at y={after.Y}");
+        Assert.Equal(before.Y, after.Y);
+        await Assertions.Expect(shinan.GetByTestId("alarm-board")).ToContainTextAsync("等待最久的在最上");
+
+        // The banner's number may lag a flood by up to a second, but it catches up: it counts the cards waiting to be answered.
+        await shinan.WaitForFunctionAsync("""
+            () => {
+              const banner = document.querySelector('[data-testid=alarm-banner]');
+              const waiting = document.querySelectorAll('[data-testid=alarm-card][data-state=Ringing], [data-testid=alarm-card][data-state=Escalated]').length;
+              return banner && banner.textContent.startsWith(waiting + ' ');
+            }
+            """, null, new PageWaitForFunctionOptions { Timeout = 5_000 });
+    }
+
+    [Fact]
     public async Task Answer_TwoOperatorsRace_ExactlyOneWins()
     {
         var (a, shinan) = await ConsoleAsync("shinan110");
