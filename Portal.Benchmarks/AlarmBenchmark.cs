@@ -171,7 +171,6 @@ public static class AlarmBenchmark
                     .Select(r => FormattableString.Invariant($"{r.SentMs - first:0}: {r.RoundTripMs:0}"))));
             }
 
-
             var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
             Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {PortalProcess.P(roundTrips, 0.50):0.0} ms, p95 {PortalProcess.P(roundTrips, 0.95):0.0} ms, p99 {PortalProcess.P(roundTrips, 0.99):0.0} ms"));
@@ -319,5 +318,4 @@ public static class AlarmBenchmark
 
     private static int Arg(string[] args, int index, int fallback) =>
         args.Length > index && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
-
 }
