@@ -17,7 +17,7 @@ public sealed class DeviceApiTests(PortalFixture portal)
     /// </summary>
     private async Task<(long Alarms, long SecurityLog)> CountsAsync(string serial)
     {
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         return (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm a JOIN Device d ON d.Id = a.DeviceId WHERE d.SerialNumber = @serial", new { serial }),
             await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM SecurityLog"));
     }
@@ -26,7 +26,7 @@ public sealed class DeviceApiTests(PortalFixture portal)
     public async Task BadRequests_AreRefusedClearly_AndWriteOnlyASecurityLogEntry()
     {
         await portal.GetBrowserAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(portal.BaseUrl) };
+        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
         const string serial = "ATS00000051";
         var honest = new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial);
         var before = await CountsAsync(serial);

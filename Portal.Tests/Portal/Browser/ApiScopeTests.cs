@@ -11,7 +11,7 @@ public sealed class ApiScopeTests(PortalFixture portal)
 {
     private async Task<(long InShinan, long InShibei, long DeviceInShibei)> IdsAsync()
     {
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var shinan = await connection.QuerySingleAsync<long>("SELECT s.Id FROM School s JOIN District d ON d.Id = s.DistrictId WHERE d.Code = '370202' ORDER BY s.Id LIMIT 1");
         var shibei = await connection.QuerySingleAsync<long>("SELECT s.Id FROM School s JOIN District d ON d.Id = s.DistrictId WHERE d.Code = '370203' ORDER BY s.Id LIMIT 1");
         var device = await connection.QuerySingleAsync<long>("SELECT Id FROM Device WHERE SchoolId = @shibei LIMIT 1", new { shibei });
@@ -32,7 +32,7 @@ public sealed class ApiScopeTests(PortalFixture portal)
         Assert.Equal(404, (await api.GetAsync($"/api/devices/{deviceInShibei}")).Status);
 
         // The list holds exactly the district's schools, whatever filter is asked for.
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var expected = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM School s JOIN District d ON d.Id = s.DistrictId WHERE d.Code = '370202'");
         using var list = JsonDocument.Parse(await (await api.GetAsync("/api/schools?take=500")).TextAsync());
         Assert.Equal(expected, list.RootElement.GetProperty("total").GetInt64());
@@ -67,13 +67,13 @@ public sealed class ApiScopeTests(PortalFixture portal)
     public async Task Api_Anonymous_Gets401AndDiscoveryIsPublic()
     {
         var browser = await portal.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = (await portal.GetPortalAsync()).BaseUrl });
         var api = context.APIRequest;
         Assert.Equal(401, (await api.GetAsync("/api/schools", new APIRequestContextOptions { MaxRedirects = 0 })).Status);
         Assert.Equal(401, (await api.GetAsync("/api/devices/1", new APIRequestContextOptions { MaxRedirects = 0 })).Status);
 
         using var discovery = JsonDocument.Parse(await (await api.GetAsync("/.well-known/openid-configuration")).TextAsync());
-        Assert.Equal(portal.BaseUrl + "/", discovery.RootElement.GetProperty("issuer").GetString());
+        Assert.Equal((await portal.GetPortalAsync()).BaseUrl + "/", discovery.RootElement.GetProperty("issuer").GetString());
         Assert.Contains("S256", discovery.RootElement.GetProperty("code_challenge_methods_supported").EnumerateArray().Select(e => e.GetString()));
 
         var openApi = await (await api.GetAsync("/openapi/v1.json")).TextAsync();

@@ -31,7 +31,7 @@ public sealed class GateCameraTests(PortalFixture portal)
 
     private async Task<int> SchoolIdAsync(string code)
     {
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         return await connection.ExecuteScalarAsync<int>("SELECT Id FROM School WHERE Code = @code", new { code });
     }
 
@@ -48,7 +48,7 @@ public sealed class GateCameraTests(PortalFixture portal)
             stats = await StatsAsync(page);
         }
 
-        Assert.True(stats.FramesDecoded >= 10 && stats.VideoWidth > 0, $"decoded {stats.FramesDecoded} frames, width {stats.VideoWidth}, state {await page.Locator("[data-testid=gate-camera]").First.InnerTextAsync()}\n{MediaLog()}");
+        Assert.True(stats.FramesDecoded >= 10 && stats.VideoWidth > 0, $"decoded {stats.FramesDecoded} frames, width {stats.VideoWidth}, state {await page.Locator("[data-testid=gate-camera]").First.InnerTextAsync()}\n{await MediaLogAsync()}");
         await Task.Delay(500);
         var later = await StatsAsync(page);
         Assert.True(later.FramesDecoded > stats.FramesDecoded, "decoding stopped");
@@ -112,7 +112,7 @@ public sealed class GateCameraTests(PortalFixture portal)
         var (context, page) = await portal.SignInAsync("shinan110");
         await using var _ = context;
 
-        using var http = new HttpClient { BaseAddress = new Uri(portal.BaseUrl) };
+        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
         var press = await new SignedAlarmClient(http, "ATS00000050", DemoCity.DemoApiKeyPrefix + "ATS00000050").PressAsync();
         Assert.True((int)press.Status is 200 or 201, press.Body);
         using var pressed = JsonDocument.Parse(press.Body);
@@ -152,7 +152,7 @@ public sealed class GateCameraTests(PortalFixture portal)
             Assert.Equal(on, (await DemoCameraAsync(adminContext.APIRequest)).WarningLightOn);
         }
 
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var audit = (await connection.QueryAsync<string>("SELECT Text FROM AlarmEvent WHERE AlarmId = @alarmId AND Kind = 8", new { alarmId })).ToList();
         Assert.Contains("PTZ up", audit);
         Assert.Contains("Warning light/siren on", audit);
@@ -193,7 +193,7 @@ public sealed class GateCameraTests(PortalFixture portal)
         Assert.Equal(403, response.Status);
     }
 
-    private string MediaLog() => string.Join('\n', portal.Log.Split('\n').Where(l => l.Contains("WebRtc", StringComparison.OrdinalIgnoreCase) || l.Contains("Rtsp", StringComparison.OrdinalIgnoreCase) || l.Contains("Camera", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(40));
+    private async Task<string> MediaLogAsync() => string.Join('\n', (await portal.GetPortalAsync()).Log.Split('\n').Where(l => l.Contains("WebRtc", StringComparison.OrdinalIgnoreCase) || l.Contains("Rtsp", StringComparison.OrdinalIgnoreCase) || l.Contains("Camera", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(40));
 
     private sealed record VideoStats(int FramesDecoded, int VideoWidth, int Peers);
 

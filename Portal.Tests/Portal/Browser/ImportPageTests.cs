@@ -7,6 +7,7 @@ namespace Portal.Tests.Portal.Browser;
 
 /// <summary>The admin imports the bureau's register through the page: bad files are refused whole, good ones land once.</summary>
 [Trait("Category", "Browser")]
+[Collection(nameof(WholeCity))]
 public sealed class ImportPageTests(PortalFixture portal)
 {
     private const string Header = "学校标识码,学校名称,学校类型,所属区市,地址,经度,纬度,校长,联系电话,报警终端型号,报警终端序列号,报警终端SIP账号,球机型号,球机序列号,球机RTSP地址,球机ONVIF地址";
@@ -33,7 +34,7 @@ public sealed class ImportPageTests(PortalFixture portal)
         await Assertions.Expect(page.GetByTestId("import-result")).ToContainTextAsync("导入完成");
         await Assertions.Expect(page.GetByTestId("import-counts")).ToContainTextAsync("+1");
 
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         Assert.Equal("市南区某路1号,东门", await connection.QuerySingleAsync<string>("SELECT Address FROM School WHERE Code = '3379990002'"));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM School WHERE Code = '3379990001'"));
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Device WHERE SerialNumber IN ('IMP00000002', 'IMPCAM00002')"));

@@ -8,6 +8,7 @@ namespace Portal.Tests.Portal.Browser;
 
 /// <summary>The installation programme in Chromium: the principal's checklist and the bureau's dashboard and reports.</summary>
 [Trait("Category", "Browser")]
+[Collection(nameof(WholeCity))]
 public sealed class InstallationTests(PortalFixture portal)
 {
     [Fact]
@@ -16,7 +17,7 @@ public sealed class InstallationTests(PortalFixture portal)
         // principal1's school (3370000001) has its devices online and awaits the acceptance test in the demo city.
         var (context, page) = await portal.SignInAsync("principal1");
         await using var _ = context;
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var own = await connection.QuerySingleAsync<(long Id, string Name)>("SELECT Id, Name FROM School WHERE Code = '3370000001'");
         Assert.EndsWith("/principal/school", page.Url, StringComparison.Ordinal);
         await Assertions.Expect(page.GetByTestId("school-title")).ToHaveTextAsync(own.Name);
@@ -46,7 +47,7 @@ public sealed class InstallationTests(PortalFixture portal)
     {
         var (districtContext, districtPage) = await portal.SignInAsync("bureau-shinan");
         await using var a = districtContext;
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         await Assertions.Expect(districtPage.GetByTestId("progress-district")).ToHaveTextAsync(["市南区"]);
 
         var (context, page) = await portal.SignInAsync("bureau");
@@ -75,11 +76,11 @@ public sealed class InstallationTests(PortalFixture portal)
                 await download.SaveAsAsync(path);
                 if (format == "xlsx")
                 {
-                    await ReportFiles.AssertXlsxMatchesDatabaseAsync(path, portal.Db);
+                    await ReportFiles.AssertXlsxMatchesDatabaseAsync(path, (await portal.GetPortalAsync()).Db);
                 }
                 else
                 {
-                    await ReportFiles.AssertPdfMatchesDatabaseAsync(path, portal.Db);
+                    await ReportFiles.AssertPdfMatchesDatabaseAsync(path, (await portal.GetPortalAsync()).Db);
                 }
             }
         }

@@ -28,7 +28,7 @@ public sealed class PwaTests(PortalFixture portal)
         }
 
         var scope = await page.EvaluateAsync<string>("async () => (await navigator.serviceWorker.ready).scope");
-        Assert.Equal(portal.BaseUrl + "/", scope);
+        Assert.Equal((await portal.GetPortalAsync()).BaseUrl + "/", scope);
 
         // Offline, a navigation gets the cached offline page instead of the browser's error.
         await page.ReloadAsync(); // let the now-active worker control the page

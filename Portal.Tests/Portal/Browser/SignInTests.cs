@@ -21,7 +21,7 @@ public sealed class SignInTests(PortalFixture portal)
         Assert.All(await districts.AllInnerTextsAsync(), d => Assert.Equal("市南区", d));
 
         // A school of another district cannot be found by searching for its code...
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var other = await connection.QuerySingleAsync<(long Id, string Code)>(
             "SELECT s.Id, s.Code FROM School s JOIN District d ON d.Id = s.DistrictId WHERE d.Code = '370203' ORDER BY s.Id LIMIT 1");
         await page.GetByTestId("school-search").FillAsync(other.Code);
@@ -38,7 +38,7 @@ public sealed class SignInTests(PortalFixture portal)
         var (context, page) = await portal.SignInAsync("principal0");
         await using var _ = context;
         Assert.EndsWith("/principal/school", page.Url, StringComparison.Ordinal);
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var own = await connection.QuerySingleAsync<string>("SELECT Name FROM School WHERE Code = '3370000000'");
         await Assertions.Expect(page.GetByTestId("school-title")).ToHaveTextAsync(own);
         await Assertions.Expect(page.GetByTestId("device-serial")).ToHaveCountAsync(2);
@@ -66,7 +66,7 @@ public sealed class SignInTests(PortalFixture portal)
         var (cityContext, cityPage) = await portal.SignInAsync("bureau");
         await using var b = cityContext;
         await Assertions.Expect(cityPage.GetByTestId("progress-district")).ToHaveCountAsync(10);
-        await using var connection = portal.Db.Open();
+        await using var connection = (await portal.GetPortalAsync()).Db.Open();
         var schools = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM School");
         await Assertions.Expect(cityPage.GetByTestId("total-schools")).ToHaveTextAsync(schools.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -91,7 +91,7 @@ public sealed class SignInTests(PortalFixture portal)
     public async Task SignIn_WrongPassword_ShowsClearMessageThenLocksOut()
     {
         var browser = await portal.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = (await portal.GetPortalAsync()).BaseUrl });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/principal/school");
         for (var i = 0; i < 5; i++)

@@ -25,7 +25,7 @@ public sealed class TwoFactorTests(PortalFixture portal)
         await Assertions.Expect(page.GetByTestId("recovery-codes")).ToBeVisibleAsync();
 
         // The authenticator key is encrypted at rest.
-        await using (var connection = portal.Db.Open())
+        await using (var connection = (await portal.GetPortalAsync()).Db.Open())
         {
             var stored = await connection.QuerySingleAsync<string>(
                 "SELECT t.Value FROM AspNetUserTokens t JOIN AspNetUsers u ON u.Id = t.UserId WHERE u.UserName = 'huangdao110' AND t.Name = 'AuthenticatorKey'");
@@ -34,7 +34,7 @@ public sealed class TwoFactorTests(PortalFixture portal)
 
         // A fresh browser: password, then the code.
         var browser = await portal.GetBrowserAsync();
-        await using var fresh = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
+        await using var fresh = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = (await portal.GetPortalAsync()).BaseUrl });
         var again = await fresh.NewPageAsync();
         await again.GotoAsync("/police");
         await again.Locator("#username").FillAsync("huangdao110");
