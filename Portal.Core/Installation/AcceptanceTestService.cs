@@ -111,12 +111,15 @@ public sealed class AcceptanceTestService(Db db, SchoolRepository schools, Alarm
         return new InstallationResult(null, testId);
     }
 
-    /// <summary>The test behind an alarm, when the alarm is an acceptance test inside the operator's scope.</summary>
+    /// <summary>
+    /// The test behind an alarm, when the alarm is an acceptance test inside the user's scope (an alarm transferred
+    /// to another district's centre is in that centre's scope, and so is its test).
+    /// </summary>
     public async Task<AcceptanceTest?> GetByAlarmIdAsync(UserScope scope, int alarmId, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         var test = await connection.QuerySingleOrDefaultAsync<AcceptanceTest>(new CommandDefinition(SelectByAlarm, new { AlarmId = alarmId }, cancellationToken: ct)).ConfigureAwait(false);
-        if (test is null || await schools.GetByIdAsync(test.SchoolId, ct).ConfigureAwait(false) is not { } school || !scope.CanSee(school.DistrictId, school.Id))
+        if (test is null || await alarms.GetAsync(scope, alarmId, ct).ConfigureAwait(false) is not { } alarm || alarm.SchoolId != test.SchoolId)
         {
             return null;
         }

@@ -1,3 +1,4 @@
+using Portal.Core.Alarms;
 using Portal.Core.Devices;
 using Portal.Core.Security;
 using Portal.Media.Bridges;
@@ -124,7 +125,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
     {
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.ContinuousMoveAsync(profile, pan, tilt, zoom, MoveTimeout, ct).ConfigureAwait(false);
-        await RecordAsync("PTZ " + what, ct).ConfigureAwait(false);
+        await RecordAsync(AlarmCameraAction.PtzMove, what, ct).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken ct = default)
@@ -144,7 +145,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(preset);
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.GotoPresetAsync(profile, preset.Token, ct).ConfigureAwait(false);
-        await RecordAsync($"PTZ preset {preset.Name} ({preset.Token})", ct).ConfigureAwait(false);
+        await RecordAsync(AlarmCameraAction.PtzPreset, preset.Name, ct).ConfigureAwait(false);
     }
 
     /// <summary>Switches the warning light/siren through the camera's first relay output, or an auxiliary command if it has none.</summary>
@@ -161,7 +162,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
             await onvif.SendAuxiliaryCommandAsync(profile, on ? "tt:WarningLight|On" : "tt:WarningLight|Off", ct).ConfigureAwait(false);
         }
 
-        await RecordAsync(on ? "Warning light/siren on" : "Warning light/siren off", ct).ConfigureAwait(false);
+        await RecordAsync(on ? AlarmCameraAction.WarningLightOn : AlarmCameraAction.WarningLightOff, null, ct).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => new(DisconnectAsync());
@@ -200,11 +201,11 @@ public sealed class GateCameraHandle : IAsyncDisposable
         return (onvif, _profileToken);
     }
 
-    private async Task RecordAsync(string what, CancellationToken ct)
+    private async Task RecordAsync(AlarmCameraAction action, string? detail, CancellationToken ct)
     {
         if (_alarmId is { } id)
         {
-            await _service.Alarms.RecordCameraActionAsync(_scope, id, what, _remoteAddress, ct).ConfigureAwait(false);
+            await _service.Alarms.RecordCameraActionAsync(_scope, id, action, detail, _remoteAddress, ct).ConfigureAwait(false);
         }
     }
 }
