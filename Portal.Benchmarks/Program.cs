@@ -18,7 +18,7 @@ public static class Program
             default:
                 Console.WriteLine("usage: Portal.Benchmarks <scenario>");
                 Console.WriteLine("  import   registry import: 4,000 schools as CSV and XLSX into SQLite, then again");
-                Console.WriteLine("  alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]   device request -> console DOM latency, and a burst");
+                Console.WriteLine("  " + AlarmBenchmark.Usage + "   device request -> answer and -> console DOM, a burst; --floor: the bare floor first, and the ratios");
                 Console.WriteLine("  " + MediaBenchmark.Usage + "   gate camera first frame in Chromium, 100 viewers of 4 Mbps, allocations per packet");
                 Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
                 return 1;

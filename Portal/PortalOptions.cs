@@ -51,6 +51,12 @@ public sealed class PortalOptions
 
     /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
+
+    /// <summary>
+    /// Alarm console: the least time between two draws of a board, in ms. A board draws as soon as its browser has
+    /// confirmed the last draw; this adds a floor under a flood (fewer, larger draws: less CPU, more latency). See AlarmBoard.
+    /// </summary>
+    public int ConsoleRenderIntervalMs { get; set; }
 }
 
 /// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>

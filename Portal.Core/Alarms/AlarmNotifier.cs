@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Security;
@@ -13,7 +13,7 @@ namespace Portal.Core.Alarms;
 /// Lives in Core beside the scope rule it applies (STYLE.md puts it in Portal/Services; the filter is
 /// domain logic and is tested here without a browser).
 /// </summary>
-public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier> logger, TimeProvider? time = null) : BackgroundService
+public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier> logger) : BackgroundService
 {
     /// <summary>
     /// At most this many changes are read and delivered together: under a burst each console takes one call per
@@ -26,10 +26,10 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
 
     public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
-    private readonly Channel<Published> _queue =
-        Channel.CreateUnbounded<Published>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentQueue<Published> _queue = new();
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    // Set when something is published; the delivery thread sleeps on it.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
 
     private ILogger Logger => logger;
     private readonly Lock _lock = new();
@@ -40,8 +40,11 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
     /// <paramref name="formerCentreDistrictId"/> is the district of the centre that held the alarm before a
     /// transfer or an escalation, so that centre's consoles hear of it too.
     /// </summary>
-    public void Publish(int alarmId, AlarmEventKind kind, int? formerCentreDistrictId = null) =>
-        _queue.Writer.TryWrite(new Published(alarmId, kind, formerCentreDistrictId));
+    public void Publish(int alarmId, AlarmEventKind kind, int? formerCentreDistrictId = null)
+    {
+        _queue.Enqueue(new Published(alarmId, kind, formerCentreDistrictId));
+        _wake.Set();
+    }
 
     /// <summary>
     /// Delivers every change the scope may see to <paramref name="onChanges"/> until disposed, several at a time
@@ -86,19 +89,62 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
         CanSee(scope, change.Alarm)
         || (scope.SchoolId is null && change.FormerCentreDistrictId is { } former && scope.DistrictId == former);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Delivery runs on a thread of its own: reading the views (SQLite reads are synchronous underneath) and drawing
+    /// the consoles whose dispatcher is free (Blazor runs InvokeAsync inline then) would otherwise hold thread-pool
+    /// threads, which the device API's requests need to be answered.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Alarm notifier",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    private void Run(CancellationToken stoppingToken)
     {
         var batch = new List<Published>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                batch.Add(item);
-            }
+                _wake.Wait(stoppingToken);
+                _wake.Reset();
+                while (!_queue.IsEmpty)
+                {
+                    batch.Clear();
+                    while (batch.Count < MaxBatch && _queue.TryDequeue(out var item))
+                    {
+                        batch.Add(item);
+                    }
 
-            var changes = await ReadUntilDoneAsync(batch, stoppingToken).ConfigureAwait(false);
-            Deliver(changes);
+                    Deliver(ReadUntilDone(batch, stoppingToken));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -106,21 +152,25 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
     /// Reads the alarms' views, retrying on failure with a growing pause: a change is never dropped because the
     /// database was busy or briefly gone (the consoles would keep ringing for an answered alarm, or never ring).
     /// </summary>
-    private async Task<List<AlarmChange>> ReadUntilDoneAsync(List<Published> batch, CancellationToken ct)
+    private List<AlarmChange> ReadUntilDone(List<Published> batch, CancellationToken ct)
     {
         var delay = RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var views = await alarms.GetViewsAsync(batch.Select(p => p.AlarmId).Distinct().ToList(), ct).ConfigureAwait(false);
+                var views = alarms.GetViews([.. batch.Select(p => p.AlarmId).Distinct()]);
                 return [.. batch.Where(p => views.ContainsKey(p.AlarmId)).Select(p => new AlarmChange(views[p.AlarmId], p.Kind, p.FormerCentreDistrictId))];
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 logger.LogError(ex, "Could not read {Count} changed alarms for the consoles (attempt {Attempt}); retrying in {Delay}",
                     batch.Count, attempt, delay);
-                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                if (ct.WaitHandle.WaitOne(delay))
+                {
+                    ct.ThrowIfCancellationRequested();
+                }
+
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
             }
         }

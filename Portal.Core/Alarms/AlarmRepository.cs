@@ -120,14 +120,18 @@ public sealed class AlarmRepository(Db db)
         return await connection.QuerySingleOrDefaultAsync<AlarmView>(new CommandDefinition(ViewByIdSql, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    /// <summary>The views of several alarms by id, read over one connection (ids no longer there are missing).</summary>
-    public async Task<IReadOnlyDictionary<int, AlarmView>> GetViewsAsync(IReadOnlyCollection<int> ids, CancellationToken ct = default)
+    /// <summary>
+    /// The views of several alarms by id, read over one connection (ids no longer there are missing). Synchronous:
+    /// the notifier reads on its own thread.
+    /// </summary>
+    public IReadOnlyDictionary<int, AlarmView> GetViews(IReadOnlyCollection<int> ids)
     {
         var views = new Dictionary<int, AlarmView>(ids.Count);
-        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        using var connection = db.Open();
+        connection.Open();
         foreach (var id in ids)
         {
-            if (await connection.QuerySingleOrDefaultAsync<AlarmView>(new CommandDefinition(ViewByIdSql, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false) is { } view)
+            if (connection.QuerySingleOrDefault<AlarmView>(ViewByIdSql, new { Id = id }) is { } view)
             {
                 views[id] = view;
             }

@@ -121,7 +121,7 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
             return AlarmActionResult.Fail("NotFound");
         }
 
-        if (scope.Role != Roles.CityOperator && alarm.CentreDistrictId != scope.DistrictId)
+        if (!MayTransfer(scope, alarm))
         {
             return AlarmActionResult.Fail("NotYourCentre");
         }
@@ -145,6 +145,10 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
         notifier.Publish(id, AlarmEventKind.Transferred, alarm.CentreDistrictId);
         return AlarmActionResult.Ok;
     }
+
+    /// <summary>Whether this user may pass the alarm on: the city may pass on any, a district only what its own centre holds.</summary>
+    public static bool MayTransfer(UserScope scope, AlarmView alarm) =>
+        scope.Role == Roles.CityOperator || (scope.Role == Roles.DistrictOperator && alarm.CentreDistrictId is { } held && held == scope.DistrictId);
 
     public async Task<AlarmActionResult> CloseAsync(UserScope scope, int id, AlarmDisposition disposition, string? note, string? remoteAddress, CancellationToken ct = default)
     {

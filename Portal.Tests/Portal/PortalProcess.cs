@@ -98,6 +98,9 @@ public sealed class PortalProcess : IAsyncDisposable
             await Task.Delay(200);
         }
 
+        // Do not leave it running: every test that asks for the portal would start another one.
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
         throw new TimeoutException("The portal did not answer /healthz within 90 s:\n" + Log);
     }
 

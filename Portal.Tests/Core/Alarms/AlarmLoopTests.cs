@@ -123,7 +123,7 @@ public sealed class AlarmLoopTests : IAsyncLifetime
     public async Task Notifier_DatabaseFailsWhileAnAlarmIsAnnounced_RetriesAndDelivers()
     {
         var logger = new RecordingLogger<AlarmNotifier>();
-        var notifier = new AlarmNotifier(_city.Repository, logger, TimeProvider.System);
+        var notifier = new AlarmNotifier(_city.Repository, logger);
         await notifier.StartAsync(Ct);
         try
         {
