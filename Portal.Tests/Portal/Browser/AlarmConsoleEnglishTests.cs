@@ -81,9 +81,10 @@ public sealed partial class AlarmConsoleEnglishTests(PortalFixture portal)
         await page.GotoAsync($"/alarms/{id}");
         await PortalFixture.WaitInteractiveAsync(page);
         var timeline = page.GetByTestId("timeline");
-        await Assertions.Expect(page.GetByTestId("timeline-event")).ToHaveCountAsync(4);
+        await Assertions.Expect(page.GetByTestId("timeline-event").First).ToBeVisibleAsync();
+        // (On a slow machine the alarm may have escalated before the answer; that step is worded too.)
         var kinds = await page.GetByTestId("timeline-event").EvaluateAllAsync<string[]>("els => els.map(e => e.dataset.kind)");
-        Assert.Equal(["Raised", "Answered", "Note", "Closed"], kinds);
+        Assert.Equal(["Raised", "Answered", "Note", "Closed"], kinds.Where(k => k != "Escalated"));
         await Assertions.Expect(timeline).ToContainTextAsync("device API");
         await Assertions.Expect(timeline).ToContainTextAsync("False alarm");
         await Assertions.Expect(timeline).ToContainTextAsync("门卫报告有人在校门口徘徊");
