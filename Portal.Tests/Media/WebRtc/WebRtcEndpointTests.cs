@@ -10,7 +10,6 @@ using Portal.Media.WebRtc;
 using Portal.Media.WebRtc.Dtls;
 using Portal.Media.WebRtc.Srtp;
 using Portal.Media.WebRtc.Stun;
-using Portal.Tests.Media.WebRtc.Dtls;
 using Xunit;
 
 namespace Portal.Tests.Media.WebRtc;
@@ -42,7 +41,7 @@ public class WebRtcEndpointTests
         Assert.Equal(browser.LocalEndPoint, response.XorMappedAddress);
 
         // DTLS: the browser is the client (we answered setup:passive).
-        var client = new DtlsTestClient(BrowserCertificate, endpoint.Certificate.Fingerprint);
+        var client = new DtlsViewerClient(BrowserCertificate, endpoint.Certificate.Fingerprint);
         var keys = await client.ConnectAsync(new SocketDatagramTransport(browser));
         await peer.WaitConnectedAsync(ct);
         Assert.Equal(WebRtcPeerState.Connected, peer.State);
@@ -129,7 +128,7 @@ public class WebRtcEndpointTests
         using var browser = Connect(endpoint, peer, out var ufrag, out var password);
         await CheckAsync(browser, ufrag, password, ct);
 
-        var impostor = new DtlsTestClient(DtlsCertificate.Generate(), endpoint.Certificate.Fingerprint);
+        var impostor = new DtlsViewerClient(DtlsCertificate.Generate(), endpoint.Certificate.Fingerprint);
         await Assert.ThrowsAnyAsync<Exception>(() => impostor.ConnectAsync(new SocketDatagramTransport(browser)));
 
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);

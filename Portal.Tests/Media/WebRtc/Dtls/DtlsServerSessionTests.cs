@@ -13,7 +13,7 @@ public class DtlsServerSessionTests
     public async Task HandshakeAsync_BouncyCastleClient_BothSidesExportSameSrtpKeys()
     {
         using var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
-        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+        var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
 
         var serverKeys = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
         var clientKeys = await client.ConnectAsync(pipe.Client);
@@ -36,7 +36,7 @@ public class DtlsServerSessionTests
     {
         var stranger = DtlsCertificate.Generate();
         using var pipe = new Pipe(stranger.Fingerprint, TimeSpan.FromSeconds(10));
-        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+        var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
 
         var server = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
         await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync(pipe.Client));
@@ -102,7 +102,7 @@ public class DtlsServerSessionTests
         for (var i = 0; i < 5; i++)
         {
             var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
-            var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+            var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
             var handshake = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
             await client.ConnectAsync(pipe.Client);
             await handshake;
