@@ -27,9 +27,6 @@ internal static class MediaFirstFrame
 {
     private const int Alarms = 8;
 
-    /// <summary>CameraHubOptions.IdleTimeout (30 s) plus margin: the pull has stopped when the next opening comes.</summary>
-    private static readonly TimeSpan ColdWait = TimeSpan.FromSeconds(33);
-
     private const string Arm = """
         () => {
           const state = { click: null, video: null, connected: null, decoded: null, presented: null };
@@ -64,7 +61,7 @@ internal static class MediaFirstFrame
         }
         """;
 
-    public static async Task<bool> RunAsync(int openings, int cold)
+    public static async Task<bool> RunAsync(int openings)
     {
         var gop = CameraFeed.GopFrames(GateClip.Instance);
         Console.WriteLine(FormattableString.Invariant(
@@ -116,16 +113,6 @@ internal static class MediaFirstFrame
                 Console.WriteLine("  warm-up opening, answered (not counted): " + warmUp);
             }
 
-            var coldResults = new List<Opening>();
-            for (var i = 0; i < cold; i++)
-            {
-                Console.WriteLine(FormattableString.Invariant($"  waiting {ColdWait.TotalSeconds:0} s for the hub to stop the idle camera pull ({i + 1}/{cold}) ..."));
-                await Task.Delay(ColdWait).ConfigureAwait(false);
-                var opening = await OpenAsync(page, alarmIds[i % Alarms]).ConfigureAwait(false);
-                coldResults.Add(opening);
-                Console.WriteLine("  cold: " + opening);
-            }
-
             var warmResults = new List<Opening>();
             for (var i = 0; i < openings; i++)
             {
@@ -133,18 +120,10 @@ internal static class MediaFirstFrame
                 warmResults.Add(await OpenAsync(page, alarmIds[i % Alarms]).ConfigureAwait(false));
             }
 
-            Print("cold camera pull (after the 30 s idle stop)", coldResults);
             Print("warm camera (pull running, GOP cached)", warmResults);
             Console.WriteLine("  (first frame = requestVideoFrameCallback on the pop-up's video; getStats is polled every 5 ms but each call takes tens of ms, so it sees the frame later)");
             var warmP95 = Percentiles.Of(warmResults.Select(r => r.FirstFrame).Order().ToList(), 0.95);
             Console.WriteLine(FormattableString.Invariant($"  aim: first frame under 500 ms -> warm p95 {warmP95:0} ms: {(warmP95 < 500 ? "met" : "NOT met")}"));
-            if (coldResults.Count > 0)
-            {
-                var coldP50 = Percentiles.Of(coldResults.Select(r => r.FirstFrame).Order().ToList(), 0.50);
-                Console.WriteLine(FormattableString.Invariant(
-                    $"       cold p50 {coldP50:0} ms: {(coldP50 < 500 ? "met" : "NOT met")}; a new RTSP session must wait for the camera's next IDR (0-2 s with a 2 s GOP), which no RTSP request can hasten"));
-            }
-
             return warmP95 < 500;
         }
         finally

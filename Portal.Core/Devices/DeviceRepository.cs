@@ -16,7 +16,7 @@ public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc
+        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -47,24 +47,24 @@ public sealed class DeviceRepository(Db db)
 
     private const string InsertSqlite = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         RETURNING Id
         """;
 
     private const string InsertSqlServer = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         OUTPUT INSERTED.Id
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         """;
 
     private const string Update = """
         UPDATE Device SET SchoolId = @SchoolId, Kind = @Kind, Model = @Model, SerialNumber = @SerialNumber, SipAccount = @SipAccount,
             RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected, ApiKeyProtected = @ApiKeyProtected,
-            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc
+            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc, RtspAllowBasicAuth = @RtspAllowBasicAuth
         WHERE Id = @Id
         """;
 

@@ -6,8 +6,8 @@ using Portal.Media.Rtsp;
 
 namespace Portal.Media.Bridges;
 
-/// <summary>A camera as the portal knows it: its RTSP URL and credentials.</summary>
-public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp)
+/// <summary>A camera as the portal knows it: its RTSP URL and credentials, and whether it may be answered with Basic auth.</summary>
+public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false)
 {
     internal NetworkCredential? Credential => Username is null ? null : new NetworkCredential(Username, Password ?? string.Empty);
 
@@ -177,7 +177,7 @@ public sealed class CameraHub : IAsyncDisposable
                 _keyframeStats[camera] = stats;
             }
 
-            var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport }, _loggerFactory, _time);
+            var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport, AllowBasicAuth = camera.AllowBasicAuth }, _loggerFactory, _time);
             var stream = new CameraStream(_options, _loggerFactory.CreateLogger<CameraHub>(), _time, source.TryRequestKeyframe, stats);
             entry = new Entry(source, stream, source.AddSink(stream));
             _entries[camera] = entry;

@@ -61,7 +61,13 @@ public sealed class RtspClient : IAsyncDisposable
     private long _lastActivity;
     private Task _keepAlive = Task.CompletedTask;
 
-    public RtspClient(Uri uri, NetworkCredential? credential = null, RtspTransport transport = RtspTransport.Tcp, ILogger<RtspClient>? logger = null, TimeProvider? timeProvider = null)
+    /// <param name="uri">The camera's rtsp:// URL (credentials in it are used and never sent on the request line).</param>
+    /// <param name="credential">User and password; null takes them from the URL.</param>
+    /// <param name="transport">TCP interleaved or UDP.</param>
+    /// <param name="logger">Connection-level events.</param>
+    /// <param name="timeProvider">Clock of timeouts and keep-alives.</param>
+    /// <param name="allowBasicAuth">Answer a Basic challenge (the password in the clear); off unless the device is explicitly allowed it.</param>
+    public RtspClient(Uri uri, NetworkCredential? credential = null, RtspTransport transport = RtspTransport.Tcp, ILogger<RtspClient>? logger = null, TimeProvider? timeProvider = null, bool allowBasicAuth = false)
     {
         ArgumentNullException.ThrowIfNull(uri);
         if (!uri.Scheme.Equals("rtsp", StringComparison.OrdinalIgnoreCase))
@@ -80,7 +86,7 @@ public sealed class RtspClient : IAsyncDisposable
         RequestUrl = uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped);
         Transport = transport;
         _credential = credential;
-        _auth = new RtspAuthenticator(credential);
+        _auth = new RtspAuthenticator(credential, allowBasicAuth);
         _logger = logger ?? NullLogger<RtspClient>.Instance;
         _time = timeProvider ?? TimeProvider.System;
     }

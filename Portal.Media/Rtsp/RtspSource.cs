@@ -31,6 +31,9 @@ public sealed record RtspSourceOptions
     /// <summary>Also pull the audio track; off by default because gate viewers need only video.</summary>
     public bool IncludeAudio { get; init; }
 
+    /// <summary>Answer an RTSP Basic challenge; off by default (see <see cref="RtspClient"/>'s allowBasicAuth).</summary>
+    public bool AllowBasicAuth { get; init; }
+
     /// <summary>At most one keyframe request (RTCP PLI/FIR) to the camera in this interval, however many viewers ask.</summary>
     public TimeSpan KeyframeRequestInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
@@ -226,7 +229,7 @@ public sealed class RtspSource : IMediaSource
     /// <summary>One session from connect to its end; sets <see cref="_played"/> once it plays.</summary>
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
-        var client = new RtspClient(_uri, _credential, _options.Transport, _loggerFactory.CreateLogger<RtspClient>(), _time)
+        var client = new RtspClient(_uri, _credential, _options.Transport, _loggerFactory.CreateLogger<RtspClient>(), _time, _options.AllowBasicAuth)
         {
             RequestTimeout = _options.RequestTimeout,
         };

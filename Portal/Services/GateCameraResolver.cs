@@ -55,7 +55,7 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         var username = device.Username ?? string.Empty;
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
         var rtspUser = _demoCamera is not null && options.Value.DemoCameraRtspUrl is { Length: > 0 } ? string.Empty : username; // the stand-in asks for no password
-        return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp), onvif, username, password);
+        return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth), onvif, username, password);
     }
 
     public async ValueTask DisposeAsync()
