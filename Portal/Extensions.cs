@@ -81,6 +81,7 @@ public static class Extensions
         services.AddSingleton<DemoCity>();
         services.AddSingleton<ProgrammeQueries>();
         services.AddSingleton(new InstallationFiles(Path.Combine(dataFolder, "installation")));
+        services.AddSingleton<InstallationRepository>();
         services.AddSingleton<InstallationService>();
         services.AddSingleton<AcceptanceTestService>();
         services.AddSingleton<CompletionReportService>();
