@@ -51,7 +51,7 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
 
         var receipt = await intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, null, AlarmSource.PortalTest, true, acceptance,
             remoteAddress, scope.UserId, scope.UserName), ct).ConfigureAwait(false);
-        return receipt.AlarmId;
+        return receipt.NoCentre ? throw new AlarmRoutingException() : receipt.AlarmId;
     }
 
     public async Task<AlarmActionResult> AnswerAsync(UserScope scope, int id, string? remoteAddress, CancellationToken ct = default)
@@ -203,6 +203,25 @@ public sealed class AlarmRateLimitException : Exception
     }
 
     public AlarmRateLimitException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>No 110 centre covers the school's district and the city has none: the alarm could not be routed.</summary>
+public sealed class AlarmRoutingException : Exception
+{
+    public AlarmRoutingException()
+        : base("No 110 centre covers this school's district, and there is no city centre.")
+    {
+    }
+
+    public AlarmRoutingException(string message)
+        : base(message)
+    {
+    }
+
+    public AlarmRoutingException(string message, Exception innerException)
         : base(message, innerException)
     {
     }

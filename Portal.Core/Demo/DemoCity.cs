@@ -32,13 +32,19 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
         ("370285", "莱西市", "Laixi"),
     ];
 
-    /// <summary>The password every demo device uses (digest auth, ONVIF); stored encrypted like any other.</summary>
+    /// <summary>The password every demo camera uses (RTSP digest auth, ONVIF); stored encrypted like any other.</summary>
     public const string DemoDevicePassword = "demo-device-pass";
 
     /// <summary>The demo terminals' HMAC key for the signed device API is this prefix plus their serial.</summary>
     public const string DemoApiKeyPrefix = "demo-api-key-";
 
+    /// <summary>The demo terminals' SIP digest password is this prefix plus their SIP account (see <see cref="DemoSipPassword"/>).</summary>
+    public const string DemoSipPasswordPrefix = "demo-sip-";
+
     private static readonly string[] NameParts = ["海", "山", "春", "明", "华", "新", "光", "育", "沧", "湾", "城", "实", "启", "晓", "翠", "蓝", "阳", "北", "岛", "竹"];
+
+    /// <summary>A demo terminal's SIP password, e.g. "demo-sip-terminal-00000"; stored encrypted in its SecretProtected.</summary>
+    public static string DemoSipPassword(string sipAccount) => DemoSipPasswordPrefix + sipAccount;
 
     public async Task<bool> IsEmptyAsync(CancellationToken ct = default)
     {
@@ -116,7 +122,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 SerialNumber = "ATS" + serial,
                 SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
-                SecretProtected = protectedPassword,
+                SecretProtected = secrets.Protect(DemoSipPassword("terminal-" + i.ToString("D5", CultureInfo.InvariantCulture))),
                 ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + "ATS" + serial),
                 InstallState = state,
                 Enabled = true,
@@ -131,6 +137,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 SerialNumber = "CAM" + serial,
                 SipAccount = null,
                 ApiKeyProtected = null,
+                SecretProtected = protectedPassword,
                 Username = "admin",
                 RtspUrl = $"rtsp://cam-{i:D5}.school.local:554/Streaming/Channels/101",
                 OnvifUrl = $"http://cam-{i:D5}.school.local/onvif/device_service",

@@ -115,6 +115,9 @@ public sealed class DeviceRepository(Db db)
         WHERE SchoolId = @SchoolId AND Kind = @Kind
         """;
 
+    // Never backwards: another instance may have written a newer sighting meanwhile.
+    private const string UpdateLastSeen = "UPDATE Device SET LastSeenUtc = @LastSeenUtc WHERE Id = @Id AND (LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc)";
+
     private const string UpdateHealth = "UPDATE Device SET HealthState = @HealthState WHERE Id = @Id AND HealthState <> @HealthState";
 
     public async Task<Device?> GetByIdAsync(int id, CancellationToken ct = default)
@@ -249,6 +252,25 @@ public sealed class DeviceRepository(Db db)
     internal static Task SetInstallStateAsync(DbTransaction tx, int schoolId, DeviceKind kind, DeviceInstallState state, DeviceHealthState health, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstallStateOfSchool,
             new { SchoolId = schoolId, Kind = (int)kind, InstallState = (int)state, HealthState = (int)health }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) in one transaction with one prepared
+    /// statement: one lock and one sync for the lot, so the alarm intake waits at most one short commit.
+    /// </summary>
+    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc)> sightings, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
+        {
+            foreach (var (id, at) in sightings)
+            {
+                await update.Set("Id", id).Set("LastSeenUtc", at).ExecuteAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
 
     /// <summary>Records a device's health; true when it changed (only changes are written).</summary>
     public async Task<bool> SetHealthAsync(int id, DeviceHealthState state, CancellationToken ct = default)

@@ -72,6 +72,11 @@ public sealed class AcceptanceTestService(Db db, InstallationRepository installa
             await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);
             return InstallationResult.Fail(InstallationErrors.RateLimited);
         }
+        catch (AlarmRoutingException)
+        {
+            await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);
+            return InstallationResult.Fail(InstallationErrors.NoCentre);
+        }
         catch
         {
             await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Portal.Core.Alarms;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
 using Portal.Core.Registry;
@@ -57,13 +56,10 @@ public sealed class RegistryReimportTests : IAsyncLifetime
         Assert.Equal(terminal with { Model = "AT-300", UpdatedUtc = terminalAfter.UpdatedUtc }, terminalAfter);
         Assert.Equal(camera with { RtspUrl = cameraAfter.RtspUrl, UpdatedUtc = cameraAfter.UpdatedUtc }, cameraAfter);
 
-        // The terminal's next signed press is accepted and raises an alarm.
-        var press = Signed(terminal.SerialNumber, DemoCity.DemoApiKeyPrefix + terminal.SerialNumber, "reimport-nonce-1");
-        var (device, failure) = await _city.Verifier.VerifySignatureAsync(press, Ct);
-        Assert.Equal(DeviceAuthFailure.None, failure);
-        var receipt = await _city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device!.Id, AlarmSource.DeviceApi, false, false, press.RemoteAddress, Nonce: press.Nonce), Ct);
-        Assert.False(receipt.Replay);
-        Assert.True(receipt.AlarmId > 0);
+        // The terminal's next signed press goes through the device entry point and raises an alarm.
+        var answer = await _city.DeviceIntake.RaiseAsync(Signed(terminal.SerialNumber, DemoCity.DemoApiKeyPrefix + terminal.SerialNumber, "reimport-nonce-1"), Ct);
+        Assert.Equal((DeviceRefusal.None, false), (answer.Refusal, answer.Joined));
+        Assert.Equal(terminal.Id, (await _city.Repository.GetViewAsync(answer.AlarmId, Ct))!.DeviceId);
     }
 
     private DeviceRequest Signed(string serial, string key, string nonce)
