@@ -23,7 +23,7 @@ public sealed class PortalStopTests(PortalFixture fixture)
         }
         """;
 
-    [Fact(Timeout = 900_000)]
+    [Fact(Timeout = 1_500_000)]
     public async Task Sigterm_WhileCameraPlays_ExitsWithCodeZero()
     {
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("PORTAL_STOP_ROUNDS"), NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r > 0 ? r : 8;

@@ -13,7 +13,7 @@ namespace Portal.Tests.Portal.Browser;
 [Trait("Category", "Browser")]
 public sealed class GateCameraAlarmPullsTests(PortalFixture portal)
 {
-    [Fact(Timeout = 120_000)]
+    [Fact(Timeout = 300_000)]
     public async Task Press_AlarmCommitted_StartsItsGateCameraPull()
     {
         var (admin, _) = await portal.SignInAsync("admin");

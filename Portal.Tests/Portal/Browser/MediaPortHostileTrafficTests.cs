@@ -26,7 +26,7 @@ public sealed class MediaPortHostileTrafficTests(PortalFixture portal)
         }
         """;
 
-    [Fact(Timeout = 180_000)]
+    [Fact(Timeout = 300_000)]
     public async Task HostileDatagrams_WhileCameraPlays_VideoAndPortalCarryOn()
     {
         var ct = TestContext.Current.CancellationToken;
