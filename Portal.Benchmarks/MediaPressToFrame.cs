@@ -146,6 +146,7 @@ internal static class MediaPressToFrame
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url, ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } }).ConfigureAwait(false);
         context.SetDefaultTimeout(120_000); // a loaded machine signs in slowly; the timings below are taken by the page itself
+        context.SetDefaultNavigationTimeout(120_000);
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync(user == "admin" ? "/" : "/police").ConfigureAwait(false);
         await page.Locator("#username").FillAsync(user).ConfigureAwait(false);
