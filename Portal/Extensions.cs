@@ -120,6 +120,8 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraResolver>());
         services.AddSingleton<GateCameraService>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraService>());
+        services.AddSingleton<GateCameraAlarmPulls>(); // the gate camera's pull starts at alarm intake (issue #15)
+        services.AddHostedService(sp => sp.GetRequiredService<GateCameraAlarmPulls>());
 
         AddSignIn(services, options, publicUrl);
 
@@ -147,7 +149,11 @@ public static class Extensions
                 c.UseInMemoryStorage(new InMemoryStorageOptions());
             }
         });
-        services.AddHangfireServer(o => o.WorkerCount = Math.Max(2, Environment.ProcessorCount));
+        services.AddHangfireServer(o =>
+        {
+            o.WorkerCount = Math.Max(2, Environment.ProcessorCount);
+            o.ShutdownTimeout = TimeSpan.FromSeconds(10); // well inside the host's 30 s, so a SIGTERM stop ends in time (issue #14)
+        });
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();

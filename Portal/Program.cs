@@ -48,7 +48,21 @@ app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 });
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-await app.RunAsync();
+// Clean stop (issue #14): a stop that outlasts HostOptions.ShutdownTimeout ends RunAsync with an OperationCanceledException
+// (seen from Hangfire's server on a loaded machine); unhandled, it aborted the process (SIGABRT, exit 134) after
+// "Application is shutting down...". What had not stopped by then holds nothing that must survive (our state is in the
+// database; Hangfire holds only work planned again at start-up), so say so and exit normally.
+// (The stopping token and logger are taken before RunAsync: it disposes the host, and a filter that throws is false.)
+var stopping = app.Lifetime.ApplicationStopping;
+var log = app.Logger;
+try
+{
+    await app.RunAsync();
+}
+catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+{
+    log.LogWarning("The portal did not stop within the shutdown timeout; exiting anyway");
+}
 
 /// <summary>Exposed so tests can reference the entry assembly.</summary>
 public partial class Program;

@@ -12,8 +12,6 @@ namespace Portal.Tests.Portal;
 /// </summary>
 public sealed class PortalFixture : IAsyncDisposable
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
-
     private readonly SemaphoreSlim _gate = new(1, 1);
     private PortalProcess? _portal;
     private IPlaywright? _playwright;
@@ -71,23 +69,7 @@ public sealed class PortalFixture : IAsyncDisposable
 
             _portal = await PortalProcess.StartAsync();
             _playwright = await Playwright.CreateAsync();
-            _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = ChromiumPath,
-                Headless = true,
-                Args =
-                [
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                    "--use-fake-ui-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required",
-                ],
-            });
+            _browser = await Chromium.LaunchAsync(_playwright);
         }
         finally
         {

@@ -10,7 +10,7 @@ public static class DiagnosticsApi
     {
         var api = app.MapGroup("/api/diagnostics").RequireAuthorization(Extensions.ApiPolicy).WithTags("Diagnostics");
 
-        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver) =>
+        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver, GateCameraAlarmPulls alarmPulls) =>
         {
             if (http.User.ToScope()?.Role != Roles.Admin)
             {
@@ -21,6 +21,18 @@ public static class DiagnosticsApi
             return Results.Ok(new
             {
                 webRtcPort = media.WebRtcPort,
+
+                // Gate camera pulls (issue #15): each camera pulled now or before, and whether it honours keyframe requests.
+                alarmPulls = alarmPulls.AlarmIds,
+                cameras = media.GetPulls().Select(p => new
+                {
+                    camera = p.Camera.ToString(),
+                    state = p.State?.ToString(),
+                    p.Viewers,
+                    p.Sessions,
+                    p.LastError,
+                    keyframes = p.Keyframes,
+                }),
                 demoCamera = demo is null ? null : new
                 {
                     pan = demo.Position.Pan,

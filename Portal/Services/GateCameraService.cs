@@ -37,6 +37,9 @@ public sealed class GateCameraService(
 
     internal CameraHub Hub => _hub ?? throw new InvalidOperationException("The media plane is not started.");
 
+    /// <summary>Every camera pulled now or before: state, viewers, and how it answers keyframe requests (admin diagnostics).</summary>
+    public IReadOnlyList<CameraPullStatus> GetPulls() => _hub?.GetPulls() ?? [];
+
     internal AlarmService Alarms => alarms;
 
     internal ILogger Logger { get; } = loggerFactory.CreateLogger<GateCameraService>();
@@ -51,7 +54,7 @@ public sealed class GateCameraService(
             loggerFactory,
             time);
         _endpoint.Start();
-        _hub = new CameraHub(new CameraHubOptions(), loggerFactory, time);
+        _hub = new CameraHub(new CameraHubOptions { IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.CameraIdleTimeoutSeconds)) }, loggerFactory, time);
         Logger.LogInformation("WebRTC media on UDP {Port}, announced as {Address}", WebRtcPort, announced);
         return Task.CompletedTask;
     }
