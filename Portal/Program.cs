@@ -2,6 +2,7 @@ using Hangfire;
 using Portal;
 using Portal.Components;
 using Portal.Endpoints;
+using Portal.Hosting;
 using Portal.Services;
 
 // Microsoft.Data.Sqlite runs its "async" calls synchronously (SQLite has no async I/O), so each database
@@ -21,6 +22,7 @@ var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
 RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>());
 
+app.UsePortalWebSecurity(); // issue #14: forwarded headers, CSP and other headers, HSTS, HTTPS redirection, Secure cookies
 if (!app.Environment.IsDevelopment())
 {
     app.UseExceptionHandler("/error", createScopeForErrors: true);
@@ -48,7 +50,18 @@ app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 });
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception ex) when (PortInUse.Describe(ex, app.Configuration["urls"], app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.WebRtcPort) is { } message)
+{
+    // Issue #14: a port another program holds ends the start with one clear line, not an abort.
+    await Console.Error.WriteLineAsync(message);
+    return PortInUse.ExitCode;
+}
+
+return 0;
 
 /// <summary>Exposed so tests can reference the entry assembly.</summary>
 public partial class Program;

@@ -16,8 +16,11 @@ public sealed class PortalProcess : IAsyncDisposable
     private readonly bool _ownsFolder;
     private Process? _process;
 
-    private PortalProcess(string dataFolder, int port, bool ownsFolder)
+    private readonly IReadOnlyList<string> _arguments;
+
+    private PortalProcess(string dataFolder, int port, bool ownsFolder, IReadOnlyList<string> arguments)
     {
+        _arguments = arguments;
         DataFolder = dataFolder;
         BaseUrl = $"http://127.0.0.1:{port}";
         Db = new Db(Db.SqliteConnectionString(Path.Combine(dataFolder, "portal.db")), SqlDialect.Sqlite);
@@ -41,11 +44,12 @@ public sealed class PortalProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<PortalProcess> StartAsync()
+    /// <param name="arguments">More command-line settings, e.g. <c>--Portal:Security:SessionRevalidationSeconds=3</c>.</param>
+    public static async Task<PortalProcess> StartAsync(params string[] arguments)
     {
         var folder = Path.Combine(Path.GetTempPath(), "portal-e2e-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        var portal = new PortalProcess(folder, FreeTcpPort(), ownsFolder: true);
+        var portal = new PortalProcess(folder, FreeTcpPort(), ownsFolder: true, arguments);
         await portal.StartAgainAsync();
         return portal;
     }
@@ -60,7 +64,7 @@ public sealed class PortalProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder }.Concat(_arguments))
         {
             start.ArgumentList.Add(arg);
         }

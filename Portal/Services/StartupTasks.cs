@@ -40,6 +40,7 @@ public sealed class StartupTasks(
 
             await DemoUsers.EnsureAsync(
                 provider.GetRequiredService<UserManager<PortalUser>>(),
+                provider.GetRequiredService<IUserStore<PortalUser>>(),
                 provider.GetRequiredService<DistrictRepository>(),
                 provider.GetRequiredService<SchoolRepository>(),
                 ct).ConfigureAwait(false);
