@@ -50,11 +50,13 @@ app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 });
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
+// Read before the host runs: once it has failed to start it is disposed, and so are its services.
+var (urls, webRtcPort) = (app.Configuration["urls"], app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.WebRtcPort);
 try
 {
     await app.RunAsync();
 }
-catch (Exception ex) when (PortInUse.Describe(ex, app.Configuration["urls"], app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.WebRtcPort) is { } message)
+catch (Exception ex) when (PortInUse.Describe(ex, urls, webRtcPort) is { } message)
 {
     // Issue #14: a port another program holds ends the start with one clear line, not an abort.
     await Console.Error.WriteLineAsync(message);

@@ -43,7 +43,8 @@ public sealed class StartupTasks(
                 provider.GetRequiredService<IUserStore<PortalUser>>(),
                 provider.GetRequiredService<DistrictRepository>(),
                 provider.GetRequiredService<SchoolRepository>(),
-                ct).ConfigureAwait(false);
+                ct,
+                logger).ConfigureAwait(false);
         }
     }
 
