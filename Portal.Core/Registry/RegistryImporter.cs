@@ -1,4 +1,6 @@
 using Portal.Core.Data;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
 using Portal.Core.Security;
 using static Portal.Core.Registry.RegistryProblemCodes;
 
@@ -12,6 +14,10 @@ namespace Portal.Core.Registry;
 /// </summary>
 public sealed class RegistryImporter(Db db, TimeProvider time)
 {
+    // The repositories own the SQL; they are stateless wrappers over the same Db.
+    private readonly SchoolRepository _schools = new(db);
+    private readonly DeviceRepository _devices = new(db);
+
     public RegistryImportLimits Limits { get; init; } = RegistryImportLimits.Default;
 
     /// <summary>Checks and, unless <paramref name="dryRun"/>, writes the file.</summary>
@@ -58,7 +64,7 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
         RegistryImportResult checkedResult;
         await using (var read = await db.BeginReadTransactionAsync(connection, ct).ConfigureAwait(false))
         {
-            (checkedResult, _, _) = await CheckAsync(connection, read, records, headerIndex, scope, result, ct).ConfigureAwait(false);
+            (checkedResult, _, _) = await CheckAsync(read, records, headerIndex, scope, result, ct).ConfigureAwait(false);
         }
 
         if (dryRun || !checkedResult.Succeeded)
@@ -67,23 +73,31 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
         }
 
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var (final, plan, snapshot) = await CheckAsync(connection, transaction, records, headerIndex, scope, result, ct).ConfigureAwait(false);
+        var (final, plan, snapshot) = await CheckAsync(transaction, records, headerIndex, scope, result, ct).ConfigureAwait(false);
         if (plan is null || snapshot is null)
         {
             return final;
         }
 
-        await RegistryWriter.WriteAsync(db, connection, transaction, plan, snapshot.SchoolsByCode, ct).ConfigureAwait(false);
+        var schoolIds = snapshot.SchoolsByCode.ToDictionary(p => p.Key, p => p.Value.Id, StringComparer.Ordinal);
+        foreach (var (code, id) in await _schools.ImportAsync(transaction, plan.NewSchools, plan.ChangedSchools, ct).ConfigureAwait(false))
+        {
+            schoolIds[code] = id;
+        }
+
+        await _devices.ImportAsync(transaction, plan.SipAccountReleases,
+            [.. plan.NewDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })],
+            [.. plan.ChangedDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })], ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         return final;
     }
 
     /// <summary>The snapshot, the checks and the plan, on <paramref name="transaction"/>; a plan only when there is no problem.</summary>
     private async Task<(RegistryImportResult Result, RegistryPlan? Plan, RegistrySnapshot? Snapshot)> CheckAsync(
-        System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IReadOnlyList<RawRecord> records, int headerIndex,
+        System.Data.Common.DbTransaction transaction, IReadOnlyList<RawRecord> records, int headerIndex,
         UserScope scope, RegistryImportResult result, CancellationToken ct)
     {
-        var snapshot = await RegistrySnapshot.LoadAsync(connection, transaction, ct).ConfigureAwait(false);
+        var snapshot = await RegistrySnapshot.LoadAsync(transaction, ct).ConfigureAwait(false);
 
         var problems = new List<RegistryProblem>();
         var parser = RegistryRowParser.Create(records[headerIndex], snapshot.DistrictIdsByName, problems);
