@@ -65,6 +65,14 @@ public sealed class PortalOptions
     /// (the media benchmark points it at GStreamer's RTSP server).
     /// </summary>
     public string? DemoCameraRtspUrl { get; set; }
+    // Issue #14 hardening: sign-in strength, sessions, security headers, proxies ("Portal:Security:...").
+    public SignIn.SecurityOptions Security { get; set; } = new();
+
+    /// <summary>
+    /// Days the camera audit (views, PTZ, warning light) is kept; at least 180, the six months China's Cybersecurity
+    /// Law asks of network logs (article 21).
+    /// </summary>
+    public int CameraAuditRetentionDays { get; set; } = 365;
 }
 
 /// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>

@@ -45,5 +45,12 @@ public static class DiagnosticsApi
                 },
             });
         });
+
+        // Issue #14: what a user still holds open: consoles subscribed to alarms, and server-side sessions. A locked,
+        // disabled or signed-out user's count drops to zero within a revalidation interval.
+        api.MapGet("/users/{userId:int}/sessions", async (HttpContext http, int userId, Portal.Core.Alarms.AlarmNotifier notifier, UserSessionRepository sessions, CancellationToken ct) =>
+            http.User.ToScope()?.Role != Roles.Admin
+                ? Results.Forbid()
+                : Results.Ok(new { consoles = notifier.CountSubscriptions(userId), sessions = await sessions.CountByUserAsync(userId, ct) }));
     }
 }
