@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Playwright;
+using Portal.Benchmarks.Harness;
 using Portal.Simulator.Terminals;
 
 namespace Portal.Benchmarks;
@@ -138,14 +139,10 @@ public static class AlarmBenchmark
     private static async Task<Result> MeasureProductAsync(IPlaywright playwright, Settings s)
     {
         var schools = s.Steady + s.Burst + WarmUp + 10;
-        var folder = Path.Combine(Path.GetTempPath(), "portal-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        var url = $"http://127.0.0.1:{PortalProcess.FreePort()}";
-        using var portal = PortalProcess.Start(url, folder, schools);
+        await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions { DemoSchoolCount = schools, LogLevel = "Warning", EchoErrors = true }).ConfigureAwait(false);
+        var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
         try
         {
-            await PortalProcess.WaitHealthyAsync(url, portal).ConfigureAwait(false);
-
             // No alarm of the run may fall due: the warm-up's alarms would escalate during the steady phase (50 a
             // second, each a change on every console) and the comparison with the floor would be of two kinds of work.
             await using (var connection = ProductDb(folder).Open())
@@ -154,7 +151,7 @@ public static class AlarmBenchmark
             }
 
             Console.WriteLine(FormattableString.Invariant($"product: portal up at {url} with {schools} demo schools (answer deadlines 10 minutes: nothing escalates during the run)"));
-            var target = new Target("product", url, portal, "[data-testid=alarm-card]", "data-alarm-id",
+            var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
                 (http, key) => PressTerminalAsync(http, key, s),
                 SignInAsync,
                 ids => CountStoredAsync(folder, ids));
@@ -162,7 +159,7 @@ public static class AlarmBenchmark
         }
         finally
         {
-            await PortalProcess.StopAsync(portal, folder).ConfigureAwait(false);
+            await portal.KillAsync().ConfigureAwait(false);
         }
     }
 
@@ -170,7 +167,7 @@ public static class AlarmBenchmark
     {
         var folder = Path.Combine(Path.GetTempPath(), "alarm-floor-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        var url = $"http://127.0.0.1:{PortalProcess.FreePort()}";
+        var url = $"http://127.0.0.1:{FreePorts.Tcp()}";
         var app = Path.Combine(build, "out");
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = app, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(app, "FloorApp.dll"));
@@ -217,7 +214,7 @@ public static class AlarmBenchmark
     /// <summary>The measurement, the same for the floor and the product: consoles, warm-up, steady rate, burst.</summary>
     private static async Task<Result> MeasureAsync(IPlaywright playwright, Target target, Settings s)
     {
-        await using var browser = await PortalProcess.LaunchChromiumAsync(playwright, disableGpu: false).ConfigureAwait(false);
+        await using var browser = await Chromium.LaunchAsync(playwright, disableGpu: false).ConfigureAwait(false);
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: opening {s.Consoles} consoles"));
         var pages = new List<IPage>();
         for (var i = 0; i < s.Consoles; i++)
@@ -284,8 +281,8 @@ public static class AlarmBenchmark
         }
 
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
-        Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {PortalProcess.P(answers, 0.50):0.0} ms, p95 {PortalProcess.P(answers, 0.95):0.0} ms, p99 {PortalProcess.P(answers, 0.99):0.0} ms"));
-        Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {PortalProcess.P(latencies, 0.50):0.0} ms, p95 {PortalProcess.P(latencies, 0.95):0.0} ms, p99 {PortalProcess.P(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
+        Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
+        Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Frames / (double)s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Bytes / (double)s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
         Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
@@ -304,10 +301,10 @@ public static class AlarmBenchmark
         // Lost: refused, or missing on some console (at most; an alarm missing on two consoles counts once).
         var lost = (s.Steady - steadyShown.Min()) + (s.Burst - shown.Min());
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: burst of {s.Burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shown.Min()} max {shown.Max()}, lost {s.Burst - shown.Min()} (steady phase: {s.Steady - steadyShown.Min()})"));
-        Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {PortalProcess.P(burstLatencies, 0.50):0} ms, p99 {PortalProcess.P(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
+        Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
         return new Result(
-            PortalProcess.P(latencies, 0.50), PortalProcess.P(latencies, 0.95), PortalProcess.P(latencies, 0.99),
-            PortalProcess.P(answers, 0.99), lastMs, lost);
+            Percentiles.Of(latencies, 0.50), Percentiles.Of(latencies, 0.95), Percentiles.Of(latencies, 0.99),
+            Percentiles.Of(answers, 0.99), lastMs, lost);
     }
 
     /// <summary>Starts each press at its due time (open loop: a slow answer does not hold the next press back).</summary>
@@ -620,8 +617,12 @@ public static class AlarmBenchmark
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync("/police").ConfigureAwait(false);
         await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);
-        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
+        await page.Locator("#password").FillAsync(Portal.Services.DemoUsers.Password).ConfigureAwait(false);
         await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
+
+        // Police sign in with two factors (issue #14); the demo account's key is published (README).
+        await page.Locator("#code").FillAsync(Portal.SignIn.Totp.Compute(Portal.Services.DemoUsers.TotpKey("city110"), TimeProvider.System.GetUtcNow())).ConfigureAwait(false);
+        await page.Locator("#code-submit").ClickAsync().ConfigureAwait(false);
         await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
         return page;
     }
