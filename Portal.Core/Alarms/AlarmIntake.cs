@@ -52,7 +52,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     /// </summary>
     public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
 
-    private const string FindOpen = "SELECT Id FROM Alarm WHERE DeviceId = @DeviceId AND State < 3";
+    private const string FindOpen = "SELECT Id FROM Alarm WHERE DeviceId = @DeviceId AND State < @Closed";
 
     private const string JoinOpen = "UPDATE Alarm SET SignalCount = SignalCount + 1, LastSignalUtc = @Now WHERE Id = @Id";
 
@@ -77,9 +77,16 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     private volatile bool _stopped;
     private DbConnection? _connection;
     private long _batchesStarted;
+    private int _writerSynchronous = -1;
 
     /// <summary>How many batches the writer has taken up (tests wait on it to know a batch is in hand).</summary>
     internal long BatchesStarted => Interlocked.Read(ref _batchesStarted);
+
+    /// <summary>
+    /// The writer connection's <c>PRAGMA synchronous</c> as SQLite reports it once set (2 = FULL: every commit is
+    /// synced before a caller hears back); -1 before the writer opened it, or on SQL Server (always durable).
+    /// </summary>
+    internal int WriterSynchronous => Volatile.Read(ref _writerSynchronous);
 
     /// <summary>Queues the signal and completes once it is committed. Throws if the write failed or the intake is shut down.</summary>
     public Task<AlarmReceipt> SubmitAsync(AlarmSignal signal, CancellationToken ct = default)
@@ -270,6 +277,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             sqlite.ConnectionString = new SqliteConnectionStringBuilder(sqlite.ConnectionString) { Pooling = false }.ToString();
             connection.Open();
             connection.Execute("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;");
+            Volatile.Write(ref _writerSynchronous, (int)connection.ExecuteScalar<long>("PRAGMA synchronous;"));
         }
         else
         {
@@ -333,7 +341,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         if (s.DeviceId is { } deviceId)
         {
-            var open = connection.ExecuteScalar<int?>(FindOpen, new { DeviceId = deviceId }, tx);
+            var open = connection.ExecuteScalar<int?>(FindOpen, new { DeviceId = deviceId, Closed = (int)AlarmState.Closed }, tx);
             if (open is { } openId)
             {
                 connection.Execute(JoinOpen, new { Id = openId, Now = now }, tx);
