@@ -10,12 +10,12 @@ namespace Portal.Tests.Portal.Browser;
 /// <summary>
 /// Issue 15: switched to English, the console speaks English all the way: board, pop-up, the answer and close,
 /// and the alarm's timeline (events stored as kinds and codes, worded for the reader). Only data may be Chinese:
-/// school names, addresses, principals' names, what an operator typed. Owns terminal ATS00000090 (school 90, 市南区).
+/// school names, addresses, principals' names, what an operator typed. Owns terminal ATS00000130 (school 130, 市南区; media's camera pull test owns 90).
 /// </summary>
 [Trait("Category", "Browser")]
 public sealed partial class AlarmConsoleEnglishTests(PortalFixture portal)
 {
-    private const string Serial = "ATS00000090";
+    private const string Serial = "ATS00000130";
 
     // CJK ideographs, CJK punctuation and full-width forms: none may be left once the data is taken out.
     [GeneratedRegex(@"[\u3000-\u303F\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]")]
