@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Security;
@@ -134,4 +135,11 @@ public sealed class DeviceRepository(Db db)
     internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
 
     internal const string UpdateSql = Update;
+
+    // Health (issue 12): the health checks' transitions, in the transaction that writes their history.
+    private const string UpdateHealthInTransaction = "UPDATE Device SET HealthState = @HealthState WHERE Id = @Id AND HealthState <> @HealthState";
+
+    /// <summary>Records a device's health inside the caller's transaction; true when it changed (only changes are written).</summary>
+    internal static async Task<bool> SetHealthAsync(DbTransaction tx, int id, DeviceHealthState state, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateHealthInTransaction, new { Id = id, HealthState = (int)state }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
 }
