@@ -19,7 +19,7 @@ builder.AddPortal();
 
 var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
-RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>());
+RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>(), app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Portal.Core.Health.HealthOptions>>().Value);
 
 if (!app.Environment.IsDevelopment())
 {
@@ -40,6 +40,8 @@ app.MapDeviceApi();
 app.MapAlarmApi();
 app.MapInstallationApi();
 app.MapDiagnosticsApi();
+app.MapHealthApi();
+app.MapNotificationApi();
 app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new HangfireAdminFilter()],

@@ -11,10 +11,7 @@ public sealed record HealthOptions
     /// <summary>False stops the scheduled checks (the job still exists on the dashboard, and does nothing).</summary>
     public bool Enabled { get; init; } = true;
 
-    /// <summary>
-    /// One check cycle per interval. 60 s runs on a plain per-minute cron; a divisor of 60 below it (tests, demo)
-    /// uses a cron with seconds.
-    /// </summary>
+    /// <summary>One check cycle per interval: 60 s, a whole number of minutes, or (tests, demos) a divisor of 60 s.</summary>
     public int CheckIntervalSeconds { get; init; } = 60;
 
     /// <summary>Consecutive missed intervals after which a device is offline.</summary>
@@ -70,11 +67,14 @@ public sealed record HealthOptions
         }
     }
 
-    /// <summary>The Hangfire cron for <see cref="CheckIntervalSeconds"/>.</summary>
-    public string Cron => CheckIntervalSeconds switch
-    {
-        < 60 and > 0 when 60 % CheckIntervalSeconds == 0 => $"*/{CheckIntervalSeconds} * * * * *",
-        > 60 when CheckIntervalSeconds % 60 == 0 && 60 % (CheckIntervalSeconds / 60) == 0 => $"*/{CheckIntervalSeconds / 60} * * * *",
-        _ => "* * * * *",
-    };
+    /// <summary>
+    /// The Hangfire cron: every minute, or every N minutes for an interval of N whole minutes. A shorter interval that
+    /// divides the minute (tests, demos) runs as several cycles inside the one per-minute job (<see cref="CyclesPerRun"/>).
+    /// </summary>
+    public string Cron => CheckIntervalSeconds > 60 && CheckIntervalSeconds % 60 == 0 && 60 % (CheckIntervalSeconds / 60) == 0
+        ? $"*/{CheckIntervalSeconds / 60} * * * *"
+        : "* * * * *";
+
+    /// <summary>Cycles one run of the job makes: 60 / interval for an interval that divides the minute, else one.</summary>
+    public int CyclesPerRun => CheckIntervalSeconds is > 0 and < 60 && 60 % CheckIntervalSeconds == 0 ? 60 / CheckIntervalSeconds : 1;
 }
