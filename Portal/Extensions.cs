@@ -139,6 +139,7 @@ public static class Extensions
         services.AddSingleton<WebPushSender>();
         services.AddHostedService(sp => sp.GetRequiredService<WebPushSender>());
         services.AddHostedService<AlarmPushForwarder>();
+        services.AddScoped<NotificationInbox>();
 
         AddSignIn(services, options, publicUrl);
 
