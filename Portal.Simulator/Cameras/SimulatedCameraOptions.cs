@@ -26,6 +26,12 @@ public sealed record SimulatedCameraOptions
 
     public int SessionTimeoutSeconds { get; init; } = 60;
 
+    /// <summary>
+    /// Serve many cameras, each under its own first path segment (<see cref="SimulatedCameraFleet"/>), instead of one camera
+    /// at <see cref="Path"/>; null serves the one camera.
+    /// </summary>
+    public SimulatedCameraFleet? Fleet { get; init; }
+
     /// <summary>The H.264 clip to loop at 25 fps; null is the embedded gate clip (the media benchmark passes a 4 Mbps one).</summary>
     public GateClip? Clip { get; init; }
 }

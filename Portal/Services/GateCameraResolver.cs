@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
+using Portal.Core.Data;
 using Portal.Core.Devices;
+using Portal.Core.Security;
 using Portal.Media.Bridges;
 using Portal.Media.Rtsp;
 using Portal.Simulator.Cameras;
@@ -11,13 +13,19 @@ public sealed record ResolvedCamera(CameraEndpoint Stream, Uri? OnvifUri, string
 
 /// <summary>
 /// Turns a camera device into addresses the media plane can reach, and is the one place that knows about demo
-/// mode: there one in-process simulated camera stands in for every demo camera (the demo city's
-/// <c>cam-NNNNN.school.local</c> names resolve nowhere), speaking real RTSP and ONVIF on 127.0.0.1 with the
-/// demo devices' own password. Credentials always come from the device row, decrypted by <see cref="DeviceSecrets"/>.
+/// mode: there one in-process simulated camera fleet stands in for every demo camera (the demo city's
+/// <c>cam-NNNNN.school.local</c> names resolve nowhere), each on its own path, speaking real RTSP and ONVIF on
+/// 127.0.0.1 with the demo devices' own password, each up or down on its own, so the health checks probe every demo
+/// camera for real. Demo cameras not yet connected in the demo programme are not wired: they do not answer. Cameras
+/// with a real address are used as they are, in demo mode too. Credentials always come from the device row,
+/// decrypted by <see cref="DeviceSecrets"/>.
 /// </summary>
-public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSecrets secrets, ILoggerFactory loggerFactory, TimeProvider time)
+public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSecrets secrets, DeviceRepository devices, ILoggerFactory loggerFactory, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
+    /// <summary>The host suffix of the demo city's camera addresses.</summary>
+    public const string DemoHostSuffix = ".school.local";
+
     private SimulatedCamera? _demoCamera;
 
     /// <summary>The simulated camera's state in demo mode (null otherwise); for the admin diagnostics endpoint.</summary>
@@ -27,13 +35,43 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
     {
         if (options.Value.DemoMode)
         {
+            var fleet = new SimulatedCameraFleet();
             _demoCamera = await SimulatedCamera.StartAsync(
-                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword },
+                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword, Fleet = fleet },
                 loggerFactory,
                 time,
                 cancellationToken).ConfigureAwait(false);
+            foreach (var state in new[] { DeviceInstallState.Planned, DeviceInstallState.Installed })
+            {
+                for (var skip = 0; ; skip += PageRequest.MaxTake)
+                {
+                    var page = await devices.GetPageAsync(UserScope.System, new DeviceQuery(Kind: DeviceKind.GateCamera, InstallState: state),
+                        new PageRequest(skip, PageRequest.MaxTake), cancellationToken).ConfigureAwait(false);
+                    foreach (var camera in page.Items)
+                    {
+                        if (DemoName(camera.RtspUrl) is { } name)
+                        {
+                            fleet.Set(name, CameraAvailability.Down);
+                        }
+                    }
+
+                    if (page.Items.Count < PageRequest.MaxTake)
+                    {
+                        break;
+                    }
+                }
+            }
         }
     }
+
+    /// <summary>The demo fleet (demo mode only), for the administrator's diagnostics: take a demo camera down or up.</summary>
+    public SimulatedCameraFleet? DemoFleet => _demoCamera?.Fleet;
+
+    /// <summary>The fleet name of a demo camera address (<c>rtsp://cam-00042.school.local/...</c> → <c>cam-00042</c>), or null.</summary>
+    public static string? DemoName(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host.EndsWith(DemoHostSuffix, StringComparison.OrdinalIgnoreCase)
+            ? uri.Host[..^DemoHostSuffix.Length]
+            : null;
 
     public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
@@ -46,10 +84,10 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         }
 
         Uri.TryCreate(device.OnvifUrl, UriKind.Absolute, out var onvif);
-        if (_demoCamera is { } demo)
+        if (_demoCamera is { } demo && DemoName(device.RtspUrl) is { } name)
         {
-            rtsp = demo.RtspUri;
-            onvif = demo.OnvifDeviceUri;
+            rtsp = demo.Rtsp.UriOf(name);
+            onvif = demo.Onvif.DeviceServiceUriOf(name);
         }
 
         var username = device.Username ?? string.Empty;
