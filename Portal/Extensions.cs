@@ -135,7 +135,7 @@ public static class Extensions
         services.AddSingleton<NotificationCenter>();
         services.AddSingleton<PushSubscriptionRepository>();
         services.AddSingleton<VapidKeyStore>();
-        services.AddHttpClient(WebPushSender.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(WebPushSender.HttpClientName);
         services.AddSingleton<WebPushSender>();
         services.AddHostedService(sp => sp.GetRequiredService<WebPushSender>());
         services.AddHostedService<AlarmPushForwarder>();

@@ -24,7 +24,7 @@ public sealed class WebPushSender(
     PushSubscriptionRepository subscriptions,
     VapidKeyStore keys,
     NotificationCenter center,
-    IHttpClientFactory httpClients,
+    IHttpMessageHandlerFactory httpHandlers,
     IStringLocalizerFactory localizers,
     IOptions<PortalOptions> options,
     ILogger<WebPushSender> logger) : BackgroundService
@@ -107,7 +107,12 @@ public sealed class WebPushSender(
 
         var vapid = await keys.GetAsync(ct).ConfigureAwait(false);
         using var authentication = new VapidAuthentication(vapid.PublicKey, vapid.PrivateKey) { Subject = options.Value.WebPushSubject };
-        var client = new PushServiceClient(httpClients.CreateClient(HttpClientName)) { DefaultAuthentication = authentication, AutoRetryAfter = false };
+        // The pooled handler from the factory, behind ours; neither is disposed here (the factory owns its handlers).
+        using var http = new HttpClient(new VapidAudience(authentication) { InnerHandler = httpHandlers.CreateHandler(HttpClientName) }, disposeHandler: false)
+        {
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        var client = new PushServiceClient(http) { DefaultAuthentication = authentication, DefaultAuthenticationScheme = VapidAuthenticationScheme.Vapid, AutoRetryAfter = false };
         var culture = CultureInfo.CurrentUICulture;
         try
         {
@@ -144,6 +149,25 @@ public sealed class WebPushSender(
 
     private static CultureInfo Culture(string name) =>
         name.StartsWith("en", StringComparison.OrdinalIgnoreCase) ? CultureInfo.GetCultureInfo("en") : CultureInfo.GetCultureInfo("zh-CN");
+
+    /// <summary>
+    /// RFC 8292 §2: the JWT's "aud" is the push resource's origin, port included when it is not the scheme's default.
+    /// The library leaves the port out (harmless for the real push services on 443); an endpoint on another port gets a
+    /// token for its exact origin here.
+    /// </summary>
+    private sealed class VapidAudience(VapidAuthentication vapid) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri is { IsDefaultPort: false } uri)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                    "vapid", vapid.GetVapidSchemeAuthenticationHeaderValueParameter(uri.GetLeftPart(UriPartial.Authority)));
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     private sealed record Request(PushAudience Audience, Func<IStringLocalizer, PushPayload> Payload, PushMessageUrgency Urgency, TimeSpan TimeToLive);
 }
