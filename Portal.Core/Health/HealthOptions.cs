@@ -17,8 +17,11 @@ public sealed record HealthOptions
     /// <summary>Consecutive missed intervals after which a device is offline.</summary>
     public int MissedIntervalsForOffline { get; init; } = 3;
 
-    /// <summary>How late a pushed signal (heartbeat, SIP registration refresh) may be before the interval counts as missed.</summary>
-    public int SignalGraceSeconds { get; init; } = 5;
+    /// <summary>
+    /// How late a pushed signal (heartbeat, SIP registration refresh) may be before the interval counts as missed: covers
+    /// network delay and the device intake writing sightings every 5 s (DevicePresence).
+    /// </summary>
+    public int SignalGraceSeconds { get; init; } = 10;
 
     /// <summary>Whole-probe time-out per device (RTSP and ONVIF each, SIP OPTIONS); a device that takes longer has missed.</summary>
     public int ProbeTimeoutSeconds { get; init; } = 5;

@@ -36,7 +36,8 @@ public sealed class HealthCity : IAsyncDisposable
         Options = options ?? new HealthOptions { CheckIntervalSeconds = 60, ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120 };
         Devices = new DeviceRepository(Database.Db);
         Schools = new SchoolRepository(Database.Db);
-        Installation = new InstallationService(Database.Db, Schools, new ProgrammeQueries(Database.Db, Time), new InstallationFiles(Path.GetTempPath()), Time);
+        Installation = new InstallationService(Database.Db, new InstallationRepository(Database.Db), Schools, new DistrictRepository(Database.Db), Devices,
+            new ProgrammeQueries(Database.Db, Time), new InstallationFiles(Path.GetTempPath()), Time);
         Repository = new HealthRepository(Database.Db);
         Queries = new HealthQueries(Database.Db, Schools);
         Notifications = new NotificationRepository(Database.Db);
