@@ -84,15 +84,19 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         }
 
         Uri.TryCreate(device.OnvifUrl, UriKind.Absolute, out var onvif);
+        var standIn = false;
         if (_demoCamera is { } demo && DemoName(device.RtspUrl) is { } name)
         {
-            rtsp = demo.Rtsp.UriOf(name);
+            // The media benchmark may stand another RTSP server (GStreamer) in for every demo camera's stream.
+            standIn = Uri.TryCreate(options.Value.DemoCameraRtspUrl, UriKind.Absolute, out var stand);
+            rtsp = standIn ? stand! : demo.Rtsp.UriOf(name);
             onvif = demo.Onvif.DeviceServiceUriOf(name);
         }
 
         var username = device.Username ?? string.Empty;
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
-        return new ResolvedCamera(new CameraEndpoint(rtsp, username.Length == 0 ? null : username, password, RtspTransport.Tcp), onvif, username, password);
+        var rtspUser = standIn ? string.Empty : username; // the stand-in asks for no password
+        return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth), onvif, username, password);
     }
 
     public async ValueTask DisposeAsync()
