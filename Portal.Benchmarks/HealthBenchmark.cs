@@ -58,7 +58,7 @@ internal static class HealthBenchmark
             var schools = new SchoolRepository(db);
             var installation = new InstallationService(db, new InstallationRepository(db), schools, new DistrictRepository(db), devices,
                 new ProgrammeQueries(db, time), new InstallationFiles(folder.FullName), time);
-            await using var resolver = new GateCameraResolver(Options.Create(new PortalOptions { DemoMode = true }), secrets, devices, NullLoggerFactory.Instance, time);
+            await using var resolver = new GateCameraResolver(Options.Create(new PortalOptions { DemoMode = true }), secrets, NullLoggerFactory.Instance, time);
             await resolver.StartAsync(CancellationToken.None).ConfigureAwait(false);
             var fleet = resolver.DemoFleet!;
             using var http = new HttpClients();

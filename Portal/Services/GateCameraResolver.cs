@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
-using Portal.Core.Data;
 using Portal.Core.Devices;
-using Portal.Core.Security;
 using Portal.Media.Bridges;
 using Portal.Media.Rtsp;
 using Portal.Simulator.Cameras;
@@ -16,11 +14,12 @@ public sealed record ResolvedCamera(CameraEndpoint Stream, Uri? OnvifUri, string
 /// mode: there one in-process simulated camera fleet stands in for every demo camera (the demo city's
 /// <c>cam-NNNNN.school.local</c> names resolve nowhere), each on its own path, speaking real RTSP and ONVIF on
 /// 127.0.0.1 with the demo devices' own password, each up or down on its own, so the health checks probe every demo
-/// camera for real. Demo cameras not yet connected in the demo programme are not wired: they do not answer. Cameras
+/// camera for real. Every demo camera answers until an administrator takes it down (so the first check of a camera
+/// the demo programme has as installed finds it, as on a real site, and marks it connected; viewers see every demo camera). Cameras
 /// with a real address are used as they are, in demo mode too. Credentials always come from the device row,
 /// decrypted by <see cref="DeviceSecrets"/>.
 /// </summary>
-public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSecrets secrets, DeviceRepository devices, ILoggerFactory loggerFactory, TimeProvider time)
+public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSecrets secrets, ILoggerFactory loggerFactory, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
     /// <summary>The host suffix of the demo city's camera addresses.</summary>
@@ -35,32 +34,11 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
     {
         if (options.Value.DemoMode)
         {
-            var fleet = new SimulatedCameraFleet();
             _demoCamera = await SimulatedCamera.StartAsync(
-                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword, Fleet = fleet },
+                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword, Fleet = new SimulatedCameraFleet() },
                 loggerFactory,
                 time,
                 cancellationToken).ConfigureAwait(false);
-            foreach (var state in new[] { DeviceInstallState.Planned, DeviceInstallState.Installed })
-            {
-                for (var skip = 0; ; skip += PageRequest.MaxTake)
-                {
-                    var page = await devices.GetPageAsync(UserScope.System, new DeviceQuery(Kind: DeviceKind.GateCamera, InstallState: state),
-                        new PageRequest(skip, PageRequest.MaxTake), cancellationToken).ConfigureAwait(false);
-                    foreach (var camera in page.Items)
-                    {
-                        if (DemoName(camera.RtspUrl) is { } name)
-                        {
-                            fleet.Set(name, CameraAvailability.Down);
-                        }
-                    }
-
-                    if (page.Items.Count < PageRequest.MaxTake)
-                    {
-                        break;
-                    }
-                }
-            }
         }
     }
 

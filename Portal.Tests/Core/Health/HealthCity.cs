@@ -42,7 +42,7 @@ public sealed class HealthCity : IAsyncDisposable
         Queries = new HealthQueries(Database.Db, Schools);
         Notifications = new NotificationRepository(Database.Db);
         Center = new NotificationCenter(NullLogger<NotificationCenter>.Instance);
-        var resolver = new GateCameraResolver(Microsoft.Extensions.Options.Options.Create(new PortalOptions()), Secrets, Devices, NullLoggerFactory.Instance, TimeProvider.System);
+        var resolver = new GateCameraResolver(Microsoft.Extensions.Options.Options.Create(new PortalOptions()), Secrets, NullLoggerFactory.Instance, TimeProvider.System);
         CameraProbe = cameraProbe ?? new CameraHealthProbe(resolver, _http, TimeProvider.System);
         Sip = sipProbe ?? new NoSipOptionsProbe();
         Monitor = new HealthMonitor(Repository, Notifications, Center, Installation, CameraProbe, Sip,
