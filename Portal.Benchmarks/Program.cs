@@ -13,6 +13,8 @@ public static class Program
                 return await AlarmBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "media":
                 return await MediaBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
+            case "health":
+                return await HealthBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "report":
                 return await ReportBenchmark.RunAsync(args.ElementAtOrDefault(1)).ConfigureAwait(false);
             default:
@@ -20,6 +22,7 @@ public static class Program
                 Console.WriteLine("  import   registry import: 4,000 schools as CSV and XLSX into SQLite, then again");
                 Console.WriteLine("  " + AlarmBenchmark.Usage + "   device request -> answer and -> console DOM, a burst; --floor: the bare floor first, and the ratios");
                 Console.WriteLine("  " + MediaBenchmark.Usage + "   gate camera first frame in Chromium, 100 viewers of 4 Mbps, allocations per packet");
+                Console.WriteLine("  " + HealthBenchmark.Usage + "   device health: one check cycle over a simulated city, 1 % outages, detection time");
                 Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
                 return 1;
         }

@@ -32,6 +32,9 @@ public sealed class PortalOptions
     /// </summary>
     public string? MapTileUrl { get; set; }
 
+    /// <summary>The contact in the portal's VAPID signature (RFC 8292 §2.1 "sub"): a mailto: or https: address of its operators.</summary>
+    public string WebPushSubject { get; set; } = "mailto:admin@localhost";
+
     /// <summary>How many demo schools to create in demo mode.</summary>
     public int DemoSchoolCount { get; set; } = 420;
 
