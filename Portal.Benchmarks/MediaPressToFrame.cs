@@ -150,8 +150,12 @@ internal static class MediaPressToFrame
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync(user == "admin" ? "/" : "/police").ConfigureAwait(false);
         await page.Locator("#username").FillAsync(user).ConfigureAwait(false);
-        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
+        await page.Locator("#password").FillAsync(Portal.Services.DemoUsers.Password).ConfigureAwait(false);
         await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
+
+        // Police and administrators sign in with two factors (issue #14); the demo accounts' keys are published (README).
+        await page.Locator("#code").FillAsync(Portal.SignIn.Totp.Compute(Portal.Services.DemoUsers.TotpKey(user), TimeProvider.System.GetUtcNow())).ConfigureAwait(false);
+        await page.Locator("#code-submit").ClickAsync().ConfigureAwait(false);
         await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
         return page;
     }
