@@ -124,6 +124,9 @@ public static class Extensions
 
         // Media plane: gate cameras to browsers (WebRTC), steered over ONVIF.
         services.AddHttpClient(GateCameraService.OnvifHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5));
+
+        // Camera models' keyframe hooks (issue #15): the camera's credentials go in headers, which are never logged.
+        services.AddHttpClient(GateCameraService.KeyframeHookHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5)).RedactLoggedHeaders(_ => true);
         services.AddSingleton<GateCameraResolver>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraResolver>());
         services.AddSingleton<GateCameraService>();
