@@ -87,6 +87,9 @@ public sealed class DeviceIntake(
     /// <summary>The largest body a device request may carry.</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
+    /// <summary>How often a device on the HTTP API should send a heartbeat (it is told so in each answer).</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(60);
+
     private static readonly TimeSpan CentreCacheAge = TimeSpan.FromSeconds(30);
 
     private CentreList? _centres;
@@ -114,6 +117,38 @@ public sealed class DeviceIntake(
         }
 
         return await SubmitAsync(device, AlarmSource.DeviceApi, request.RemoteAddress, request.Nonce, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The signed HTTP door for liveness: a device says it is alive (<c>POST /api/device/heartbeat</c>, about every
+    /// <see cref="HeartbeatInterval"/>). Same signature and freshness rules as an alarm; its X-Timestamp must be newer
+    /// than the device's last accepted heartbeat (else <see cref="DeviceRefusal.Replay"/>). Records the sighting in
+    /// memory (<see cref="DevicePresence"/>): no database write on this path, and nothing in the alarm writer's queue.
+    /// </summary>
+    public async Task<DeviceAnswer> HeartbeatAsync(DeviceRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (device, refusal) = await VerifyAsync(request, ct).ConfigureAwait(false);
+        if (device is null)
+        {
+            return DeviceAnswer.Refused(refusal);
+        }
+
+        if (!IsEmptyOrJsonObject(request.Body))
+        {
+            await verifier.LogAsync(request.RemoteAddress, device.Id, "MalformedJson", null, ct).ConfigureAwait(false);
+            return DeviceAnswer.Refused(DeviceRefusal.MalformedBody);
+        }
+
+        // The verifier has checked the timestamp is a number within the window.
+        var signedUtc = DateTimeOffset.FromUnixTimeSeconds(long.Parse(request.Timestamp!, System.Globalization.CultureInfo.InvariantCulture)).UtcDateTime;
+        if (!presence.TryAcceptHeartbeat(device, signedUtc))
+        {
+            await verifier.LogReplayAsync(request.RemoteAddress, device.Id, ct).ConfigureAwait(false);
+            return DeviceAnswer.Refused(DeviceRefusal.Replay);
+        }
+
+        return new DeviceAnswer(DeviceRefusal.None);
     }
 
     /// <summary>

@@ -64,6 +64,61 @@ public sealed class DeviceApiTests(PortalFixture portal)
         Assert.Equal(before.Alarms + 1, (await CountsAsync(serial)).Alarms);
     }
 
+    [Fact]
+    public async Task Heartbeat_SignedByATerminal_IsAcceptedOnce_AndItsReplayRefused()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
+        const string serial = "ATS00000061";
+        // A clock that stands still, so the same call sends the very same signed request again (a replay).
+        var terminal = new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow));
+
+        var beat = await terminal.HeartbeatAsync(nonce: "heartbeat-test-1");
+        Assert.Equal(HttpStatusCode.OK, beat.Status);
+        using var answer = System.Text.Json.JsonDocument.Parse(beat.Body);
+        Assert.Equal(60, answer.RootElement.GetProperty("intervalSeconds").GetInt32());
+        Assert.InRange(answer.RootElement.GetProperty("serverTime").GetInt64(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 60);
+
+        // The same heartbeat again (a replay), and a fresh one signed earlier: not newer, refused; a newer one is fine.
+        Assert.Equal(HttpStatusCode.Conflict, (await terminal.HeartbeatAsync(nonce: "heartbeat-test-1")).Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await terminal.HeartbeatAsync(timestampOffset: TimeSpan.FromSeconds(-5))).Status);
+        Assert.Equal(HttpStatusCode.OK, (await terminal.HeartbeatAsync(timestampOffset: TimeSpan.FromSeconds(1))).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await new SignedAlarmClient(http, serial, "wrong-key").HeartbeatAsync()).Status);
+    }
+
+    [Fact]
+    public async Task OpenApi_DeviceEndpoints_DocumentHeadersBodyAndEveryAnswer()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
+        using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var (path, bodyProperty, answers) in new[]
+        {
+            (SignedAlarmClient.HeartbeatPath, "uptimeSeconds", new[] { "200", "400", "401", "409", "413" }),
+            (SignedAlarmClient.AlarmPath, "event", new[] { "200", "201", "400", "401", "403", "409", "413", "503" }),
+        })
+        {
+            var operation = paths.GetProperty(path).GetProperty("post");
+            var headers = operation.GetProperty("parameters").EnumerateArray()
+                .Where(p => p.GetProperty("in").GetString() == "header" && p.GetProperty("required").GetBoolean())
+                .Select(p => p.GetProperty("name").GetString()).ToList();
+            Assert.Equal(["X-Device-Serial", "X-Timestamp", "X-Nonce", "X-Signature"], headers);
+            Assert.Contains(bodyProperty, Schema(document, operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema"))
+                .GetProperty("properties").EnumerateObject().Select(p => p.Name));
+            var responses = operation.GetProperty("responses");
+            foreach (var status in answers)
+            {
+                var content = responses.GetProperty(status).GetProperty("content");
+                Assert.True(status.StartsWith('2') ? content.TryGetProperty("application/json", out _) : content.TryGetProperty("application/problem+json", out _), $"{path} {status}");
+            }
+        }
+    }
+
+    /// <summary>A schema, following a $ref into components when it is one.</summary>
+    private static System.Text.Json.JsonElement Schema(System.Text.Json.JsonDocument document, System.Text.Json.JsonElement schema) =>
+        schema.TryGetProperty("$ref", out var reference)
+            ? document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!["#/components/schemas/".Length..])
+            : schema;
+
     private static string? ProblemTitle(AlarmPressResult r) => System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("title").GetString();
 
     private static string? ProblemDetail(AlarmPressResult r) => System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("detail").GetString();
