@@ -1,4 +1,8 @@
 using System.ComponentModel;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Portal.Core.Devices;
@@ -30,6 +34,9 @@ public static class DeviceApi
 {
     public const int MaxBodyBytes = DeviceIntake.MaxBodyBytes;
 
+    /// <summary>The ASP.NET Core rate limiting policy of the device endpoints: a token bucket per source address.</summary>
+    public const string RateLimitPolicy = "device";
+
     public static void MapDeviceApi(this IEndpointRouteBuilder app)
     {
         app.MapPost(AlarmsPath, RaiseAsync)
@@ -58,7 +65,7 @@ public static class DeviceApi
     private const string SigningRules =
         "Signed with the device's own key: X-Signature = lower-case hex HMAC-SHA256(key, METHOD \\n PATH \\n X-Timestamp \\n X-Nonce \\n "
         + "hex(SHA-256(body))). The body is empty or a JSON object of at most 16 KB. Unknown device, disabled device, bad signature and a "
-        + "stale timestamp all answer the same 401.";
+        + "stale timestamp all answer the same 401. Too many requests from one address or one device: 429 with Retry-After.";
 
     /// <summary>What both device endpoints share: anonymous (the signature is the credential), the signing headers, the refusals.</summary>
     private static RouteHandlerBuilder AsDeviceEndpoint(this RouteHandlerBuilder endpoint) => endpoint
@@ -69,7 +76,77 @@ public static class DeviceApi
         .ProducesProblem(StatusCodes.Status401Unauthorized)
         .ProducesProblem(StatusCodes.Status409Conflict)
         .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .RequireRateLimiting(RateLimitPolicy)
         .AddOpenApiOperationTransformer(AddSigningHeadersAsync);
+
+    /// <summary>
+    /// The per-address limit (issue 14): a token bucket per source address, checked by ASP.NET Core's rate limiting
+    /// middleware before the body is read or the database touched. IPv6 addresses share their /64, which one host
+    /// usually owns whole. Requests refused here are counted like every other refusal.
+    /// </summary>
+    public static void AddDeviceRateLimiting(this IServiceCollection services, DeviceRateLimitOptions limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        services.AddRateLimiter(o =>
+        {
+            o.AddPolicy(RateLimitPolicy, http => RateLimitPartition.GetTokenBucketLimiter(AddressKey(http.Connection.RemoteIpAddress), _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limits.PerAddressBurst,
+                TokensPerPeriod = limits.PerAddressPerSecond,
+                ReplenishmentPeriod = limits.Period,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = (context, ct) =>
+            {
+                // The flood's path: a few microseconds each (count, headers, a body serialized once), so thousands a
+                // second cost the portal little; the problem document is the same one Problem() writes.
+                var http = context.HttpContext;
+                http.RequestServices.GetRequiredService<DeviceIntake>().CountAddressLimited(http.Connection.RemoteIpAddress?.ToString());
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : limits.Period;
+                http.Response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
+                http.Response.ContentType = "application/problem+json";
+                http.Response.ContentLength = TooManyRequestsBody.Length;
+                return http.Response.Body.WriteAsync(TooManyRequestsBody.AsMemory(), ct);
+            };
+        });
+    }
+
+    private const string TooManyRequestsDetail = "Too many requests from this address or this device; wait as Retry-After says.";
+
+    private static readonly byte[] TooManyRequestsBody = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Microsoft.AspNetCore.Mvc.ProblemDetails
+    {
+        Type = "https://tools.ietf.org/html/rfc6585#section-4",
+        Title = "TooManyRequests",
+        Status = StatusCodes.Status429TooManyRequests,
+        Detail = TooManyRequestsDetail,
+    });
+
+    private static string RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    private static string AddressKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
 
     private static Task AddSigningHeadersAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {
@@ -103,7 +180,7 @@ public static class DeviceApi
         answer ??= await intake.RaiseAsync(request!, ct);
         return answer.Accepted
             ? Results.Json(new DeviceAlarmAnswer(answer.AlarmId, answer.Joined), statusCode: answer.Joined ? StatusCodes.Status200OK : StatusCodes.Status201Created)
-            : Problem(answer.Refusal);
+            : Problem(answer);
     }
 
     private static async Task<IResult> HeartbeatAsync(HttpContext http, DeviceIntake intake, TimeProvider time, CancellationToken ct)
@@ -112,20 +189,28 @@ public static class DeviceApi
         answer ??= await intake.HeartbeatAsync(request!, ct);
         return answer.Accepted
             ? Results.Json(new DeviceHeartbeatAnswer(time.GetUtcNow().ToUnixTimeSeconds(), (int)DeviceIntake.HeartbeatInterval.TotalSeconds))
-            : Problem(answer.Refusal);
+            : Problem(answer);
     }
 
-    /// <summary>The request as the intake takes it, or the answer to a body that is too large (read no further).</summary>
+    /// <summary>
+    /// The request as the intake takes it; or, without reading the body any further, the answer to a device that has
+    /// used up its allowance or to a body that is too large.
+    /// </summary>
     private static async Task<(DeviceRequest? Request, DeviceAnswer? Refused)> ReadAsync(HttpContext http, DeviceIntake intake, CancellationToken ct)
     {
         var remote = http.Connection.RemoteIpAddress?.ToString();
+        var headers = http.Request.Headers;
+        if (intake.Throttled(headers["X-Device-Serial"], remote) is { } throttled)
+        {
+            return (null, throttled);
+        }
+
         var body = http.Request.ContentLength is > MaxBodyBytes ? null : await ReadBodyAsync(http.Request, ct);
         if (body is null)
         {
-            return (null, await intake.RefuseOversizedAsync(remote, http.Request.ContentLength, ct));
+            return (null, intake.RefuseOversized(remote));
         }
 
-        var headers = http.Request.Headers;
         return (new DeviceRequest(http.Request.Method, http.Request.Path, headers["X-Device-Serial"], headers["X-Timestamp"], headers["X-Nonce"], headers["X-Signature"], body, remote), null);
     }
 
@@ -142,6 +227,10 @@ public static class DeviceApi
 
         return total > MaxBodyBytes ? null : buffer[..total];
     }
+
+    private static IResult Problem(DeviceAnswer answer) => answer.Refusal == DeviceRefusal.RateLimited
+        ? new RetryAfterResult(answer.RetryAfter, Problem(StatusCodes.Status429TooManyRequests, "TooManyRequests", TooManyRequestsDetail))
+        : Problem(answer.Refusal);
 
     private static IResult Problem(DeviceRefusal refusal) => refusal switch
     {
@@ -160,4 +249,14 @@ public static class DeviceApi
 
     private static IResult Problem(int status, string code, string detail) =>
         Results.Problem(statusCode: status, title: code, detail: detail);
+
+    /// <summary>A problem document with a Retry-After header (whole seconds, at least one).</summary>
+    private sealed class RetryAfterResult(TimeSpan retryAfter, IResult problem) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
+            return problem.ExecuteAsync(httpContext);
+        }
+    }
 }

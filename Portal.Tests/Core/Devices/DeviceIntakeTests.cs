@@ -227,8 +227,7 @@ public sealed class DeviceIntakeTests : IAsyncLifetime
         // After a restart (a fresh process keeps nothing in memory) the flushed signed time still refuses the replay.
         await _city.Presence.FlushAsync(Ct);
         using var restarted = new DevicePresence(_city.Devices, _city.Installation, _city.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<DevicePresence>.Instance);
-        var intake = new DeviceIntake(_city.Verifier, _city.Devices, _city.Schools, _city.Districts, _city.Secrets, _city.Intake, restarted, _city.Alerts, _city.Time,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<DeviceIntake>.Instance);
+        var intake = _city.NewDeviceIntake(restarted, _city.Limiter);
         Assert.Equal(DeviceRefusal.Replay, (await intake.HeartbeatAsync(beat, Ct)).Refusal);
         Assert.True((await intake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromSeconds(3)), Ct)).Accepted);
     }
@@ -241,6 +240,36 @@ public sealed class DeviceIntakeTests : IAsyncLifetime
         var press = Honest(terminal);
         Assert.Equal(DeviceRefusal.Unauthorized, (await _city.DeviceIntake.HeartbeatAsync(press with { Path = SignedAlarmClient.HeartbeatPath }, Ct)).Refusal);
         Assert.Equal(DeviceRefusal.Unauthorized, (await _city.DeviceIntake.RaiseAsync(Heartbeat(terminal) with { Path = SignedAlarmClient.AlarmPath }, Ct)).Refusal);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_StrangerSpoofingTheSerialOrReplayingAPress_SpendsNothingOfTheTerminalsAllowance()
+    {
+        // An allowance of four requests that does not refill during the test; the terminal uses two of them here.
+        using var limiter = new DeviceRateLimiter(new DeviceRateLimitOptions { PerDeviceBurst = 4, PerDevicePerSecond = 1, Period = TimeSpan.FromHours(1) }, _city.Time);
+        var intake = _city.NewDeviceIntake(_city.Presence, limiter);
+        var terminal = await ConnectedTerminalAsync(2);
+        var captured = Honest(terminal);
+        Assert.True((await intake.RaiseAsync(captured, Ct)).Accepted);
+        Assert.True((await intake.HeartbeatAsync(Heartbeat(terminal), Ct)).Accepted);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(DeviceRefusal.Unauthorized, (await intake.RaiseAsync(Signed(terminal.SerialNumber, "guessed-key-" + i), Ct)).Refusal);
+            Assert.Equal(DeviceRefusal.Replay, (await intake.RaiseAsync(captured, Ct)).Refusal);
+            Assert.Equal(DeviceRefusal.Replay, (await intake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromMinutes(-1)), Ct)).Refusal);
+        }
+
+        Assert.Null(intake.Throttled(terminal.SerialNumber, "192.0.2.10"));
+        Assert.True((await intake.RaiseAsync(Honest(terminal), Ct)).Accepted);
+        Assert.True((await intake.RaiseAsync(Honest(terminal), Ct)).Accepted);
+
+        // The terminal itself, past its allowance: refused, and from then on before its request is even read.
+        var limited = await intake.RaiseAsync(Honest(terminal), Ct);
+        Assert.Equal(DeviceRefusal.RateLimited, limited.Refusal);
+        Assert.True(limited.RetryAfter > TimeSpan.Zero);
+        Assert.Equal(DeviceRefusal.RateLimited, intake.Throttled(terminal.SerialNumber, "192.0.2.10")?.Refusal);
+        Assert.Null(intake.Throttled("ATS99999999", "192.0.2.10"));
     }
 
     private async Task<Device> ConnectedTerminalAsync(int skip)
