@@ -7,7 +7,7 @@ namespace Portal.Tests.Portal;
 
 /// <summary>
 /// Issue 14, first "done when", kept short (three seconds of flood): a flood of unsigned and badly signed requests at
-/// 5,000/s from 127.0.0.2, half of them under the real terminal's serial, while the terminal presses 10 times a second
+/// about 5,000/s from 127.0.0.2, half of them under the real terminal's serial, while the terminal presses 10 times a second
 /// from 127.0.0.1. Every real press is accepted and recorded, the portal's other doors keep answering, every flood
 /// request is answered and counted, and the security tables grow by a bounded number of rows. Answer times are printed,
 /// not asserted (the minute-long <c>flood</c> benchmark compares them). Its own portal; it runs alone, after the other
@@ -27,8 +27,9 @@ public sealed class DeviceApiFloodTests
         var before = await FloodCounts.ReadAsync(portal.Db);
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
+        // Asked 5,500/s so that 5,000/s or more are sent on an ordinary box (the sender loses a little at each block's start).
         var figures = await DeviceFloodScenario.RunAsync(new Uri(portal.BaseUrl), Serial, DemoCity.DemoApiKeyPrefix + Serial, IPAddress.Parse("127.0.0.2"),
-            floodPerSecond: 5000, blocks: 6, pressesPerBlock: 10, pressesPerSecond: 10, ct: ct);
+            floodPerSecond: 5500, blocks: 6, pressesPerBlock: 10, pressesPerSecond: 10, ct: ct);
         var report = string.Join("\n", figures.Lines());
         TestContext.Current.TestOutputHelper?.WriteLine(report);
 
