@@ -34,6 +34,12 @@ public sealed record DeviceFloodFigures
 
     public required IReadOnlyDictionary<int, long> FloodAnswersByStatus { get; init; }
 
+    /// <summary>
+    /// Answers by status over the whole run, warm-up included, read after the last answer came in: exact, where the
+    /// measured blocks' figures are taken while answers are in flight and may be off by the few arriving meanwhile.
+    /// </summary>
+    public required IReadOnlyDictionary<int, long> FloodAnswersByStatusWithWarmUp { get; init; }
+
     /// <summary>Every flood request sent and answered, the warm-up's included (what the portal must have counted).</summary>
     public required long FloodSentWithWarmUp { get; init; }
 
@@ -201,6 +207,7 @@ public static class DeviceFloodScenario
             FloodAnswered = flood.Answered - baseline.Answered,
             FloodSkipped = flood.Skipped - baseline.Skipped,
             FloodAnswersByStatus = statuses.ToDictionary(p => p.Key, p => p.Value - baseline.Statuses.GetValueOrDefault(p.Key)),
+            FloodAnswersByStatusWithWarmUp = statuses,
             FloodSentWithWarmUp = flood.Sent,
             FloodAnsweredWithWarmUp = flood.Answered,
             QuietSeconds = quietTime.TotalSeconds,
