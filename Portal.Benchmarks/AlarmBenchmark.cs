@@ -1,35 +1,54 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
-using Dapper;
 using Microsoft.Playwright;
 using Portal.Benchmarks.Harness;
-using Portal.Core.Data;
 using Portal.Simulator.Terminals;
 
 namespace Portal.Benchmarks;
 
 /// <summary>
-/// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000]</c>: a real portal process (Release build beside
-/// this program, demo city, SQLite), N signed-in city consoles in Debian's Chromium, and simulated terminals
-/// on the signed device API. Prints the time from each device request to the alarm's card appearing in each
-/// console's DOM (p50/p95/p99) at a steady rate, then a burst: accepted, stored, shown, lost. Also prints the
-/// CPU the portal and Chromium used per alarm during the steady phase. Diagnostics (environment variables):
-/// <c>PORTAL_BENCH_TRACE=file.json</c> writes a Chromium trace of the first console during the steady phase;
-/// <c>PORTAL_BENCH_CSS=rules</c> adds a style sheet to every console (to try a layout change without a rebuild);
-/// <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after the steady phase.
+/// <c>alarms [consoles=10] [rate=50] [seconds=10] [burst=1000] [--floor[=DIR]] [--runs=N]</c>: a real portal process
+/// (Release build beside this program, demo city, SQLite), N signed-in city consoles in Debian's Chromium, and
+/// simulated terminals on the signed device API. Prints the time from each device request to its answer (the
+/// alarm committed) and to the alarm's card in each console's DOM (p50/p95/p99) at a steady rate, then a burst:
+/// accepted, stored, shown, lost, and when the last card was on every console; and where the consoles' cost per
+/// alarm goes: CPU of the portal and of Chromium, the pages' main-thread time by kind, and the render batches
+/// (WebSocket frames and bytes) each console received.
+/// <para>
+/// <c>--floor</c> first runs the same measurement against the bare Blazor Server + SQLite alarm floor
+/// (<c>shared/bench/alarm-floor</c>, found above the working folder, or DIR, or <c>PORTAL_ALARM_FLOOR</c>): same
+/// driver, pages, rate, warm-up and burst, durable commits (synchronous=FULL), then the portal, back to back, and
+/// prints the ratios; <c>--runs=N</c> repeats the pair N times. The aims (issue 15): product p99 at most 1.2 times
+/// the floor's, device answer p99 at most 10 ms, nothing lost, the burst on every console within 2 s; the exit code
+/// is 2 when one is missed.
+/// </para>
+/// Diagnostics (environment variables): <c>PORTAL_BENCH_TRACE=file.json</c> writes a Chromium trace of the first
+/// console during the steady phase; <c>PORTAL_BENCH_CSS=rules</c> adds a style sheet to every console (to try a
+/// layout change without a rebuild); <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after
+/// the steady phase; <c>PORTAL_BENCH_SLOWEST=1</c> lists the slowest device answers.
 /// </summary>
 public static class AlarmBenchmark
 {
-    // Records when each alarm card first appears, on the page's own clock (same machine, same epoch).
+    public const string Usage = "alarms [consoles=10] [rate=50] [seconds=10] [burst=1000] [--floor[=DIR]] [--runs=N]";
+
+    private const int WarmUp = 500;
+
+    // Aims of issue 15.
+    private const double RatioAim = 1.2;
+    private const double AnswerAimMs = 10;
+    private const double BurstAimMs = 2000;
+
+    // Records when each card first appears, on the page's own clock (same machine, same epoch).
     private const string Observer = """
-        () => {
+        ([selector, attribute]) => {
           window.__seen = {};
           const note = (e) => {
             if (e.nodeType !== 1) return;
-            const cards = e.matches('[data-testid=alarm-card]') ? [e] : e.querySelectorAll('[data-testid=alarm-card]');
-            for (const c of cards) { const id = c.dataset.alarmId; if (!(id in window.__seen)) window.__seen[id] = performance.timeOrigin + performance.now(); }
+            const cards = e.matches(selector) ? [e] : e.querySelectorAll(selector);
+            for (const c of cards) { const id = c.getAttribute(attribute); if (!(id in window.__seen)) window.__seen[id] = performance.timeOrigin + performance.now(); }
           };
           // Look only at what was added: scanning the whole board on every mutation would load the browsers.
           new MutationObserver(records => { for (const r of records) for (const n of r.addedNodes) note(n); })
@@ -38,16 +57,88 @@ public static class AlarmBenchmark
         }
         """;
 
+    private static readonly string[] PageMetrics = ["TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"];
+
     public static async Task<int> RunAsync(string[] args)
     {
-        var consoles = Arg(args, 0, 10);
-        var rate = Arg(args, 1, 50);
-        var seconds = Arg(args, 2, 10);
-        var burst = Arg(args, 3, 1000);
-        var steady = rate * seconds;
-        const int WarmUp = 500;
-        var schools = steady + burst + WarmUp + 10;
+        var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+        var settings = new Settings(Arg(numbers, 0, 10), Arg(numbers, 1, 50), Arg(numbers, 2, 10), Arg(numbers, 3, 1000));
+        var runs = Option(args, "--runs") is { } r && int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
+        var withFloor = args.Any(a => a == "--floor" || a.StartsWith("--floor=", StringComparison.Ordinal));
+        string? floorApp = null;
+        if (withFloor)
+        {
+            floorApp = FindFloor(Option(args, "--floor"));
+            if (floorApp is null)
+            {
+                Console.WriteLine("The alarm floor was not found: pass --floor=DIR (the folder holding app/FloorApp.csproj) or set PORTAL_ALARM_FLOOR.");
+                return 1;
+            }
+        }
 
+        Console.WriteLine(FormattableString.Invariant($"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()} before the run"));
+        using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
+        string? floorBuild = null;
+        if (floorApp is not null)
+        {
+            Console.WriteLine("building the alarm floor from " + floorApp);
+            floorBuild = await BuildFloorAsync(floorApp).ConfigureAwait(false);
+        }
+
+        var pairs = new List<(Result? Floor, Result Product)>();
+        try
+        {
+            for (var run = 1; run <= runs; run++)
+            {
+                if (runs > 1)
+                {
+                    Console.WriteLine(FormattableString.Invariant($"=== run {run} of {runs} (load average {LoadAverage()})"));
+                }
+
+                var floor = floorBuild is null ? null : await MeasureFloorAsync(playwright, floorBuild, settings).ConfigureAwait(false);
+                var product = await MeasureProductAsync(playwright, settings).ConfigureAwait(false);
+                pairs.Add((floor, product));
+                if (floor is not null)
+                {
+                    PrintRatio(floor, product);
+                }
+            }
+        }
+        finally
+        {
+            if (floorBuild is not null)
+            {
+                Directory.Delete(floorBuild, recursive: true);
+            }
+        }
+
+        if (pairs.Count > 1)
+        {
+            Console.WriteLine("summary (p99 in ms; device answer p99; burst last card):");
+            foreach (var (floor, product) in pairs)
+            {
+                Console.WriteLine(FormattableString.Invariant(
+                    $"  {(floor is null ? string.Empty : $"floor {floor.P99:0} / ")}product {product.P99:0}{(floor is null ? string.Empty : $" = {product.P99 / floor.P99:0.00}x")}; answer {product.AnswerP99:0.0}; burst {product.BurstLastMs:0}; lost {product.Lost}"));
+            }
+        }
+
+        var missed = pairs.Any(p => p.Product.Lost > 0
+            || (p.Floor is { } f && (p.Product.P99 > RatioAim * f.P99 || p.Product.AnswerP99 > AnswerAimMs || p.Product.BurstLastMs > BurstAimMs)));
+        return missed ? 2 : 0;
+    }
+
+    private static void PrintRatio(Result floor, Result product)
+    {
+        static string Mark(bool met) => met ? "met" : "MISSED";
+        Console.WriteLine(FormattableString.Invariant(
+            $"product / floor, request -> card in DOM: p50 {product.P50 / floor.P50:0.00}x, p95 {product.P95 / floor.P95:0.00}x, p99 {product.P99 / floor.P99:0.00}x (aim <= {RatioAim}: {Mark(product.P99 <= RatioAim * floor.P99)})"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"  device answer p99 {product.AnswerP99:0.0} ms (floor {floor.AnswerP99:0.0} ms; aim <= {AnswerAimMs} ms: {Mark(product.AnswerP99 <= AnswerAimMs)}); burst on every console after {product.BurstLastMs:0} ms (floor {floor.BurstLastMs:0} ms; aim <= {BurstAimMs} ms: {Mark(product.BurstLastMs <= BurstAimMs)}); lost {product.Lost} (floor {floor.Lost})"));
+    }
+
+    private static async Task<Result> MeasureProductAsync(IPlaywright playwright, Settings s)
+    {
+        var schools = s.Steady + s.Burst + WarmUp + 10;
         // Thousands of terminals press from this one address: lift the per-address limit meant for a stranger's flood.
         await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions
         {
@@ -59,146 +150,19 @@ public static class AlarmBenchmark
         var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
         try
         {
-            Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools"));
-            Console.WriteLine(FormattableString.Invariant($"opening {consoles} consoles"));
-            using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
-            await using var browser = await Chromium.LaunchAsync(playwright, disableGpu: false).ConfigureAwait(false);
-            var pages = new List<IPage>();
-            for (var i = 0; i < consoles; i++)
+            // No alarm of the run may fall due: the warm-up's alarms would escalate during the steady phase (50 a
+            // second, each a change on every console) and the comparison with the floor would be of two kinds of work.
+            await using (var connection = ProductDb(folder).Open())
             {
-                pages.Add(await SignInAsync(browser, url).ConfigureAwait(false));
+                await Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE PoliceCentre SET AnswerDeadlineSeconds = 600").ConfigureAwait(false);
             }
 
-            // A portal that has just started answers its first requests slowly and a console draws its first
-            // alarms slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and
-            // wait until every console shows the warm-up alarms before measuring. These alarms stay open on the boards.
-            Console.WriteLine(FormattableString.Invariant($"warming up with {WarmUp} presses at 50/s"));
-            var warmIds = new Dictionary<int, double>();
-            using (var warm = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) })
-            {
-                var warmClock = Stopwatch.StartNew();
-                var warming = new List<Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)>>();
-                for (var i = 0; i < WarmUp; i++)
-                {
-                    var due = TimeSpan.FromSeconds(i / 50.0);
-                    if (due > warmClock.Elapsed)
-                    {
-                        await Task.Delay(due - warmClock.Elapsed).ConfigureAwait(false);
-                    }
-
-                    warming.Add(PressAsync(warm, steady + burst + i));
-                }
-
-                foreach (var (id, sentMs, _, _) in await Task.WhenAll(warming).ConfigureAwait(false))
-                {
-                    warmIds[id] = sentMs;
-                }
-            }
-
-            await CollectAsync(pages, warmIds, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-            await Task.Delay(2000).ConfigureAwait(false);
-
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(120) };
-
-            // Steady rate: one press every 1/rate s, each from its own terminal.
-            var sent = new Dictionary<int, double>();
-            var cdp = new List<ICDPSession>();
-            foreach (var page in pages)
-            {
-                var session = await page.Context.NewCDPSessionAsync(page).ConfigureAwait(false);
-                await session.SendAsync("Performance.enable").ConfigureAwait(false);
-                cdp.Add(session);
-            }
-
-            // PORTAL_BENCH_TRACE=file.json: a Chromium trace of the first console during the steady phase (chrome://tracing, Perfetto).
-            var tracePath = Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE");
-            var traceEvents = new List<JsonElement>();
-            var traceDone = new TaskCompletionSource();
-            if (tracePath is not null)
-            {
-                cdp[0].Event("Tracing.dataCollected").OnEvent += (_, e) => { lock (traceEvents) { traceEvents.AddRange(e!.Value.GetProperty("value").EnumerateArray().Select(x => x.Clone())); } };
-                cdp[0].Event("Tracing.tracingComplete").OnEvent += (_, _) => traceDone.TrySetResult();
-                await cdp[0].SendAsync("Tracing.start", new Dictionary<string, object> { ["transferMode"] = "ReportEvents", ["categories"] = "devtools.timeline,v8,blink,cc,disabled-by-default-devtools.timeline" }).ConfigureAwait(false);
-            }
-
-            var before = await MetricsAsync(cdp).ConfigureAwait(false);
-            process.Refresh();
-            var portalCpu = process.TotalProcessorTime;
-            var browserCpu = ChromiumCpuMs();
-            var tasks = new List<Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)>>();
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < steady; i++)
-            {
-                var due = TimeSpan.FromSeconds((double)i / rate);
-                if (due > clock.Elapsed)
-                {
-                    await Task.Delay(due - clock.Elapsed).ConfigureAwait(false);
-                }
-
-                tasks.Add(PressAsync(http, i));
-            }
-
-            var steadyResults = await Task.WhenAll(tasks).ConfigureAwait(false);
-            foreach (var (id, sentMs, status, _) in steadyResults)
-            {
-                if (status == HttpStatusCode.Created)
-                {
-                    sent[id] = sentMs;
-                }
-            }
-
-            process.Refresh();
-            var portalCpuMs = (process.TotalProcessorTime - portalCpu).TotalMilliseconds;
-            var browserCpuMs = ChromiumCpuMs() - browserCpu;
-            var steadyWall = clock.Elapsed.TotalMilliseconds;
-            var after = await MetricsAsync(cdp).ConfigureAwait(false);
-            if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SHOT") is { } shot)
-            {
-                await pages[0].ScreenshotAsync(new PageScreenshotOptions { Path = shot }).ConfigureAwait(false);
-                Console.WriteLine("elements on the first console: " + await pages[0].EvaluateAsync<int>("() => document.querySelectorAll('*').length").ConfigureAwait(false));
-                Console.WriteLine("running animations: " + await pages[0].EvaluateAsync<string>("() => document.getAnimations().map(a => (a.animationName || a.transitionProperty || 'anim') + ' on ' + (a.effect && a.effect.target ? a.effect.target.className : '?')).join('; ')").ConfigureAwait(false));
-            }
-            if (tracePath is not null)
-            {
-                await cdp[0].SendAsync("Tracing.end").ConfigureAwait(false);
-                await traceDone.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-                lock (traceEvents)
-                {
-                    File.WriteAllText(tracePath, JsonSerializer.Serialize(new { traceEvents }));
-                }
-            }
-
-            var roundTrips = steadyResults.Select(r => r.RoundTripMs).Order().ToList();
-            if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SLOWEST") is not null)
-            {
-                var first = steadyResults.Min(r => r.SentMs);
-                Console.WriteLine("  slowest device answers (ms after the start: ms): " + string.Join(", ", steadyResults.OrderByDescending(r => r.RoundTripMs).Take(12)
-                    .Select(r => FormattableString.Invariant($"{r.SentMs - first:0}: {r.RoundTripMs:0}"))));
-            }
-
-            var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {Percentiles.Of(roundTrips, 0.50):0.0} ms, p95 {Percentiles.Of(roundTrips, 0.95):0.0} ms, p99 {Percentiles.Of(roundTrips, 0.99):0.0} ms"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
-
-            Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): portal {portalCpuMs / steadyWall * 100:0}% of a core = {portalCpuMs / steady:0.00} ms per alarm; Chromium (all processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / steady:0.00} ms per alarm"));
-            Console.WriteLine(FormattableString.Invariant($"  main-thread time per alarm in each console page (mean of {pages.Count}; wall time, so it grows when the cores are short):"));
-            Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / steady:0.00} ms"))));
-
-            // Burst: every press at once.
-            var burstClock = Stopwatch.StartNew();
-            var burstResults = await Task.WhenAll(Enumerable.Range(steady, burst).Select(i => PressAsync(http, i))).ConfigureAwait(false);
-            var acceptedTime = burstClock.Elapsed;
-            var accepted = burstResults.Where(r => r.Status == HttpStatusCode.Created).ToDictionary(r => r.Id, r => r.SentMs);
-            var db = new Db(Db.SqliteConnectionString(Path.Combine(folder, "portal.db")), SqlDialect.Sqlite);
-            await using var connection = db.Open();
-            var stored = await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm WHERE Id IN @ids", new { ids = accepted.Keys.ToArray() }).ConfigureAwait(false);
-            var burstLatencies = await CollectAsync(pages, accepted, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
-            var shownPerPage = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>(
-                "ids => ids.filter(id => (String(id) in window.__seen)).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
-            Console.WriteLine(FormattableString.Invariant($"burst of {burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shownPerPage.Min()} max {shownPerPage.Max()}, lost {accepted.Count - shownPerPage.Min()}"));
-            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
-            return accepted.Count == burst && stored == burst && shownPerPage.Min() == burst ? 0 : 2;
+            Console.WriteLine(FormattableString.Invariant($"product: portal up at {url} with {schools} demo schools (answer deadlines 10 minutes: nothing escalates during the run)"));
+            var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
+                (http, key) => PressTerminalAsync(http, key, s),
+                SignInAsync,
+                ids => CountStoredAsync(folder, ids));
+            return await MeasureAsync(playwright, target, s).ConfigureAwait(false);
         }
         finally
         {
@@ -206,23 +170,356 @@ public static class AlarmBenchmark
         }
     }
 
-    /// <summary>CPU time of every Chromium process on the machine, from /proc (Linux), in ms.</summary>
-    private static double ChromiumCpuMs()
+    private static async Task<Result> MeasureFloorAsync(IPlaywright playwright, string build, Settings s)
     {
-        var ticks = 0L;
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        var folder = Path.Combine(Path.GetTempPath(), "alarm-floor-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        var url = $"http://127.0.0.1:{FreePorts.Tcp()}";
+        var app = Path.Combine(build, "out");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = app, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(app, "FloorApp.dll"));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(url);
+        start.Environment["FLOOR_DB"] = Path.Combine(folder, "floor.db");
+        start.Environment["FLOOR_SYNC"] = "FULL";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var floor = Process.Start(start) ?? throw new InvalidOperationException("the floor did not start");
+        floor.OutputDataReceived += (_, _) => { };
+        floor.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("floor: " + e.Data); };
+        floor.BeginOutputReadLine();
+        floor.BeginErrorReadLine();
+        try
+        {
+            await WaitForAsync(url + "/stats", floor).ConfigureAwait(false);
+            Console.WriteLine($"floor: bare Blazor Server + SQLite (synchronous=FULL) up at {url}");
+            using var stats = new HttpClient { BaseAddress = new Uri(url) };
+            var target = new Target("floor", url, floor, "li[data-id]", "data-id",
+                PressFloorAsync,
+                async (browser, baseUrl) =>
+                {
+                    var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl }).ConfigureAwait(false);
+                    var page = await context.NewPageAsync().ConfigureAwait(false);
+                    await page.GotoAsync("/").ConfigureAwait(false);
+                    await page.Locator("#ready[data-ready='1']").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+                    return page;
+                },
+                async _ =>
+                {
+                    using var doc = JsonDocument.Parse(await stats.GetStringAsync(new Uri("/stats", UriKind.Relative)).ConfigureAwait(false));
+                    return doc.RootElement.GetProperty("rows").GetInt64();
+                },
+                StoredCountsAll: true);
+            return await MeasureAsync(playwright, target, s).ConfigureAwait(false);
+        }
+        finally
+        {
+            floor.Kill(entireProcessTree: true);
+            await floor.WaitForExitAsync().ConfigureAwait(false);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The measurement, the same for the floor and the product: consoles, warm-up, steady rate, burst.</summary>
+    private static async Task<Result> MeasureAsync(IPlaywright playwright, Target target, Settings s)
+    {
+        await using var browser = await Chromium.LaunchAsync(playwright, disableGpu: false).ConfigureAwait(false);
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: opening {s.Consoles} consoles"));
+        var pages = new List<IPage>();
+        for (var i = 0; i < s.Consoles; i++)
+        {
+            var page = await target.OpenConsoleAsync(browser, target.Url).ConfigureAwait(false);
+            await page.EvaluateAsync(Observer, new[] { target.CardSelector, target.IdAttribute }).ConfigureAwait(false);
+            pages.Add(page);
+        }
+
+        // A process that has just started answers its first requests slowly and a console draws its first alarms
+        // slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and wait until every
+        // console shows the warm-up alarms before measuring. These alarms stay on the boards.
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: warming up with {WarmUp} presses at 50/s"));
+        using (var warm = new HttpClient { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(60) })
+        {
+            var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(warm, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
+            await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        }
+
+        await Task.Delay(2000).ConfigureAwait(false);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(120) };
+
+        var cdp = new List<ICDPSession>();
+        var frames = new FrameCounter();
+        foreach (var page in pages)
+        {
+            var session = await page.Context.NewCDPSessionAsync(page).ConfigureAwait(false);
+            await session.SendAsync("Performance.enable").ConfigureAwait(false);
+            await session.SendAsync("Network.enable").ConfigureAwait(false);
+            session.Event("Network.webSocketFrameReceived").OnEvent += (_, e) => frames.Add(e);
+            cdp.Add(session);
+        }
+
+        var trace = await StartTraceAsync(cdp[0]).ConfigureAwait(false);
+        var before = await MetricsAsync(cdp).ConfigureAwait(false);
+        target.Process.Refresh();
+        var serverCpu = target.Process.TotalProcessorTime;
+        var browserCpu = ChromiumCpuMs();
+        frames.Counting = true;
+        var clock = Stopwatch.StartNew();
+        var steady = await PaceAsync(Enumerable.Range(0, s.Steady).Select(i => (Func<Task<Press>>)(() => target.PressAsync(http, Key.Steady(i)))).ToList(), s.Rate).ConfigureAwait(false);
+        var steadyWall = clock.Elapsed.TotalMilliseconds;
+        target.Process.Refresh();
+        var serverCpuMs = (target.Process.TotalProcessorTime - serverCpu).TotalMilliseconds;
+        var browserCpuMs = ChromiumCpuMs() - browserCpu;
+        var after = await MetricsAsync(cdp).ConfigureAwait(false);
+        await EndTraceAsync(cdp[0], trace).ConfigureAwait(false);
+        if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SHOT") is { } shot)
+        {
+            await pages[0].ScreenshotAsync(new PageScreenshotOptions { Path = shot }).ConfigureAwait(false);
+            Console.WriteLine("elements on the first console: " + await pages[0].EvaluateAsync<int>("() => document.querySelectorAll('*').length").ConfigureAwait(false));
+        }
+
+        var sent = steady.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
+        var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var steadyShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", sent.Keys.ToArray()))).ConfigureAwait(false);
+        frames.Counting = false;
+        var answers = steady.Select(p => p.RoundTripMs).Order().ToList();
+        if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SLOWEST") is not null)
+        {
+            var first = steady.Min(p => p.SentMs);
+            Console.WriteLine("  slowest device answers (ms after the start: ms): " + string.Join(", ", steady.OrderByDescending(p => p.RoundTripMs).Take(12)
+                .Select(p => FormattableString.Invariant($"{p.SentMs - first:0}: {p.RoundTripMs:0}"))));
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
+        Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
+        Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
+        Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
+        Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Frames / (double)s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Bytes / (double)s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
+        Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
+
+        // Burst: every press at once. (The floor counts all its rows, not given ids: what was there before is taken off.)
+        var storedBefore = target.StoredCountsAll ? await target.StoredAsync([]).ConfigureAwait(false) : 0;
+        var burstClock = Stopwatch.StartNew();
+        var burstStart = (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+        var burst = await Task.WhenAll(Enumerable.Range(0, s.Burst).Select(i => target.PressAsync(http, Key.Burst(i)))).ConfigureAwait(false);
+        var acceptedTime = burstClock.Elapsed;
+        var accepted = burst.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
+        var stored = await target.StoredAsync(accepted.Keys).ConfigureAwait(false) - storedBefore;
+        var burstLatencies = await CollectAsync(pages, accepted, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        var shown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
+        var lastShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double>("ids => Math.max(0, ...ids.map(id => window.__seen[id] || 0))", accepted.Keys.ToArray()))).ConfigureAwait(false);
+        var lastMs = lastShown.Max() - burstStart;
+        // Lost: refused, or missing on some console (at most; an alarm missing on two consoles counts once).
+        var lost = (s.Steady - steadyShown.Min()) + (s.Burst - shown.Min());
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: burst of {s.Burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shown.Min()} max {shown.Max()}, lost {s.Burst - shown.Min()} (steady phase: {s.Steady - steadyShown.Min()})"));
+        Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
+        return new Result(
+            Percentiles.Of(latencies, 0.50), Percentiles.Of(latencies, 0.95), Percentiles.Of(latencies, 0.99),
+            Percentiles.Of(answers, 0.99), lastMs, lost);
+    }
+
+    /// <summary>Starts each press at its due time (open loop: a slow answer does not hold the next press back).</summary>
+    private static async Task<Press[]> PaceAsync(List<Func<Task<Press>>> presses, int rate)
+    {
+        var tasks = new List<Task<Press>>(presses.Count);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < presses.Count; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed).ConfigureAwait(false);
+            }
+
+            tasks.Add(presses[i]());
+        }
+
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    private static async Task<Press> PressTerminalAsync(HttpClient http, Key key, Settings s)
+    {
+        // Each press from its own terminal (its own school), so every press is a new alarm.
+        var index = key.Phase switch
+        {
+            Phase.Steady => key.Index,
+            Phase.Burst => s.Steady + key.Index,
+            _ => s.Steady + s.Burst + key.Index,
+        };
+        var serial = "ATS" + index.ToString("D8", CultureInfo.InvariantCulture);
+        var sentMs = EpochMs();
+        var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
+        var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32().ToString(CultureInfo.InvariantCulture) : "-" + key;
+        return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds);
+    }
+
+    private static async Task<Press> PressFloorAsync(HttpClient http, Key key)
+    {
+        var id = key.ToString();
+        var sentMs = EpochMs();
+        var started = Stopwatch.GetTimestamp();
+        using var content = new StringContent(JsonSerializer.Serialize(new { id, ts = sentMs }), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri("/alarm", UriKind.Relative), content).ConfigureAwait(false);
+        await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        return new Press(id, sentMs, response.StatusCode == HttpStatusCode.OK, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static double EpochMs() => (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+
+    private static Portal.Core.Data.Db ProductDb(string folder) =>
+        new(Portal.Core.Data.Db.SqliteConnectionString(Path.Combine(folder, "portal.db")), Portal.Core.Data.SqlDialect.Sqlite);
+
+    private static async Task<long> CountStoredAsync(string folder, IEnumerable<string> ids)
+    {
+        await using var connection = ProductDb(folder).Open();
+        return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT COUNT(*) FROM Alarm WHERE Id IN @ids",
+            new { ids = ids.Select(i => int.Parse(i, CultureInfo.InvariantCulture)).ToArray() }).ConfigureAwait(false);
+    }
+
+    /// <summary>The floor's app folder: DIR, PORTAL_ALARM_FLOOR, or shared/bench/alarm-floor above the working folder or this program.</summary>
+    private static string? FindFloor(string? given)
+    {
+        foreach (var candidate in new[] { given, Environment.GetEnvironmentVariable("PORTAL_ALARM_FLOOR") })
+        {
+            if (!string.IsNullOrEmpty(candidate))
+            {
+                return File.Exists(Path.Combine(candidate, "app", "FloorApp.csproj")) ? Path.Combine(candidate, "app") : null;
+            }
+        }
+
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var app = Path.Combine(dir.FullName, "shared", "bench", "alarm-floor", "app");
+                if (File.Exists(Path.Combine(app, "FloorApp.csproj")))
+                {
+                    return app;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Publishes a copy of the floor's app (its folder may be read-only) into a temp folder; returns that folder (the app in out/).</summary>
+    private static async Task<string> BuildFloorAsync(string app)
+    {
+        var work = Path.Combine(Path.GetTempPath(), "alarm-floor-build-" + Guid.NewGuid().ToString("N"));
+        var source = Path.Combine(work, "app");
+        foreach (var file in Directory.EnumerateFiles(app, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(app, file);
+            if (relative.StartsWith("bin" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || relative.StartsWith("obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(source, relative))!);
+            File.Copy(file, Path.Combine(source, relative));
+        }
+
+        var output = Path.Combine(work, "out");
+        var publish = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "publish", source, "-c", "Release", "-o", output, "-v", "q", "-nologo" })
+        {
+            publish.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(publish) ?? throw new InvalidOperationException("dotnet publish did not start");
+        var log = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException("The floor did not build:\n" + await log.ConfigureAwait(false) + await errors.ConfigureAwait(false));
+        }
+
+        // Keep only the output; the caller deletes the whole folder.
+        Directory.Delete(source, recursive: true);
+        return work;
+    }
+
+    private static async Task WaitForAsync(string url, Process process)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(120) && !process.HasExited)
         {
             try
             {
-                if (!File.ReadAllText(Path.Combine(dir, "cmdline")).StartsWith("/usr/lib/chromium/", StringComparison.Ordinal))
+                if ((await http.GetAsync(new Uri(url)).ConfigureAwait(false)).IsSuccessStatusCode)
                 {
-                    continue;
+                    return;
                 }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
 
-                // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+            await Task.Delay(250).ConfigureAwait(false);
+        }
+
+        throw new TimeoutException(url + " did not answer");
+    }
+
+    /// <summary>PORTAL_BENCH_TRACE=file.json: a Chromium trace of the first console during the steady phase (chrome://tracing, Perfetto).</summary>
+    private static async Task<(string Path, List<JsonElement> Events, TaskCompletionSource Done)?> StartTraceAsync(ICDPSession session)
+    {
+        if (Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE") is not { } path)
+        {
+            return null;
+        }
+
+        var events = new List<JsonElement>();
+        var done = new TaskCompletionSource();
+        session.Event("Tracing.dataCollected").OnEvent += (_, e) => { lock (events) { events.AddRange(e!.Value.GetProperty("value").EnumerateArray().Select(x => x.Clone())); } };
+        session.Event("Tracing.tracingComplete").OnEvent += (_, _) => done.TrySetResult();
+        await session.SendAsync("Tracing.start", new Dictionary<string, object> { ["transferMode"] = "ReportEvents", ["categories"] = "devtools.timeline,v8,blink,cc,disabled-by-default-devtools.timeline" }).ConfigureAwait(false);
+        return (path, events, done);
+    }
+
+    private static async Task EndTraceAsync(ICDPSession session, (string Path, List<JsonElement> Events, TaskCompletionSource Done)? trace)
+    {
+        if (trace is not { } t)
+        {
+            return;
+        }
+
+        await session.SendAsync("Tracing.end").ConfigureAwait(false);
+        await t.Done.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+        lock (t.Events)
+        {
+            File.WriteAllText(t.Path, JsonSerializer.Serialize(new { traceEvents = t.Events }));
+        }
+    }
+
+    /// <summary>
+    /// CPU time of the Chromium processes this benchmark started (descendants of this process, from /proc), in ms:
+    /// on a shared machine other Chromium processes belong to someone else.
+    /// </summary>
+    private static double ChromiumCpuMs()
+    {
+        var parents = new Dictionary<int, int>();
+        var ticks = new Dictionary<int, long>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // Fields after the command name in parentheses: ppid is the 2nd, utime and stime the 12th and 13th.
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                parents[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).StartsWith("/usr/lib/chromium/", StringComparison.Ordinal))
+                {
+                    ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
             }
             catch (IOException)
             {
@@ -232,10 +529,34 @@ public static class AlarmBenchmark
             }
         }
 
-        return ticks * 10.0; // USER_HZ is 100 on Linux
+        var self = Environment.ProcessId;
+        bool Ours(int pid)
+        {
+            for (var p = pid; p > 1 && parents.TryGetValue(p, out var parent); p = parent)
+            {
+                if (parent == self)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        return ticks.Where(t => Ours(t.Key)).Sum(t => t.Value) * 10.0; // USER_HZ is 100 on Linux
     }
 
-    private static readonly string[] PageMetrics = ["TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"];
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
 
     /// <summary>Sums the pages' main-thread time (Chromium's Performance domain, seconds) by kind.</summary>
     private static async Task<Dictionary<string, double>> MetricsAsync(List<ICDPSession> sessions)
@@ -257,23 +578,14 @@ public static class AlarmBenchmark
         return sums;
     }
 
-    private static async Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)> PressAsync(HttpClient http, int index)
-    {
-        var serial = "ATS" + index.ToString("D8", CultureInfo.InvariantCulture);
-        var sentMs = (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
-        var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
-        var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32() : -1;
-        return (id, sentMs, result.Status, result.Elapsed.TotalMilliseconds);
-    }
-
     /// <summary>Waits until every page has seen every alarm (or the timeout), then returns all latencies in ms.</summary>
-    private static async Task<List<double>> CollectAsync(List<IPage> pages, Dictionary<int, double> sent, TimeSpan timeout)
+    private static async Task<List<double>> CollectAsync(List<IPage> pages, Dictionary<string, double> sent, TimeSpan timeout)
     {
         var ids = sent.Keys.ToArray();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < timeout)
         {
-            var counts = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => (String(id) in window.__seen)).length", ids))).ConfigureAwait(false);
+            var counts = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", ids))).ConfigureAwait(false);
             if (counts.All(c => c == ids.Length))
             {
                 break;
@@ -288,7 +600,7 @@ public static class AlarmBenchmark
             var seen = await page.EvaluateAsync<Dictionary<string, double>>("() => window.__seen").ConfigureAwait(false);
             foreach (var (id, at) in sent)
             {
-                if (seen.TryGetValue(id.ToString(CultureInfo.InvariantCulture), out var shown))
+                if (seen.TryGetValue(id, out var shown))
                 {
                     latencies.Add(shown - at);
                 }
@@ -313,11 +625,82 @@ public static class AlarmBenchmark
 
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync("/police").ConfigureAwait(false);
-        await Harness.DemoSignIn.SignInAsync(page, "city110").ConfigureAwait(false);
-        await page.EvaluateAsync(Observer).ConfigureAwait(false);
+        await DemoSignIn.SignInAsync(page, "city110").ConfigureAwait(false);
         return page;
     }
 
     private static int Arg(string[] args, int index, int fallback) =>
         args.Length > index && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
+
+    /// <summary>The value of <c>--name=value</c>, or null (also for a bare <c>--name</c>).</summary>
+    private static string? Option(string[] args, string name) =>
+        args.FirstOrDefault(a => a.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
+
+    private sealed record Settings(int Consoles, int Rate, int Seconds, int Burst)
+    {
+        public int Steady => Rate * Seconds;
+    }
+
+    private enum Phase
+    {
+        WarmUp,
+        Steady,
+        Burst,
+    }
+
+    private readonly record struct Key(Phase Phase, int Index)
+    {
+        public static Key WarmUp(int i) => new(Phase.WarmUp, i);
+
+        public static Key Steady(int i) => new(Phase.Steady, i);
+
+        public static Key Burst(int i) => new(Phase.Burst, i);
+
+        public override string ToString() => (Phase switch { Phase.WarmUp => "w-", Phase.Steady => "s-", _ => "b-" }) + Index.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>One press: the id its card carries, when it was sent (epoch ms), whether it was accepted, and the device's wait for the answer.</summary>
+    private sealed record Press(string Id, double SentMs, bool Accepted, double RoundTripMs);
+
+    private sealed record Target(
+        string Name,
+        string Url,
+        Process Process,
+        string CardSelector,
+        string IdAttribute,
+        Func<HttpClient, Key, Task<Press>> PressAsync,
+        Func<IBrowser, string, Task<IPage>> OpenConsoleAsync,
+        Func<IEnumerable<string>, Task<long>> StoredAsync,
+        bool StoredCountsAll = false);
+
+    private sealed record Result(double P50, double P95, double P99, double AnswerP99, double BurstLastMs, int Lost);
+
+    /// <summary>WebSocket frames (render batches and the rest) the consoles received while counting, and their bytes.</summary>
+    private sealed class FrameCounter
+    {
+        private long _frames;
+        private long _bytes;
+
+        public volatile bool Counting;
+
+        public long Frames => Interlocked.Read(ref _frames);
+
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public void Add(JsonElement? e)
+        {
+            if (!Counting || e is not { } frame)
+            {
+                return;
+            }
+
+            var response = frame.GetProperty("response");
+            var payload = response.GetProperty("payloadData").GetString() ?? string.Empty;
+
+            // Binary frames (Blazor's MessagePack hub protocol) arrive base64-encoded.
+            var bytes = response.GetProperty("opcode").GetDouble() == 2 ? payload.Length * 3 / 4 : Encoding.UTF8.GetByteCount(payload);
+            Interlocked.Increment(ref _frames);
+            Interlocked.Add(ref _bytes, bytes);
+        }
+    }
 }

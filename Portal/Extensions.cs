@@ -15,12 +15,16 @@ using Portal.Core.Alarms;
 using Portal.Core.Data;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
+using Portal.Core.Health;
 using Portal.Core.Installation;
+using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
 using Portal.Endpoints;
+using Portal.Health;
 using Portal.Hosting;
+using Portal.Notifications;
 using Portal.Services;
 using Portal.SignIn;
 
@@ -139,6 +143,30 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraService>());
         services.AddSingleton<GateCameraAlarmPulls>(); // the gate camera's pull starts at alarm intake (issue #15)
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraAlarmPulls>());
+
+        // Device health and the notification centre (issue 12): scheduled checks, probes, notifications, Web Push.
+        services.Configure<HealthOptions>(builder.Configuration.GetSection(HealthOptions.Section));
+        services.AddSingleton<HealthRepository>();
+        services.AddSingleton<HealthQueries>();
+        services.AddSingleton<HealthMonitor>();
+        services.AddTransient<DeviceHealthCheckJob>();
+        services.AddTransient<HealthRetentionJob>();
+        services.AddSingleton<ICameraProbe, CameraHealthProbe>();
+        services.AddSingleton<ISipOptionsProbe, NoSipOptionsProbe>(); // the SIP user agent's OPTIONS probe replaces this
+        services.AddHttpClient(CameraHealthProbe.HttpClientName, c =>
+        {
+            c.Timeout = TimeSpan.FromSeconds(15);
+            c.MaxResponseContentBufferSize = 256 * 1024; // a camera answering megabytes is refused, not read
+        });
+        services.AddSingleton<NotificationRepository>();
+        services.AddSingleton<NotificationCenter>();
+        services.AddSingleton<PushSubscriptionRepository>();
+        services.AddSingleton<VapidKeyStore>();
+        services.AddHttpClient(WebPushSender.HttpClientName);
+        services.AddSingleton<WebPushSender>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebPushSender>());
+        services.AddHostedService<AlarmPushForwarder>();
+        services.AddScoped<NotificationInbox>();
 
         AddSignIn(services, options, publicUrl);
         services.AddPortalWebSecurity(options); // issue #14: CSP, no framing, forwarded headers, Secure cookies, HSTS

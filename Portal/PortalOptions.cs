@@ -32,6 +32,9 @@ public sealed class PortalOptions
     /// </summary>
     public string? MapTileUrl { get; set; }
 
+    /// <summary>The contact in the portal's VAPID signature (RFC 8292 §2.1 "sub"): a mailto: or https: address of its operators.</summary>
+    public string WebPushSubject { get; set; } = "mailto:admin@localhost";
+
     /// <summary>How many demo schools to create in demo mode.</summary>
     public int DemoSchoolCount { get; set; } = 420;
 
@@ -51,6 +54,12 @@ public sealed class PortalOptions
 
     /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
+
+    /// <summary>
+    /// Alarm console: the least time between two draws of a board, in ms. A board draws as soon as its browser has
+    /// confirmed the last draw; this adds a floor under a flood (fewer, larger draws: less CPU, more latency). See AlarmBoard.
+    /// </summary>
+    public int ConsoleRenderIntervalMs { get; set; }
 
     // Gate camera pulls (issue #15): started at alarm intake, kept briefly after the last viewer.
 

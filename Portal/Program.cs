@@ -20,7 +20,7 @@ builder.AddPortal();
 
 var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
-RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>());
+RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>(), app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Portal.Core.Health.HealthOptions>>().Value);
 
 app.UsePortalWebSecurity(); // issue #14: forwarded headers, CSP and other headers, HSTS, HTTPS redirection, Secure cookies
 if (!app.Environment.IsDevelopment())
@@ -45,6 +45,8 @@ app.MapDeviceApi();
 app.MapAlarmApi();
 app.MapInstallationApi();
 app.MapDiagnosticsApi();
+app.MapHealthApi();
+app.MapNotificationApi();
 app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 {
     Authorization = [new HangfireAdminFilter()],

@@ -1,6 +1,7 @@
 using Hangfire;
-using Portal.Core.Devices;
 using Portal.Core.Audit;
+using Portal.Core.Devices;
+using Portal.Core.Health;
 using Portal.Core.Installation;
 using Portal.SignIn;
 
@@ -26,7 +27,11 @@ public static class RecurringJobs
 
     private static readonly TimeZoneInfo CityTime = TimeZoneInfo.CreateCustomTimeZone("China Standard Time", TimeSpan.FromHours(8), "China Standard Time", "CST");
 
-    public static void Register(IRecurringJobManager jobs)
+    public const string DeviceHealthCheck = "device-health-check";
+
+    public const string HealthRetention = "device-health-retention";
+
+    public static void Register(IRecurringJobManager jobs, HealthOptions health)
     {
         // Monday 07:00, before the bureau's weekly meeting: the city report and one per district, xlsx and PDF.
         jobs.AddOrUpdate<WeeklyCompletionReportJob>(WeeklyCompletionReport, x => x.RunAsync(CancellationToken.None), "0 7 * * 1",
@@ -44,6 +49,11 @@ public static class RecurringJobs
         jobs.AddOrUpdate<DeviceRefusalRetentionJob>(DeviceRefusalRetention, x => x.RunAsync(CancellationToken.None), "20 3 * * *",
             new RecurringJobOptions { TimeZone = CityTime });
         jobs.AddOrUpdate<Portal.Core.Security.SecurityLogRetentionJob>(SecurityLogRetention, x => x.RunAsync(CancellationToken.None), "25 3 * * *",
+            new RecurringJobOptions { TimeZone = CityTime });
+
+        // Device health (issue 12): every minute one job checks every device (Portal:Health); nightly, old history goes.
+        jobs.AddOrUpdate<DeviceHealthCheckJob>(DeviceHealthCheck, x => x.RunAsync(CancellationToken.None), health.Cron);
+        jobs.AddOrUpdate<HealthRetentionJob>(HealthRetention, x => x.RunAsync(CancellationToken.None), "30 3 * * *",
             new RecurringJobOptions { TimeZone = CityTime });
     }
 }

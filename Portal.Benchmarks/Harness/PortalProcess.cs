@@ -148,6 +148,9 @@ public sealed class PortalProcess : IAsyncDisposable
             await Task.Delay(200).ConfigureAwait(false);
         }
 
+        // Do not leave it running: every test that asks for the portal would start another one.
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().ConfigureAwait(false);
         throw new TimeoutException("The portal did not answer /healthz within 120 s:\n" + Log);
     }
 

@@ -22,24 +22,26 @@ public sealed class AlarmEscalator(AlarmRepository alarms, AlarmNotifier notifie
             {
                 await RunOnceAsync(stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever went wrong, the next tick tries again: a dead escalator would leave every alarm unescalated.
                 logger.LogError(ex, "Escalation pass failed; retrying at the next tick");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    /// <summary>One pass: escalate what is due and tell the consoles.</summary>
+    /// <summary>One pass: escalate what is due and tell the consoles (an alarm that fails is logged and tried again next pass).</summary>
     public async Task<IReadOnlyList<int>> RunOnceAsync(CancellationToken ct = default)
     {
-        var escalated = await alarms.EscalateDueAsync(time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false);
-        foreach (var id in escalated)
+        var escalated = await alarms.EscalateDueAsync(time.GetUtcNow().UtcDateTime,
+            (id, ex) => logger.LogError(ex, "Alarm {AlarmId} could not be escalated; trying again at the next tick", id), ct).ConfigureAwait(false);
+        foreach (var e in escalated)
         {
-            logger.LogWarning("Alarm {AlarmId} escalated to the city centre: unanswered past its deadline", id);
-            notifier.Publish(id, AlarmEventKind.Escalated);
+            logger.LogWarning("Alarm {AlarmId} escalated to the city centre: unanswered past its deadline", e.Id);
+            notifier.Publish(e.Id, AlarmEventKind.Escalated, e.FormerCentreDistrictId);
         }
 
-        return escalated;
+        return [.. escalated.Select(e => e.Id)];
     }
 }

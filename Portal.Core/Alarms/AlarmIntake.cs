@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Threading.Channels;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
@@ -33,12 +33,26 @@ public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false,
 /// A single writer drains the queue and commits each batch in one durable transaction (group commit), so
 /// a burst costs one fsync per batch rather than one per alarm; each caller's task completes only after
 /// its alarm is committed, and only then is it announced to consoles, off the request path.
+/// <para>
+/// The writer is a thread of its own with a connection of its own, so a device's answer never waits behind the
+/// consoles' work: not for a thread-pool thread (Blazor renders there), not for a pooled connection, and not for a
+/// checkpoint (its connection never checkpoints; <see cref="CheckpointInterval"/> says who does). A batch that fails
+/// is retried alarm by alarm, so one bad signal fails alone; whatever else goes wrong fails that batch's callers,
+/// every one of them, and the writer carries on.
+/// </para>
 /// </summary>
 public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time, ILogger<AlarmIntake> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
 
-    private const string FindOpen = "SELECT Id FROM Alarm WHERE DeviceId = @DeviceId AND State < 3";
+    /// <summary>
+    /// How often the WAL is copied back into the database file (SQLite), on another connection than the writer's:
+    /// an automatic checkpoint runs inside the commit that crosses 1,000 pages, so about one press in a hundred
+    /// would have waited for it.
+    /// </summary>
+    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+
+    private const string FindOpen = "SELECT Id FROM Alarm WHERE DeviceId = @DeviceId AND State < @Closed";
 
     private const string JoinOpen = "UPDATE Alarm SET SignalCount = SignalCount + 1, LastSignalUtc = @Now WHERE Id = @Id";
 
@@ -56,67 +70,161 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         VALUES (@SchoolId, @DistrictId, @DeviceId, @CentreId, @Source, @IsTest, @IsAcceptance, 0, @Now, @Now, 1, @Deadline)
         """;
 
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentQueue<Pending> _queue = new();
 
-    /// <summary>Queues the signal and completes once it is committed. Throws if the write failed.</summary>
+    // Set when something is queued; the writer sleeps on it (no spinning: the machine's cores belong to the consoles meanwhile).
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+    private volatile bool _stopped;
+    private DbConnection? _connection;
+    private long _batchesStarted;
+    private int _writerSynchronous = -1;
+
+    /// <summary>How many batches the writer has taken up (tests wait on it to know a batch is in hand).</summary>
+    internal long BatchesStarted => Interlocked.Read(ref _batchesStarted);
+
+    /// <summary>
+    /// The writer connection's <c>PRAGMA synchronous</c> as SQLite reports it once set (2 = FULL: every commit is
+    /// synced before a caller hears back); -1 before the writer opened it, or on SQL Server (always durable).
+    /// </summary>
+    internal int WriterSynchronous => Volatile.Read(ref _writerSynchronous);
+
+    /// <summary>Queues the signal and completes once it is committed. Throws if the write failed or the intake is shut down.</summary>
     public Task<AlarmReceipt> SubmitAsync(AlarmSignal signal, CancellationToken ct = default)
     {
-        var pending = new Pending(signal, new TaskCompletionSource<AlarmReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
+        if (_stopped)
         {
             throw new InvalidOperationException("The alarm intake is shut down.");
+        }
+
+        var pending = new Pending(signal, new TaskCompletionSource<AlarmReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _queue.Enqueue(pending);
+        _wake.Set();
+        if (_stopped)
+        {
+            // Stopped between the check and the enqueue: the writer may have drained its last batch already.
+            FailQueued();
         }
 
         return pending.Done.Task.WaitAsync(ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writer = new Thread(() =>
+        {
+            try
+            {
+                Run(stoppingToken);
+            }
+            finally
+            {
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Alarm intake",
+        };
+        writer.Start();
+        return Task.WhenAll(done.Task, CheckpointAsync(stoppingToken));
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    private void Run(CancellationToken stoppingToken)
     {
         var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                batch.Add(next);
+                _wake.Wait(stoppingToken);
+                _wake.Reset();
+                while (!_queue.IsEmpty)
+                {
+                    batch.Clear();
+                    while (batch.Count < MaxBatch && _queue.TryDequeue(out var next))
+                    {
+                        batch.Add(next);
+                    }
+
+                    Interlocked.Increment(ref _batchesStarted);
+                    try
+                    {
+                        WriteBatch(batch, stoppingToken);
+                    }
+                    catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // Not a failure of one signal (those are handled in WriteBatch): fail this batch, keep going.
+                        logger.LogError(ex, "Alarm batch of {Count} could not be written; its callers are told", batch.Count);
+                        Fail(batch, ex);
+                        DropConnection();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Shutting down: nobody waits forever, neither the batch in hand nor what is still queued.
+            _stopped = true;
+            foreach (var p in batch)
+            {
+                p.Done.TrySetCanceled(stoppingToken);
             }
 
-            await WriteBatchAsync(batch, stoppingToken).ConfigureAwait(false);
+            FailQueued();
+            DropConnection();
         }
     }
 
-    private async Task WriteBatchAsync(List<Pending> batch, CancellationToken ct)
+    private void FailQueued()
     {
-        var receipts = new AlarmReceipt[batch.Count];
+        while (_queue.TryDequeue(out var p))
+        {
+            p.Done.TrySetException(new InvalidOperationException("The alarm intake is shut down."));
+        }
+    }
+
+    private static void Fail(List<Pending> batch, Exception ex)
+    {
+        foreach (var p in batch)
+        {
+            p.Done.TrySetException(ex);
+        }
+    }
+
+    private void WriteBatch(List<Pending> batch, CancellationToken ct)
+    {
+        AlarmReceipt[] receipts;
         try
         {
-            await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-            await MakeDurableAsync(connection, ct).ConfigureAwait(false);
-            var centres = (await connection.QueryAsync<(long Id, long? DistrictId, long Seconds)>(new CommandDefinition(SelectCentres, cancellationToken: ct)).ConfigureAwait(false)).ToList();
-            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            var now = time.GetUtcNow().UtcDateTime;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                receipts[i] = await WriteOneAsync(connection, tx, batch[i].Signal, centres, now, ct).ConfigureAwait(false);
-            }
-
-            await tx.CommitAsync(ct).ConfigureAwait(false);
+            receipts = Commit(batch, ct);
         }
-        catch (Exception ex) when (batch.Count > 1 && ex is DbException or InvalidOperationException)
+        catch (Exception ex) when (batch.Count > 1 && !ct.IsCancellationRequested)
         {
             // One bad signal must not take the others down with it: write them one by one.
             logger.LogWarning(ex, "Alarm batch of {Count} failed; retrying each alone", batch.Count);
+            DropConnection();
             foreach (var p in batch)
             {
-                await WriteBatchAsync([p], ct).ConfigureAwait(false);
+                WriteBatch([p], ct);
             }
 
             return;
         }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             logger.LogError(ex, "Alarm signal from school {SchoolId} could not be written; the caller is told", batch[0].Signal.SchoolId);
             batch[0].Done.TrySetException(ex);
+            DropConnection();
             return;
         }
 
@@ -132,15 +240,99 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
     }
 
-    private async Task<AlarmReceipt> WriteOneAsync(DbConnection connection, DbTransaction tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now, CancellationToken ct)
+    /// <summary>Writes the batch in one transaction and commits it (one sync for the lot).</summary>
+    private AlarmReceipt[] Commit(List<Pending> batch, CancellationToken ct)
+    {
+        var connection = Connection();
+        var receipts = new AlarmReceipt[batch.Count];
+        var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres).ToList();
+        using var tx = connection.BeginTransaction();
+        var now = time.GetUtcNow().UtcDateTime;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            receipts[i] = WriteOne(connection, tx, batch[i].Signal, centres, now);
+        }
+
+        tx.Commit();
+        return receipts;
+    }
+
+    /// <summary>
+    /// The writer's own connection, opened once: durable commits (on SQLite, synchronous=FULL: WAL syncs at every
+    /// commit, and group commit keeps that to one sync per batch) and no automatic checkpoint inside its commits.
+    /// Never pooled, so neither setting leaks to another connection.
+    /// </summary>
+    private DbConnection Connection()
+    {
+        if (_connection is { State: System.Data.ConnectionState.Open } open)
+        {
+            return open;
+        }
+
+        DropConnection();
+        var connection = db.Open();
+        if (connection is SqliteConnection sqlite)
+        {
+            sqlite.ConnectionString = new SqliteConnectionStringBuilder(sqlite.ConnectionString) { Pooling = false }.ToString();
+            connection.Open();
+            connection.Execute("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;");
+            Volatile.Write(ref _writerSynchronous, (int)connection.ExecuteScalar<long>("PRAGMA synchronous;"));
+        }
+        else
+        {
+            connection.Open();
+        }
+
+        return _connection = connection;
+    }
+
+    private void DropConnection()
+    {
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    /// <summary>
+    /// Copies the WAL back into the database file every <see cref="CheckpointInterval"/> (a passive checkpoint: it
+    /// never blocks the writer, which goes on appending to the WAL meanwhile). SQLite only.
+    /// </summary>
+    private async Task CheckpointAsync(CancellationToken ct)
+    {
+        if (db.Dialect != SqlDialect.Sqlite)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(CheckpointInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+                    await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(PASSIVE);", cancellationToken: ct)).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "WAL checkpoint failed; trying again in {Interval}", CheckpointInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private AlarmReceipt WriteOne(DbConnection connection, DbTransaction tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
     {
         // The device API's nonce is spent in the same transaction as the alarm: one commit per batch, and a
         // replay inside the same batch is caught too.
         if (s.Nonce is not null && s.DeviceId is { } nonceDevice)
         {
-            var spent = await connection.ExecuteAsync(new CommandDefinition(
-                db.Pick(Devices.DeviceRequestVerifier.InsertNonceSqlServer, Devices.DeviceRequestVerifier.InsertNonceSqlite),
-                new { DeviceId = nonceDevice, s.Nonce, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var spent = connection.Execute(db.Pick(Devices.DeviceRequestVerifier.InsertNonceSqlServer, Devices.DeviceRequestVerifier.InsertNonceSqlite),
+                new { DeviceId = nonceDevice, s.Nonce, Now = now }, tx);
             if (spent == 0)
             {
                 return new AlarmReceipt(0, false, Replay: true);
@@ -149,11 +341,11 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         if (s.DeviceId is { } deviceId)
         {
-            var open = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(FindOpen, new { DeviceId = deviceId }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var open = connection.ExecuteScalar<int?>(FindOpen, new { DeviceId = deviceId, Closed = (int)AlarmState.Closed }, tx);
             if (open is { } openId)
             {
-                await connection.ExecuteAsync(new CommandDefinition(JoinOpen, new { Id = openId, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
-                await AlarmRepository.AddEventAsync(connection, tx, Event(openId, AlarmEventKind.SignalJoined, s, now), ct).ConfigureAwait(false);
+                connection.Execute(JoinOpen, new { Id = openId, Now = now }, tx);
+                AlarmRepository.AddEvent(connection, tx, Event(openId, AlarmEventKind.SignalJoined, s, now));
                 return new AlarmReceipt(openId, true);
             }
         }
@@ -170,7 +362,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             }
         }
 
-        var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), new
+        var id = connection.ExecuteScalar<int>(db.Pick(InsertSqlServer, InsertSqlite), new
         {
             s.SchoolId,
             s.DistrictId,
@@ -181,8 +373,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             s.IsAcceptance,
             Now = now,
             Deadline = now.AddSeconds(centre.Seconds),
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        await AlarmRepository.AddEventAsync(connection, tx, Event(id, AlarmEventKind.Raised, s, now), ct).ConfigureAwait(false);
+        }, tx);
+        AlarmRepository.AddEvent(connection, tx, Event(id, AlarmEventKind.Raised, s, now));
         return new AlarmReceipt(id, false);
     }
 
@@ -194,20 +386,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         UserId = s.UserId,
         UserName = s.UserName,
         RemoteAddress = s.RemoteAddress,
-        Text = s.Source.ToString(),
+        Code = (int)s.Source,
     };
-
-    /// <summary>
-    /// An alarm is promised only once it survives a power cut: on SQLite that is synchronous=FULL for this
-    /// connection (WAL then syncs at every commit); group commit keeps the cost to one sync per batch.
-    /// </summary>
-    private static async Task MakeDurableAsync(DbConnection connection, CancellationToken ct)
-    {
-        if (connection is SqliteConnection)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("PRAGMA synchronous=FULL;", cancellationToken: ct)).ConfigureAwait(false);
-        }
-    }
 
     private sealed record Pending(AlarmSignal Signal, TaskCompletionSource<AlarmReceipt> Done);
 }

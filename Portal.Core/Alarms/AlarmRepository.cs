@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Portal.Core.Data;
+using Portal.Core.Schools;
 using Portal.Core.Security;
 
 namespace Portal.Core.Alarms;
@@ -34,6 +35,14 @@ public sealed record AlarmQuery(
     bool? IsTest = null,
     bool OpenOnly = false);
 
+/// <summary>An alarm escalated past its deadline, and the district of the centre that held it before (null: the city's).</summary>
+public sealed record Escalation
+{
+    public int Id { get; init; }
+
+    public int? FormerCentreDistrictId { get; init; }
+}
+
 /// <summary>
 /// Reads alarms in a user's scope, and the conditional writes that make each step happen once. (New alarms and
 /// joined signals are written by <see cref="AlarmIntake"/>, the single group-commit writer.)
@@ -45,7 +54,8 @@ public sealed class AlarmRepository(Db db)
         a.State, a.RaisedUtc, a.LastSignalUtc, a.SignalCount, a.AnswerDeadlineUtc, a.EscalatedUtc, a.AnsweredUtc,
         a.AnsweredByUserId, a.AnsweredByName, a.ClosedUtc, a.Disposition,
         s.Name AS SchoolName, s.Code AS SchoolCode, s.Address, s.PrincipalName, s.Phone, s.Longitude, s.Latitude,
-        d.Name AS DistrictName, dv.SerialNumber AS DeviceSerial, dv.Model AS DeviceModel, c.Name AS CentreName
+        d.Name AS DistrictName, d.NameEn AS DistrictNameEn, dv.SerialNumber AS DeviceSerial, dv.Model AS DeviceModel,
+        c.Name AS CentreName, c.NameEn AS CentreNameEn
         """;
 
     internal const string ViewFrom = """
@@ -72,17 +82,22 @@ public sealed class AlarmRepository(Db db)
           AND (@OpenOnly = 0 OR a.State < @Closed)
         """;
 
-    private const string SelectEvents =
-        "SELECT Id, AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text FROM AlarmEvent WHERE AlarmId = @AlarmId ORDER BY Id";
-
-    private const string InsertEvent = """
-        INSERT INTO AlarmEvent (AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text)
-        VALUES (@AlarmId, @Kind, @AtUtc, @UserId, @UserName, @RemoteAddress, @Text)
+    private const string SelectEvents = """
+        SELECT e.Id, e.AlarmId, e.Kind, e.AtUtc, e.UserId, e.UserName, e.RemoteAddress, e.Text, e.Code, e.CentreId,
+               c.Name AS CentreName, c.NameEn AS CentreNameEn
+        FROM AlarmEvent e LEFT JOIN PoliceCentre c ON c.Id = e.CentreId
+        WHERE e.AlarmId = @AlarmId ORDER BY e.Id
         """;
 
-    // Exactly one operator wins: the update only matches while nobody has answered.
+    private const string InsertEvent = """
+        INSERT INTO AlarmEvent (AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text, Code, CentreId)
+        VALUES (@AlarmId, @Kind, @AtUtc, @UserId, @UserName, @RemoteAddress, @Text, @Code, @CentreId)
+        """;
+
+    // Exactly one operator wins: the update only matches while nobody has answered. AnsweredUtc keeps the first
+    // answer when a transferred alarm is answered again at the receiving centre (statistics measure the first).
     private const string Answer = """
-        UPDATE Alarm SET State = @Answered, AnsweredUtc = @Now, AnsweredByUserId = @UserId, AnsweredByName = @UserName, AnswerDeadlineUtc = NULL
+        UPDATE Alarm SET State = @Answered, AnsweredUtc = COALESCE(AnsweredUtc, @Now), AnsweredByUserId = @UserId, AnsweredByName = @UserName, AnswerDeadlineUtc = NULL
         WHERE Id = @Id AND State < @Answered
         """;
 
@@ -91,9 +106,17 @@ public sealed class AlarmRepository(Db db)
         WHERE Id = @Id AND State = @Answered
         """;
 
-    private const string Transfer = "UPDATE Alarm SET CentreId = @CentreId WHERE Id = @Id AND State < @Closed";
+    // The receiving centre must answer it now: it rings there with that centre's own deadline. Only from the centre
+    // that held it, so two transfers at once cannot both take.
+    private const string Transfer = """
+        UPDATE Alarm SET CentreId = @CentreId, State = @Ringing, AnswerDeadlineUtc = @Deadline, AnsweredByUserId = NULL, AnsweredByName = NULL
+        WHERE Id = @Id AND State < @Closed AND CentreId = @FromCentreId
+        """;
 
-    private const string SelectDue = "SELECT Id FROM Alarm WHERE State = @Ringing AND AnswerDeadlineUtc <= @Now";
+    private const string SelectDue = """
+        SELECT a.Id, c.DistrictId AS FormerCentreDistrictId FROM Alarm a JOIN PoliceCentre c ON c.Id = a.CentreId
+        WHERE a.State = @Ringing AND a.AnswerDeadlineUtc <= @Now
+        """;
 
     private const string Escalate = """
         UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, CentreId = @CityCentreId, AnswerDeadlineUtc = NULL
@@ -125,6 +148,26 @@ public sealed class AlarmRepository(Db db)
     {
         await using var connection = db.Open();
         return await connection.QuerySingleOrDefaultAsync<AlarmView>(new CommandDefinition(ViewByIdSql, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The views of several alarms by id, read over one connection (ids no longer there are missing). Synchronous:
+    /// the notifier reads on its own thread.
+    /// </summary>
+    public IReadOnlyDictionary<int, AlarmView> GetViews(IReadOnlyCollection<int> ids)
+    {
+        var views = new Dictionary<int, AlarmView>(ids.Count);
+        using var connection = db.Open();
+        connection.Open();
+        foreach (var id in ids)
+        {
+            if (connection.QuerySingleOrDefault<AlarmView>(ViewByIdSql, new { Id = id }) is { } view)
+            {
+                views[id] = view;
+            }
+        }
+
+        return views;
     }
 
     public async Task<AlarmView?> GetViewAsync(UserScope scope, int id, CancellationToken ct = default)
@@ -196,6 +239,9 @@ public sealed class AlarmRepository(Db db)
     internal static Task AddEventAsync(DbConnection connection, DbTransaction tx, AlarmEvent e, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(InsertEvent, e, tx, cancellationToken: ct));
 
+    /// <summary>The alarm intake's writer thread adds events synchronously (on its own thread, inside its own transaction).</summary>
+    internal static void AddEvent(DbConnection connection, DbTransaction tx, AlarmEvent e) => connection.Execute(InsertEvent, e, tx);
+
     /// <summary>True for the one caller whose answer took; false when someone else had it already.</summary>
     public Task<bool> TryAnswerAsync(int id, UserScope user, string? remoteAddress, DateTime now, CancellationToken ct = default) =>
         ChangeWithEventAsync(Answer, new { Id = id, Now = now, user.UserId, user.UserName, Answered = (int)AlarmState.Answered },
@@ -203,35 +249,69 @@ public sealed class AlarmRepository(Db db)
 
     public Task<bool> TryCloseAsync(int id, AlarmDisposition disposition, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
         ChangeWithEventAsync(Close, new { Id = id, Now = now, Disposition = (int)disposition, Answered = (int)AlarmState.Answered, Closed = (int)AlarmState.Closed },
-            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Closed, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"{disposition}: {note}".TrimEnd(' ', ':') }, ct);
+            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Closed, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Code = (int)disposition, Text = note }, ct);
 
-    public Task<bool> TryTransferAsync(int id, int centreId, string centreName, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
-        ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centreId, Closed = (int)AlarmState.Closed },
-            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Transferred, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"→ {centreName} {note}".TrimEnd() }, ct);
+    /// <summary>Hands an open alarm from <paramref name="fromCentreId"/> to <paramref name="centre"/>, ringing there with its deadline.</summary>
+    public Task<bool> TryTransferAsync(int id, int fromCentreId, PoliceCentre centre, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
+        ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centre.Id, FromCentreId = fromCentreId, Deadline = now.AddSeconds(centre.AnswerDeadlineSeconds), Ringing = (int)AlarmState.Ringing, Closed = (int)AlarmState.Closed },
+            new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Transferred, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, CentreId = centre.Id, Text = note }, ct);
 
     /// <summary>
     /// Escalates every alarm whose answer deadline has passed, in one transaction (one lock and one sync for
-    /// the lot, not one per alarm, so the alarm intake is not kept waiting); returns the ids this call escalated.
+    /// the lot, not one per alarm, so the alarm intake is not kept waiting); if that fails, each alarm in its own,
+    /// so one alarm that cannot be escalated holds none of the others back. Returns what this call escalated, each
+    /// with the district of the centre that held it before (whose consoles are told).
     /// </summary>
-    public async Task<IReadOnlyList<int>> EscalateDueAsync(DateTime now, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Escalation>> EscalateDueAsync(DateTime now, Action<int, Exception>? onFailure = null, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        var due = (await connection.QueryAsync<int>(new CommandDefinition(SelectDue, new { Now = now, Ringing = (int)AlarmState.Ringing }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
-        if (due.Count == 0)
+        List<Escalation> due;
+        int city;
+        await using (var connection = await db.OpenAsync(ct).ConfigureAwait(false))
         {
-            return [];
+            due = [.. await connection.QueryAsync<Escalation>(new CommandDefinition(SelectDue, new { Now = now, Ringing = (int)AlarmState.Ringing }, cancellationToken: ct)).ConfigureAwait(false)];
+            if (due.Count == 0)
+            {
+                return [];
+            }
+
+            city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
         }
 
-        var city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
-        var escalated = new List<int>();
+        try
+        {
+            return await EscalateAsync(due, city, now, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (due.Count > 1 && ex is DbException or InvalidOperationException)
+        {
+            var escalated = new List<Escalation>();
+            foreach (var one in due)
+            {
+                try
+                {
+                    escalated.AddRange(await EscalateAsync([one], city, now, ct).ConfigureAwait(false));
+                }
+                catch (Exception oneEx) when (oneEx is DbException or InvalidOperationException)
+                {
+                    onFailure?.Invoke(one.Id, oneEx);
+                }
+            }
+
+            return escalated;
+        }
+    }
+
+    private async Task<List<Escalation>> EscalateAsync(List<Escalation> due, int city, DateTime now, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        var escalated = new List<Escalation>();
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        foreach (var id in due)
+        foreach (var one in due)
         {
             // Conditional: another instance (or an operator's answer) may have got there first.
-            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { Id = id, Now = now, CityCentreId = city, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
+            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { one.Id, Now = now, CityCentreId = city, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
             {
-                await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system" }, ct).ConfigureAwait(false);
-                escalated.Add(id);
+                await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = one.Id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system", CentreId = city }, ct).ConfigureAwait(false);
+                escalated.Add(one);
             }
         }
 

@@ -30,9 +30,30 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
     public Task<Page<AlarmView>> GetHistoryAsync(UserScope scope, AlarmQuery query, PageRequest page, CancellationToken ct = default) =>
         alarms.GetPageAsync(scope, query, page, ct);
 
-    /// <summary>The alarm's whole timeline, or null when it is outside the scope.</summary>
-    public async Task<IReadOnlyList<AlarmEvent>?> GetTimelineAsync(UserScope scope, int id, CancellationToken ct = default) =>
-        await alarms.GetViewAsync(scope, id, ct).ConfigureAwait(false) is null ? null : await alarms.GetEventsAsync(id, ct).ConfigureAwait(false);
+    /// <summary>
+    /// The alarm's timeline, or null when it is outside the scope. Principals and the bureau read what happened and
+    /// when, never the police's details: no notes, no dispatch, nothing an operator typed on a transfer or a close,
+    /// and no one's network address.
+    /// </summary>
+    public async Task<IReadOnlyList<AlarmEvent>?> GetTimelineAsync(UserScope scope, int id, CancellationToken ct = default)
+    {
+        if (await alarms.GetViewAsync(scope, id, ct).ConfigureAwait(false) is null)
+        {
+            return null;
+        }
+
+        var events = await alarms.GetEventsAsync(id, ct).ConfigureAwait(false);
+        return ReadsPoliceDetails(scope) ? events : [.. events.Where(e => !e.IsPoliceOnly).Select(WithoutPoliceDetails)];
+    }
+
+    /// <summary>The police and administrators read an alarm's whole timeline; principals and the bureau do not.</summary>
+    public static bool ReadsPoliceDetails(UserScope scope) => scope.Role is Roles.CityOperator or Roles.DistrictOperator or Roles.Admin;
+
+    private static AlarmEvent WithoutPoliceDetails(AlarmEvent e) => e with
+    {
+        RemoteAddress = null,
+        Text = e.Kind == AlarmEventKind.Camera ? e.Text : null,
+    };
 
     /// <summary>Starts a test alarm for a school (principal: their own; admin: any). Returns the alarm id.</summary>
     public async Task<int> RaiseTestAsync(UserScope scope, int schoolId, bool acceptance, string? remoteAddress, CancellationToken ct = default)
@@ -79,12 +100,22 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
     public Task<AlarmActionResult> DispatchAsync(UserScope scope, int id, string units, string? remoteAddress, CancellationToken ct = default) =>
         AddTextEventAsync(scope, id, AlarmEventKind.Dispatch, units, remoteAddress, ct);
 
+    /// <summary>
+    /// Hands an open alarm to another 110 centre, where it rings with that centre's own answer deadline. Only the
+    /// centre that holds it may pass it on (so a district cannot take an alarm the city holds); the city may pass
+    /// on any. The consoles of the centre that passed it on are told too, though it may leave their scope.
+    /// </summary>
     public async Task<AlarmActionResult> TransferAsync(UserScope scope, int id, int centreId, string? note, string? remoteAddress, CancellationToken ct = default)
     {
         var alarm = await PoliceAlarmAsync(scope, id, ct).ConfigureAwait(false);
         if (alarm is null || !alarm.IsOpen)
         {
             return AlarmActionResult.Fail("NotFound");
+        }
+
+        if (!MayTransfer(scope, alarm))
+        {
+            return AlarmActionResult.Fail("NotYourCentre");
         }
 
         var centre = (await districts.GetCentresAsync(ct).ConfigureAwait(false)).FirstOrDefault(c => c.Id == centreId);
@@ -98,14 +129,18 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
             return AlarmActionResult.Fail("TooLong");
         }
 
-        if (!await alarms.TryTransferAsync(id, centre.Id, centre.Name, scope, remoteAddress, note?.Trim(), Now, ct).ConfigureAwait(false))
+        if (!await alarms.TryTransferAsync(id, alarm.CentreId, centre, scope, remoteAddress, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), Now, ct).ConfigureAwait(false))
         {
             return AlarmActionResult.Fail("NotFound");
         }
 
-        notifier.Publish(id, AlarmEventKind.Transferred);
+        notifier.Publish(id, AlarmEventKind.Transferred, alarm.CentreDistrictId);
         return AlarmActionResult.Ok;
     }
+
+    /// <summary>Whether this user may pass the alarm on: the city may pass on any, a district only what its own centre holds.</summary>
+    public static bool MayTransfer(UserScope scope, AlarmView alarm) =>
+        scope.Role == Roles.CityOperator || (scope.Role == Roles.DistrictOperator && alarm.CentreDistrictId is { } held && held == scope.DistrictId);
 
     public async Task<AlarmActionResult> CloseAsync(UserScope scope, int id, AlarmDisposition disposition, string? note, string? remoteAddress, CancellationToken ct = default)
     {
@@ -135,7 +170,7 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
             return AlarmActionResult.Fail(alarm.State == AlarmState.Closed ? "AlreadyClosed" : "AnswerFirst");
         }
 
-        if (!await alarms.TryCloseAsync(id, disposition, scope, remoteAddress, note?.Trim(), Now, ct).ConfigureAwait(false))
+        if (!await alarms.TryCloseAsync(id, disposition, scope, remoteAddress, string.IsNullOrWhiteSpace(note) ? null : note.Trim(), Now, ct).ConfigureAwait(false))
         {
             return AlarmActionResult.Fail("AlreadyClosed");
         }
@@ -144,9 +179,33 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
         return AlarmActionResult.Ok;
     }
 
-    /// <summary>Records a camera action (PTZ preset, warning light) in the alarm's audit trail.</summary>
-    public Task<AlarmActionResult> RecordCameraActionAsync(UserScope scope, int id, string what, string? remoteAddress, CancellationToken ct = default) =>
-        AddTextEventAsync(scope, id, AlarmEventKind.Camera, what, remoteAddress, ct);
+    /// <summary>Records a camera action in the alarm's audit trail: <paramref name="detail"/> is the PTZ direction or the preset's name.</summary>
+    public async Task<AlarmActionResult> RecordCameraActionAsync(UserScope scope, int id, AlarmCameraAction action, string? detail, string? remoteAddress, CancellationToken ct = default)
+    {
+        if (detail is { Length: > MaxTextLength })
+        {
+            return AlarmActionResult.Fail("TooLong");
+        }
+
+        if (await PoliceAlarmAsync(scope, id, ct).ConfigureAwait(false) is null)
+        {
+            return AlarmActionResult.Fail("NotFound");
+        }
+
+        await alarms.AddEventAsync(new AlarmEvent
+        {
+            AlarmId = id,
+            Kind = AlarmEventKind.Camera,
+            AtUtc = Now,
+            UserId = scope.UserId,
+            UserName = scope.UserName,
+            RemoteAddress = remoteAddress,
+            Code = (int)action,
+            Text = detail,
+        }, ct).ConfigureAwait(false);
+        notifier.Publish(id, AlarmEventKind.Camera);
+        return AlarmActionResult.Ok;
+    }
 
     private async Task<AlarmActionResult> AddTextEventAsync(UserScope scope, int id, AlarmEventKind kind, string text, string? remoteAddress, CancellationToken ct)
     {

@@ -285,6 +285,10 @@ public sealed class DeviceRepository(Db db)
         return await connection.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = (int)state }, cancellationToken: ct)).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>Records a device's health inside the caller's transaction (the health checks write the transition's history with it).</summary>
+    internal static async Task<bool> SetHealthAsync(DbTransaction tx, int id, DeviceHealthState state, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = (int)state }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
+
     internal static string PageSql(Db db) =>
         "SELECT COUNT(*) " + ListFrom + ";\n"
         + "SELECT " + ListColumns + " " + ListFrom + " ORDER BY s.DistrictId, s.Code, d.Kind " + db.Paging + ";";

@@ -87,11 +87,14 @@ public sealed class AcceptanceTestService(Db db, InstallationRepository installa
         return new InstallationResult(null, testId);
     }
 
-    /// <summary>The test behind an alarm, when the alarm is an acceptance test inside the operator's scope.</summary>
+    /// <summary>
+    /// The test behind an alarm, when the alarm is an acceptance test inside the user's scope (an alarm transferred
+    /// to another district's centre is in that centre's scope, and so is its test).
+    /// </summary>
     public async Task<AcceptanceTest?> GetByAlarmIdAsync(UserScope scope, int alarmId, CancellationToken ct = default)
     {
         var test = await installation.GetTestByAlarmIdAsync(alarmId, ct).ConfigureAwait(false);
-        if (test is null || await schools.GetByIdAsync(test.SchoolId, ct).ConfigureAwait(false) is not { } school || !scope.CanSee(school.DistrictId, school.Id))
+        if (test is null || await alarms.GetAsync(scope, alarmId, ct).ConfigureAwait(false) is not { } alarm || alarm.SchoolId != test.SchoolId)
         {
             return null;
         }

@@ -41,6 +41,9 @@ public sealed class SimulatedCamera : IAsyncDisposable
 
     public int OnvifPort => Onvif.Port;
 
+    /// <summary>The cameras behind this one's ports (<see cref="SimulatedCameraOptions.Fleet"/>), or null.</summary>
+    public SimulatedCameraFleet? Fleet => Options.Fleet;
+
     public static async Task<SimulatedCamera> StartAsync(SimulatedCameraOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
     {
         options ??= new SimulatedCameraOptions();

@@ -27,6 +27,12 @@ public sealed record SimulatedCameraOptions
     public int SessionTimeoutSeconds { get; init; } = 60;
 
     /// <summary>
+    /// Serve many cameras, each under its own first path segment (<see cref="SimulatedCameraFleet"/>), instead of one camera
+    /// at <see cref="Path"/>; null serves the one camera.
+    /// </summary>
+    public SimulatedCameraFleet? Fleet { get; init; }
+
+    /// <summary>
     /// True (a good camera) answers RTCP PLI and FIR about its stream, on the interleaved channel or its UDP RTCP port,
     /// by jumping to the clip's next IDR at the next frame; false ignores them, as many cameras do.
     /// </summary>

@@ -43,6 +43,9 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
 
     public Uri DeviceServiceUri => new($"http://{_options.Host}:{Port}/onvif/device_service");
 
+    /// <summary>The device service of one camera of the fleet.</summary>
+    public Uri DeviceServiceUriOf(string camera) => new($"http://{_options.Host}:{Port}/{camera}/onvif/device_service");
+
     /// <summary>Requests refused for bad credentials.</summary>
     public int AuthenticationFailures { get; private set; }
 
@@ -56,7 +59,24 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(_options.Host), _options.OnvifPort));
         _app = builder.Build();
-        _app.MapPost("/onvif/{service}", (HttpContext context, string service) => HandleAsync(context, service));
+        _app.MapPost("/onvif/{service}", (HttpContext context, string service) => HandleAsync(context, service, null));
+        if (_options.Fleet is { } fleet)
+        {
+            _app.MapPost("/{camera}/onvif/{service}", async (HttpContext context, string camera, string service) =>
+            {
+                switch (fleet[camera])
+                {
+                    case CameraAvailability.Down or CameraAvailability.OnvifDown:
+                        context.Abort();
+                        return Results.Empty;
+                    case CameraAvailability.Hang:
+                        await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                        return Results.Empty;
+                    default:
+                        return await HandleAsync(context, service, camera).ConfigureAwait(false);
+                }
+            });
+        }
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = _app.Urls.First();
         Port = new Uri(address).Port;
@@ -71,7 +91,7 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
         }
     }
 
-    private async Task<IResult> HandleAsync(HttpContext context, string service)
+    private async Task<IResult> HandleAsync(HttpContext context, string service, string? camera)
     {
         using var reader = new StreamReader(context.Request.Body);
         var text = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
@@ -96,7 +116,7 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
         var body = (service, name) switch
         {
             ("device_service", "GetSystemDateAndTime") => SystemDateAndTime(),
-            ("device_service", "GetCapabilities") => Capabilities(),
+            ("device_service", "GetCapabilities") => Capabilities(camera),
             ("device_service", "GetRelayOutputs") => new XElement(Tds + "GetRelayOutputsResponse", _state.Relays.Keys.Select(k => new XElement(Tds + "RelayOutputs", new XAttribute("token", k)))),
             ("device_service" or "deviceio_service", "SetRelayOutputState") => SetRelay(operation),
             ("media_service", "GetProfiles") => new XElement(Trt + "GetProfilesResponse", new XElement(Trt + "Profiles", new XAttribute("token", ProfileToken), new XAttribute("fixed", "true"), new XElement(Tt + "Name", "MainStream"))),
@@ -193,10 +213,10 @@ public sealed class SimulatedOnvifService : IAsyncDisposable
                     new XElement(Tt + "Date", new XElement(Tt + "Year", now.Year), new XElement(Tt + "Month", now.Month), new XElement(Tt + "Day", now.Day)))));
     }
 
-    private XElement Capabilities()
+    private XElement Capabilities(string? camera)
     {
         // Report the LAN address a real camera would, so the client's rebasing onto its configured host is exercised.
-        var root = $"http://192.168.1.64:{Port.ToString(CultureInfo.InvariantCulture)}/onvif/";
+        var root = $"http://192.168.1.64:{Port.ToString(CultureInfo.InvariantCulture)}/{(camera is null ? null : camera + "/")}onvif/";
         return new XElement(
             Tds + "GetCapabilitiesResponse",
             new XElement(

@@ -32,6 +32,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private int _disposed;
     private readonly List<TcpClient> _connections = [];
+    private readonly Dictionary<TcpClient, string> _cameraOf = [];
     private readonly List<Session> _sessions = [];
     private readonly long _started;
     private Task _acceptLoop = Task.CompletedTask;
@@ -47,11 +48,24 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _listener = new TcpListener(IPAddress.Parse(options.Host), options.RtspPort);
         _started = _time.GetTimestamp();
+        if (options.Fleet is { } fleet)
+        {
+            fleet.Changed += (name, availability) =>
+            {
+                if (availability != CameraAvailability.Up)
+                {
+                    DropConnections(name);
+                }
+            };
+        }
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public Uri Uri => new($"rtsp://{_options.Host}:{Port}{_options.Path}");
+
+    /// <summary>The RTSP URL of one camera of the fleet (<see cref="SimulatedCameraOptions.Fleet"/>).</summary>
+    public Uri UriOf(string name) => new($"rtsp://{_options.Host}:{Port}/{name}{_options.Path}");
 
     /// <summary>Sessions currently playing.</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
@@ -94,6 +108,21 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
             }
 
             _connections.Clear();
+        }
+    }
+
+    /// <summary>Closes the connections of one camera of the fleet (it went down).</summary>
+    public void DropConnections(string name)
+    {
+        lock (_connections)
+        {
+            foreach (var (client, camera) in _cameraOf)
+            {
+                if (string.Equals(camera, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    client.Dispose();
+                }
+            }
         }
     }
 
@@ -174,6 +203,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
                     continue;
                 }
 
+                if (_options.Fleet is { } fleet && !await AdmitAsync(fleet, session, request, stream).ConfigureAwait(false))
+                {
+                    break;
+                }
+
                 var response = Handle(session, request);
                 response.Headers.Set("CSeq", request.Headers["CSeq"] ?? "0");
                 response.Headers.Set("Server", "Portal.Simulator gate camera");
@@ -205,14 +239,56 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
             lock (_connections)
             {
                 _connections.Remove(client);
+                _cameraOf.Remove(client);
             }
 
             client.Dispose();
         }
     }
 
+    /// <summary>
+    /// Fleet mode: binds the connection to the camera its request names and applies that camera's availability. False
+    /// when the connection must end: the camera is down (closed unanswered), hung (read until the client gives up), or
+    /// or the path names no camera (closed, as an address with no camera behind it would be).
+    /// </summary>
+    private async Task<bool> AdmitAsync(SimulatedCameraFleet fleet, Session session, RtspRequest request, NetworkStream stream)
+    {
+        var path = Uri.TryCreate(request.Uri, UriKind.Absolute, out var uri) ? uri.AbsolutePath : string.Empty;
+        var name = SimulatedCameraFleet.NameOf(path, _options.Path) ?? session.Camera;
+        if (name is null)
+        {
+            return request.Method == "OPTIONS"; // "OPTIONS *" and the like: answer; anything else for no camera: close
+        }
+
+        if (session.Camera is null)
+        {
+            session.Camera = name;
+            session.CameraUri = UriOf(name);
+            lock (_connections)
+            {
+                _cameraOf[session.Client] = name;
+            }
+        }
+
+        switch (fleet[name])
+        {
+            case CameraAvailability.Down:
+                return false;
+            case CameraAvailability.Hang:
+                var sink = new byte[4096];
+                while (await stream.ReadAsync(sink, _cts.Token).ConfigureAwait(false) > 0)
+                {
+                }
+
+                return false;
+            default:
+                return true;
+        }
+    }
+
     private RtspResponse Handle(Session session, RtspRequest request)
     {
+        var uri = session.CameraUri ?? Uri;
         if (!IsAuthorized(session, request))
         {
             var challenge = new RtspResponse(401, "Unauthorized");
@@ -226,11 +302,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
             case "OPTIONS":
                 response.Headers.Add("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER");
                 return response;
-            case "DESCRIBE" when !request.Uri.StartsWith(Uri.ToString(), StringComparison.Ordinal):
+            case "DESCRIBE" when !request.Uri.StartsWith(uri.ToString(), StringComparison.Ordinal):
                 return new RtspResponse(404, "Stream Not Found");
             case "DESCRIBE":
                 response.Headers.Add("Content-Type", "application/sdp");
-                response.Headers.Add("Content-Base", Uri + "/");
+                response.Headers.Add("Content-Base", uri + "/");
                 response.Body = Encoding.UTF8.GetBytes(BuildSdp().ToString());
                 return response;
             case "SETUP":
@@ -242,7 +318,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
                 }
 
                 response.Headers.Add("Session", session.Id);
-                response.Headers.Add("RTP-Info", string.Create(CultureInfo.InvariantCulture, $"url={Uri}/trackID=0;seq={session.Packetizer.NextSequenceNumber};rtptime={session.NextTimestamp}"));
+                response.Headers.Add("RTP-Info", string.Create(CultureInfo.InvariantCulture, $"url={uri}/trackID=0;seq={session.Packetizer.NextSequenceNumber};rtptime={session.NextTimestamp}"));
                 return response;
             case "GET_PARAMETER":
                 response.Headers.Add("Session", session.Id);
@@ -460,6 +536,10 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
         public RtspTransportHeader? Transport { get; set; }
 
+        /// <summary>Fleet mode: the camera this connection talks to, and its URL.</summary>
+        public string? Camera { get; set; }
+
+        public Uri? CameraUri { get; set; }
         public int KeyframeWanted;
 
         public UdpClient? Udp { get; set; }

@@ -1,3 +1,4 @@
+using Portal.Core.Devices;
 using Portal.Core.Security;
 using Portal.Services;
 
@@ -52,5 +53,24 @@ public static class DiagnosticsApi
             http.User.ToScope()?.Role != Roles.Admin
                 ? Results.Forbid()
                 : Results.Ok(new { consoles = notifier.CountSubscriptions(userId), sessions = await sessions.CountByUserAsync(userId, ct) }));
+
+        // Demo mode: take one demo school's camera down, hung, ONVIF-less or up again (health checks and their tests).
+        api.MapPost("/demo-cameras/{serial}/{availability}", async (HttpContext http, GateCameraResolver resolver, DeviceRepository devices,
+            string serial, Portal.Simulator.Cameras.CameraAvailability availability, CancellationToken ct) =>
+        {
+            if (http.User.ToScope()?.Role != Roles.Admin)
+            {
+                return Results.Forbid();
+            }
+
+            var device = await devices.GetBySerialNumberAsync(serial, ct);
+            if (resolver.DemoFleet is not { } fleet || device is null || GateCameraResolver.DemoName(device.RtspUrl) is not { } name)
+            {
+                return Results.NotFound();
+            }
+
+            fleet.Set(name, availability);
+            return Results.NoContent();
+        });
     }
 }

@@ -1,3 +1,4 @@
+using Portal.Core.Alarms;
 using Portal.Core.Audit;
 using Portal.Core.Devices;
 using Portal.Core.Security;
@@ -130,7 +131,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.ContinuousMoveAsync(profile, pan, tilt, zoom, MoveTimeout, ct).ConfigureAwait(false);
         await AuditAsync(CameraAction.PtzMove, what).ConfigureAwait(false);
-        await RecordAsync("PTZ " + what, ct).ConfigureAwait(false);
+        await RecordAsync(AlarmCameraAction.PtzMove, what, ct).ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken ct = default)
@@ -152,7 +153,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.GotoPresetAsync(profile, preset.Token, ct).ConfigureAwait(false);
         await AuditAsync(CameraAction.Preset, $"{preset.Name} ({preset.Token})").ConfigureAwait(false);
-        await RecordAsync($"PTZ preset {preset.Name} ({preset.Token})", ct).ConfigureAwait(false);
+        await RecordAsync(AlarmCameraAction.PtzPreset, preset.Name, ct).ConfigureAwait(false);
     }
 
     /// <summary>Switches the warning light/siren through the camera's first relay output, or an auxiliary command if it has none.</summary>
@@ -170,7 +171,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         }
 
         await AuditAsync(on ? CameraAction.WarningLightOn : CameraAction.WarningLightOff, null).ConfigureAwait(false);
-        await RecordAsync(on ? "Warning light/siren on" : "Warning light/siren off", ct).ConfigureAwait(false);
+        await RecordAsync(on ? AlarmCameraAction.WarningLightOn : AlarmCameraAction.WarningLightOff, null, ct).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => new(DisconnectAsync());
@@ -239,11 +240,11 @@ public sealed class GateCameraHandle : IAsyncDisposable
         }
     }
 
-    private async Task RecordAsync(string what, CancellationToken ct)
+    private async Task RecordAsync(AlarmCameraAction action, string? detail, CancellationToken ct)
     {
         if (_alarmId is { } id)
         {
-            await _service.Alarms.RecordCameraActionAsync(_scope, id, what, _remoteAddress, ct).ConfigureAwait(false);
+            await _service.Alarms.RecordCameraActionAsync(_scope, id, action, detail, _remoteAddress, ct).ConfigureAwait(false);
         }
     }
 }

@@ -11,13 +11,20 @@ public sealed record ResolvedCamera(CameraEndpoint Stream, Uri? OnvifUri, string
 
 /// <summary>
 /// Turns a camera device into addresses the media plane can reach, and is the one place that knows about demo
-/// mode: there one in-process simulated camera stands in for every demo camera (the demo city's
-/// <c>cam-NNNNN.school.local</c> names resolve nowhere), speaking real RTSP and ONVIF on 127.0.0.1 with the
-/// demo devices' own password. Credentials always come from the device row, decrypted by <see cref="DeviceSecrets"/>.
+/// mode: there one in-process simulated camera fleet stands in for every demo camera (the demo city's
+/// <c>cam-NNNNN.school.local</c> names resolve nowhere), each on its own path, speaking real RTSP and ONVIF on
+/// 127.0.0.1 with the demo devices' own password, each up or down on its own, so the health checks probe every demo
+/// camera for real. Every demo camera answers until an administrator takes it down (so the first check of a camera
+/// the demo programme has as installed finds it, as on a real site, and marks it connected; viewers see every demo camera). Cameras
+/// with a real address are used as they are, in demo mode too. Credentials always come from the device row,
+/// decrypted by <see cref="DeviceSecrets"/>.
 /// </summary>
 public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSecrets secrets, ILoggerFactory loggerFactory, TimeProvider time)
     : IHostedService, IAsyncDisposable
 {
+    /// <summary>The host suffix of the demo city's camera addresses.</summary>
+    public const string DemoHostSuffix = ".school.local";
+
     private SimulatedCamera? _demoCamera;
 
     /// <summary>The simulated camera's state in demo mode (null otherwise); for the admin diagnostics endpoint.</summary>
@@ -28,12 +35,21 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         if (options.Value.DemoMode)
         {
             _demoCamera = await SimulatedCamera.StartAsync(
-                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword },
+                new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword, Fleet = new SimulatedCameraFleet() },
                 loggerFactory,
                 time,
                 cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The demo fleet (demo mode only), for the administrator's diagnostics: take a demo camera down or up.</summary>
+    public SimulatedCameraFleet? DemoFleet => _demoCamera?.Fleet;
+
+    /// <summary>The fleet name of a demo camera address (<c>rtsp://cam-00042.school.local/...</c> → <c>cam-00042</c>), or null.</summary>
+    public static string? DemoName(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host.EndsWith(DemoHostSuffix, StringComparison.OrdinalIgnoreCase)
+            ? uri.Host[..^DemoHostSuffix.Length]
+            : null;
 
     public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
@@ -46,15 +62,18 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         }
 
         Uri.TryCreate(device.OnvifUrl, UriKind.Absolute, out var onvif);
-        if (_demoCamera is { } demo)
+        var standIn = false;
+        if (_demoCamera is { } demo && DemoName(device.RtspUrl) is { } name)
         {
-            rtsp = Uri.TryCreate(options.Value.DemoCameraRtspUrl, UriKind.Absolute, out var stand) ? stand : demo.RtspUri;
-            onvif = demo.OnvifDeviceUri;
+            // The media benchmark may stand another RTSP server (GStreamer) in for every demo camera's stream.
+            standIn = Uri.TryCreate(options.Value.DemoCameraRtspUrl, UriKind.Absolute, out var stand);
+            rtsp = standIn ? stand! : demo.Rtsp.UriOf(name);
+            onvif = demo.Onvif.DeviceServiceUriOf(name);
         }
 
         var username = device.Username ?? string.Empty;
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
-        var rtspUser = _demoCamera is not null && options.Value.DemoCameraRtspUrl is { Length: > 0 } ? string.Empty : username; // the stand-in asks for no password
+        var rtspUser = standIn ? string.Empty : username; // the stand-in asks for no password
         return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth), onvif, username, password);
     }
 

@@ -74,7 +74,12 @@ public sealed class GateCameraService(
     public async Task<GateCameraHandle?> OpenAsync(UserScope scope, int schoolId, int? alarmId, string? remoteAddress, bool wall = false, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        var camera = (await devices.GetBySchoolAsync(scope, schoolId, ct).ConfigureAwait(false))
+
+        // An alarm transferred to another district's centre is that centre's to handle, camera included, though
+        // the school lies outside its district: the alarm in the user's scope opens its school's camera.
+        var viaAlarm = alarmId is { } id && scope.Role is Roles.CityOperator or Roles.DistrictOperator
+            && await alarms.GetAsync(scope, id, ct).ConfigureAwait(false) is { } alarm && alarm.SchoolId == schoolId;
+        var camera = (await devices.GetBySchoolAsync(viaAlarm ? UserScope.System : scope, schoolId, ct).ConfigureAwait(false))
             .FirstOrDefault(d => d.Kind == DeviceKind.GateCamera && d.Enabled);
         if (camera is null || resolver.Resolve(camera) is not { } resolved)
         {

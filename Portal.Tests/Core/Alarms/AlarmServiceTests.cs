@@ -78,18 +78,130 @@ public sealed class AlarmServiceTests : IAsyncLifetime
         Assert.Equal(AlarmDisposition.RealEmergency, (await _city.Repository.GetViewAsync(id, Ct))!.Disposition);
     }
 
-    [Fact]
-    public async Task TransferAsync_ToAnotherDistrict_MakesItVisibleThere()
+    /// <summary>Records what a console of a scope hears from the notifier, and waits for a change of one alarm.</summary>
+    private sealed class Console
     {
+        private readonly System.Threading.Channels.Channel<AlarmChange> _heard = System.Threading.Channels.Channel.CreateUnbounded<AlarmChange>();
+
+        public Console(AlarmNotifier notifier, UserScope scope) => Subscription = notifier.Subscribe(scope, c => _heard.Writer.WriteAsync(c).AsTask());
+
+        public IDisposable Subscription { get; }
+
+        public async Task<AlarmChange> NextAsync(int alarmId, AlarmEventKind kind)
+        {
+            while (true)
+            {
+                var change = await _heard.Reader.ReadAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+                if (change.Alarm.Id == alarmId && change.Kind == kind)
+                {
+                    return change;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TransferAsync_Chain_EveryCentreThatHeldItHears_TheReceiverRingsWithItsOwnDeadline()
+    {
+        var all = await _city.Districts.GetAllAsync(Ct);
+        var centres = await _city.Districts.GetCentresAsync(Ct);
+        var (shinan, shibei, huangdao) = (all.Single(d => d.Code == "370202"), all.Single(d => d.Code == "370203"), all.Single(d => d.Code == "370211"));
+        var shibeiCentre = centres.Single(c => c.DistrictId == shibei.Id);
+        var huangdaoCentre = centres.Single(c => c.DistrictId == huangdao.Id);
+        var cityCentre = centres.Single(c => c.DistrictId is null);
+        await _city.Districts.UpdateDeadlineAsync(shibeiCentre.Id, 40, Ct);
+        await _city.Districts.UpdateDeadlineAsync(huangdaoCentre.Id, 50, Ct);
+        var shinanOp = new UserScope(3, "shinan110", Roles.DistrictOperator, shinan.Id, null);
+        var shibeiOp = new UserScope(4, "shibei110", Roles.DistrictOperator, shibei.Id, null);
+        var huangdaoOp = new UserScope(5, "huangdao110", Roles.DistrictOperator, huangdao.Id, null);
+        var cityOp = new UserScope(6, "city110", Roles.CityOperator, null, null);
+        var shibeiConsole = new Console(_city.Notifier, shibeiOp);
+        var huangdaoConsole = new Console(_city.Notifier, huangdaoOp);
+        using var _ = shibeiConsole.Subscription;
+        using var __ = huangdaoConsole.Subscription;
+
+        var (id, _) = await RaiseAsync("370202");
+        Assert.True((await _city.Service.AnswerAsync(shinanOp, id, null, Ct)).Succeeded);
+
+        // Shinan -> Shibei: it rings at Shibei with Shibei's deadline, and Shibei's console hears it.
+        _city.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.True((await _city.Service.TransferAsync(shinanOp, id, shibeiCentre.Id, "辖区交界", "10.0.0.8", Ct)).Succeeded);
+        var atShibei = (await shibeiConsole.NextAsync(id, AlarmEventKind.Transferred)).Alarm;
+        Assert.Equal(AlarmState.Ringing, atShibei.State);
+        Assert.Equal(shibei.Id, atShibei.CentreDistrictId);
+        Assert.Equal(_city.Time.GetUtcNow().UtcDateTime.AddSeconds(40), atShibei.AnswerDeadlineUtc);
+        Assert.Null(atShibei.AnsweredByName);
+        Assert.True(AlarmNotifier.RingsFor(shibeiOp, atShibei));
+        Assert.False(AlarmNotifier.RingsFor(shinanOp, atShibei)); // passed on: it no longer rings where it came from
+        Assert.Equal("NotYourCentre", (await _city.Service.TransferAsync(shinanOp, id, huangdaoCentre.Id, null, null, Ct)).Error);
+
+        // Shibei answers (no NotFound) and passes it on to Huangdao: Shibei's console still hears of it, though it
+        // is out of Shibei's scope now, so the console can take it off the board and stop ringing.
+        Assert.True((await _city.Service.AnswerAsync(shibeiOp, id, null, Ct)).Succeeded);
+        Assert.True((await _city.Service.TransferAsync(shibeiOp, id, huangdaoCentre.Id, null, null, Ct)).Succeeded);
+        var leftShibei = await shibeiConsole.NextAsync(id, AlarmEventKind.Transferred);
+        Assert.Equal(shibei.Id, leftShibei.FormerCentreDistrictId);
+        Assert.False(AlarmNotifier.CanSee(shibeiOp, leftShibei.Alarm));
+        Assert.Null(await _city.Service.GetAsync(shibeiOp, id, Ct));
+        Assert.Equal("NotFound", (await _city.Service.AnswerAsync(shibeiOp, id, null, Ct)).Error);
+        var atHuangdao = (await huangdaoConsole.NextAsync(id, AlarmEventKind.Transferred)).Alarm;
+        Assert.Equal(AlarmState.Ringing, atHuangdao.State);
+        Assert.Equal(_city.Time.GetUtcNow().UtcDateTime.AddSeconds(50), atHuangdao.AnswerDeadlineUtc);
+
+        // Unanswered at Huangdao: escalated to the city, and Huangdao's console hears it go.
+        _city.Time.Advance(TimeSpan.FromSeconds(51));
+        Assert.Equal([id], await _city.Escalator.RunOnceAsync(Ct));
+        Assert.Equal(huangdao.Id, (await huangdaoConsole.NextAsync(id, AlarmEventKind.Escalated)).FormerCentreDistrictId);
+
+        // A city alarm is the city's to pass on, not a district's (not even the school's own).
+        Assert.Equal("NotYourCentre", (await _city.Service.TransferAsync(shinanOp, id, centres.Single(c => c.DistrictId == shinan.Id).Id, null, null, Ct)).Error);
+        Assert.Equal("NotFound", (await _city.Service.TransferAsync(huangdaoOp, id, huangdaoCentre.Id, null, null, Ct)).Error); // out of its scope again
+        Assert.Equal("UnknownCentre", (await _city.Service.TransferAsync(cityOp, id, cityCentre.Id, null, null, Ct)).Error);
+        Assert.True((await _city.Service.TransferAsync(cityOp, id, shibeiCentre.Id, null, null, Ct)).Succeeded);
+        Assert.NotNull(await _city.Service.GetAsync(shibeiOp, id, Ct));
+
+        // The timeline keeps every hand-over as a centre id (worded per reader), and the note as typed.
+        var timeline = (await _city.Service.GetTimelineAsync(cityOp, id, Ct))!;
+        Assert.Equal([shibeiCentre.Id, huangdaoCentre.Id, shibeiCentre.Id], timeline.Where(e => e.Kind == AlarmEventKind.Transferred).Select(e => e.CentreId!.Value));
+        Assert.Equal("辖区交界", timeline.First(e => e.Kind == AlarmEventKind.Transferred).Text);
+        Assert.Equal(cityCentre.Id, timeline.Single(e => e.Kind == AlarmEventKind.Escalated).CentreId);
+        Assert.Equal(shibeiCentre.NameEn, timeline.First(e => e.Kind == AlarmEventKind.Transferred).CentreNameEn);
+
+        // Answer time counts from the first answer, not the last.
+        var view = await _city.Repository.GetViewAsync(id, Ct);
+        Assert.Equal(_city.Time.GetUtcNow().UtcDateTime.AddSeconds(-54), view!.AnsweredUtc);
+    }
+
+    [Fact]
+    public async Task GetTimelineAsync_PrincipalAndBureau_ReadNoPoliceDetails()
+    {
+        var (school, _) = await _city.SchoolInDistrictAsync("370202");
         var (id, districtId) = await RaiseAsync();
         var op = new UserScope(3, "shinan110", Roles.DistrictOperator, districtId, null);
-        var shibei = (await _city.Districts.GetAllAsync(Ct)).Single(d => d.Code == "370203");
-        var centre = (await _city.Districts.GetCentresAsync(Ct)).Single(c => c.DistrictId == shibei.Id);
-        Assert.True((await _city.Service.AnswerAsync(op, id, null, Ct)).Succeeded);
-        Assert.True((await _city.Service.TransferAsync(op, id, centre.Id, "辖区交界", null, Ct)).Succeeded);
-        var shibeiOp = new UserScope(4, "shibei110", Roles.DistrictOperator, shibei.Id, null);
-        Assert.NotNull(await _city.Service.GetAsync(shibeiOp, id, Ct));
-        Assert.Equal("UnknownCentre", (await _city.Service.TransferAsync(op, id, 99999, null, null, Ct)).Error);
+        await _city.Service.AnswerAsync(op, id, "10.0.0.8", Ct);
+        await _city.Service.AddNoteAsync(op, id, "嫌疑人穿黑色外套", "10.0.0.8", Ct);
+        await _city.Service.DispatchAsync(op, id, "巡逻车2辆 @ 08:01", "10.0.0.8", Ct);
+        await _city.Service.CloseAsync(op, id, AlarmDisposition.RealEmergency, "已将嫌疑人带离", "10.0.0.8", Ct);
+
+        var police = (await _city.Service.GetTimelineAsync(op, id, Ct))!;
+        Assert.Contains(police, e => e.Kind == AlarmEventKind.Note);
+        Assert.Contains(police, e => e.RemoteAddress == "10.0.0.8");
+        Assert.Equal("已将嫌疑人带离", police.Single(e => e.Kind == AlarmEventKind.Closed).Text);
+
+        foreach (var reader in new[]
+        {
+            new UserScope(20, "principal", Roles.Principal, school.DistrictId, school.Id),
+            new UserScope(21, "bureau", Roles.Bureau, null, null),
+            new UserScope(22, "bureau-shinan", Roles.Bureau, school.DistrictId, null),
+        })
+        {
+            var timeline = (await _city.Service.GetTimelineAsync(reader, id, Ct))!;
+            Assert.Equal([AlarmEventKind.Raised, AlarmEventKind.Answered, AlarmEventKind.Closed], timeline.Select(e => e.Kind));
+            Assert.All(timeline, e => Assert.Null(e.RemoteAddress));
+            Assert.All(timeline, e => Assert.Null(e.Text));
+            Assert.Equal(AlarmDisposition.RealEmergency, timeline.Single(e => e.Kind == AlarmEventKind.Closed).Disposition);
+            Assert.Equal(AlarmSource.DeviceApi, timeline[0].Source);
+        }
     }
 
     [Fact]

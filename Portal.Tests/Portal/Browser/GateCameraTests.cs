@@ -153,10 +153,11 @@ public sealed class GateCameraTests(PortalFixture portal)
         }
 
         await using var connection = (await portal.GetPortalAsync()).Db.Open();
-        var audit = (await connection.QueryAsync<string>("SELECT Text FROM AlarmEvent WHERE AlarmId = @alarmId AND Kind = 8", new { alarmId })).ToList();
-        Assert.Contains("PTZ up", audit);
-        Assert.Contains("Warning light/siren on", audit);
-        Assert.Contains("Warning light/siren off", audit);
+        // Stored as an action code and its data (AlarmCameraAction: 0 PTZ move, 2 light on, 3 light off); the timeline words them.
+        var audit = (await connection.QueryAsync<(long Code, string? Text)>("SELECT Code, Text FROM AlarmEvent WHERE AlarmId = @alarmId AND Kind = 8", new { alarmId })).ToList();
+        Assert.Contains((0L, "up"), audit);
+        Assert.Contains((2L, null), audit);
+        Assert.Contains((3L, null), audit);
     }
 
     [Fact(Timeout = 120_000)]

@@ -1,0 +1,297 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Dapper;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Portal.Core.Data;
+using Portal.Core.Demo;
+using Portal.Core.Devices;
+using Portal.Core.Health;
+using Portal.Core.Installation;
+using Portal.Core.Notifications;
+using Portal.Core.Schools;
+using Portal.Health;
+using Portal.Services;
+using Portal.Simulator.Cameras;
+
+namespace Portal.Benchmarks;
+
+/// <summary>
+/// Device health at city scale (issue 12): a fresh SQLite city of N cameras and M terminals, every camera served by one
+/// simulated camera fleet on 127.0.0.1 (real RTSP OPTIONS/DESCRIBE with Digest and real ONVIF, each camera on its own
+/// path, as demo mode serves them), every terminal heartbeating once an interval into <see cref="DevicePresence"/> (where
+/// the signed HTTP heartbeat lands; the HTTP and HMAC cost per heartbeat is not in these figures), and the portal's own
+/// <see cref="HealthMonitor"/> with the real camera probe running one cycle per interval. After a warm cycle, 1 % of
+/// the cameras go down and 1 % of the terminals fall silent, each at a random moment of the next interval. Prints each
+/// cycle (devices, probe phase, CPU, most probes in flight), each outage's detection time (max), and false offlines.
+/// Stops by itself: once every outage is found, or 3 intervals plus 2 after the last one.
+/// </summary>
+internal static class HealthBenchmark
+{
+    public const string Usage = "health [cameras=3000] [terminals=3000] [interval=60] [down-percent=1]";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cameras = Arg(args, 0, 3000);
+        var terminals = Arg(args, 1, 3000);
+        var intervalSeconds = Arg(args, 2, 60);
+        var downPercent = Arg(args, 3, 1);
+        var options = new HealthOptions { CheckIntervalSeconds = intervalSeconds, NotifyAfterSeconds = 0 };
+        var interval = options.Interval;
+        var folder = Directory.CreateTempSubdirectory("portal-health-bench-");
+        var time = TimeProvider.System;
+        try
+        {
+            Console.WriteLine($"health: {cameras:N0} cameras, {terminals:N0} terminals, interval {intervalSeconds} s, offline after {options.MissedIntervalsForOffline} missed, "
+                + $"probe time-out {options.ProbeTimeoutSeconds} s, spread {options.ProbeSpread.TotalSeconds:0} s, at most {options.MaxConcurrentProbes} probes in flight");
+            var db = new Db(Db.SqliteConnectionString(Path.Combine(folder.FullName, "portal.db")), SqlDialect.Sqlite);
+            DbMigrator.Migrate(db);
+            var secrets = new DeviceSecrets(new EphemeralDataProtectionProvider());
+            var seeding = Stopwatch.StartNew();
+            await new DemoCity(db, secrets, time).SeedAsync(Math.Max(cameras, terminals)).ConfigureAwait(false);
+            await PrepareAsync(db, cameras, terminals).ConfigureAwait(false);
+            Console.WriteLine($"  seeded in {seeding.Elapsed.TotalSeconds:0.0} s");
+
+            var devices = new DeviceRepository(db);
+            var schools = new SchoolRepository(db);
+            var installation = new InstallationService(db, new InstallationRepository(db), schools, new DistrictRepository(db), devices,
+                new ProgrammeQueries(db, time), new InstallationFiles(folder.FullName), time);
+            await using var resolver = new GateCameraResolver(Options.Create(new PortalOptions { DemoMode = true }), secrets, NullLoggerFactory.Instance, time);
+            await resolver.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            var fleet = resolver.DemoFleet!;
+            using var http = new HttpClients();
+            var probe = new CountingProbe(new CameraHealthProbe(resolver, http, time));
+            var monitor = new HealthMonitor(new HealthRepository(db), new NotificationRepository(db), new NotificationCenter(NullLogger<NotificationCenter>.Instance),
+                installation, probe, new NoSipOptionsProbe(), Options.Create(options), time, NullLogger<HealthMonitor>.Instance);
+            var presence = new DevicePresence(devices, installation, time, NullLogger<DevicePresence>.Instance);
+            await presence.StartAsync(CancellationToken.None).ConfigureAwait(false);
+
+            // The outages: 1 % of each kind, each at a random moment of the interval after the warm cycle.
+            var random = new Random(20261202);
+            await using var connection = db.Open();
+            var terminalRows = (await connection.QueryAsync<Device>("SELECT * FROM Device WHERE Kind = @Kind AND Enabled = 1",
+                new { Kind = (int)DeviceKind.AlarmTerminal }).ConfigureAwait(false)).ToList();
+            var cameraRows = (await connection.QueryAsync<Device>("SELECT * FROM Device WHERE Kind = @Kind AND Enabled = 1",
+                new { Kind = (int)DeviceKind.GateCamera }).ConfigureAwait(false)).ToList();
+            var start = time.GetUtcNow().UtcDateTime;
+            var outages = new ConcurrentDictionary<int, DateTime>();
+            var cameraOutages = cameraRows.OrderBy(_ => random.Next()).Take(cameras * downPercent / 100)
+                .Select(c => (Camera: c, At: start + interval + (interval * random.NextDouble()))).ToList();
+            var terminalOutages = terminalRows.OrderBy(_ => random.Next()).Take(terminals * downPercent / 100)
+                .ToDictionary(t => t.Id, _ => start + interval + (interval * random.NextDouble()));
+            var lastOutage = cameraOutages.Select(o => o.At).Concat(terminalOutages.Values).DefaultIfEmpty(start).Max();
+            var end = lastOutage + (interval * (options.MissedIntervalsForOffline + 2)) + options.SignalGrace;
+
+            using var stop = new CancellationTokenSource();
+            var beats = HeartbeatsAsync(presence, terminalRows, terminalOutages, outages, interval, time, stop.Token);
+            var failures = TakeDownAsync(fleet, cameraOutages, outages, time, stop.Token);
+
+            Console.WriteLine("  cycle  devices  probed  no-sign  changes  probe-phase  cycle     CPU/interval  in-flight max");
+            using var self = Process.GetCurrentProcess();
+            var cpu = self.TotalProcessorTime;
+            var cycle = 0;
+            var worstPhase = TimeSpan.Zero;
+            var maxInFlight = 0;
+            var cpuPerInterval = new List<double>();
+            while (true)
+            {
+                var due = start + (interval * cycle);
+                var wait = due - time.GetUtcNow().UtcDateTime;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time).ConfigureAwait(false);
+                }
+
+                probe.ResetMax();
+                var result = await monitor.RunCycleAsync(CancellationToken.None).ConfigureAwait(false);
+                var next = start + (interval * (cycle + 1)) - time.GetUtcNow().UtcDateTime;
+                if (next > TimeSpan.Zero)
+                {
+                    await Task.Delay(next, time).ConfigureAwait(false); // the CPU of the whole interval, idle part included
+                }
+
+                self.Refresh();
+                var used = self.TotalProcessorTime;
+                var share = (used - cpu) / interval * 100;
+                cpu = used;
+                worstPhase = result.ProbePhase > worstPhase ? result.ProbePhase : worstPhase;
+                maxInFlight = Math.Max(maxInFlight, probe.MaxInFlight);
+                cpuPerInterval.Add(share);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {cycle,5}  {result.Devices,7}  {result.Probed,6}  {result.Failed,7}  {result.Changes,7}  {result.ProbePhase.TotalMilliseconds,8:F0} ms  {result.Elapsed.TotalMilliseconds,6:F0} ms  {share,8:F1} %    {probe.MaxInFlight,5}"));
+                cycle++;
+                var detected = await OfflineAsync(db).ConfigureAwait(false);
+                var allFound = outages.Count == cameraOutages.Count + terminalOutages.Count && outages.Keys.All(detected.ContainsKey);
+                if ((allFound && time.GetUtcNow().UtcDateTime > lastOutage) || time.GetUtcNow().UtcDateTime > end)
+                {
+                    break;
+                }
+            }
+
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(beats, failures).ConfigureAwait(false);
+            await presence.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            presence.Dispose();
+
+            return Report(await OfflineAsync(db).ConfigureAwait(false), outages, [.. cameraOutages.Select(o => o.Camera.Id)], options, worstPhase, maxInFlight, cpuPerInterval);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static int Report(IReadOnlyDictionary<int, DateTime> offline, ConcurrentDictionary<int, DateTime> outages, HashSet<int> cameraIds, HealthOptions options,
+        TimeSpan worstPhase, int maxInFlight, List<double> cpuPerInterval)
+    {
+        var missed = outages.Keys.Where(id => !offline.ContainsKey(id)).ToList();
+        var falseOffline = offline.Keys.Where(id => !outages.ContainsKey(id)).ToList();
+        TimeSpan Worst(bool camera) => outages.Where(o => cameraIds.Contains(o.Key) == camera && offline.ContainsKey(o.Key))
+            .Select(o => offline[o.Key] - o.Value).DefaultIfEmpty(TimeSpan.Zero).Max();
+        var cameraWorst = Worst(camera: true);
+        var terminalWorst = Worst(camera: false);
+        var bound = options.Interval * options.MissedIntervalsForOffline;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+              full check cycle (probe phase), worst: {worstPhase.TotalSeconds:F1} s of a {options.Interval.TotalSeconds:0} s interval
+              CPU of this process (prober, SQLite, and the simulated fleet and terminals it hosts) per interval: mean {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Average():F1} %, max {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Max():F1} % of one core (warm cycle left out)
+              probes in flight, most at once: {maxInFlight} (bound {options.MaxConcurrentProbes})
+              outages: {outages.Count} ({cameraIds.Count} cameras down, {outages.Count - cameraIds.Count} terminals silent); detected {outages.Count - missed.Count}
+              detection time, max: cameras {cameraWorst.TotalSeconds:F1} s, terminals {terminalWorst.TotalSeconds:F1} s (rule: {options.MissedIntervalsForOffline} missed intervals = {bound.TotalSeconds:0} s from the last answer; terminals + {options.SignalGraceSeconds} s grace)
+              false offline: {falseOffline.Count}
+            """));
+        var ok = missed.Count == 0 && falseOffline.Count == 0 && maxInFlight <= options.MaxConcurrentProbes;
+        Console.WriteLine(ok ? "  PASS" : $"  FAIL: {missed.Count} outages not detected, {falseOffline.Count} false offline");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>Enables the first <paramref name="cameras"/> cameras and <paramref name="terminals"/> terminals, accepted and online (a finished city).</summary>
+    private static async Task PrepareAsync(Db db, int cameras, int terminals)
+    {
+        await using var connection = db.Open();
+        await connection.ExecuteAsync(
+            """
+            UPDATE Device SET InstallState = @Accepted, HealthState = @Online,
+                Enabled = CASE WHEN Id IN (SELECT Id FROM (SELECT Id, Kind, ROW_NUMBER() OVER (PARTITION BY Kind ORDER BY Id) AS n FROM Device) r
+                                           WHERE r.n <= CASE WHEN r.Kind = @Camera THEN @cameras ELSE @terminals END)
+                    THEN 1 ELSE 0 END
+            """,
+            new { Accepted = (int)DeviceInstallState.Accepted, Online = (int)DeviceHealthState.Online, Camera = (int)DeviceKind.GateCamera, cameras, terminals }).ConfigureAwait(false);
+    }
+
+    /// <summary>Every terminal heartbeats once an interval at its own phase, until its outage.</summary>
+    private static async Task HeartbeatsAsync(DevicePresence presence, List<Device> terminals, Dictionary<int, DateTime> outageAt,
+        ConcurrentDictionary<int, DateTime> outages, TimeSpan interval, TimeProvider time, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var next = new DateTime[terminals.Count];
+        for (var i = 0; i < terminals.Count; i++)
+        {
+            presence.Seen(terminals[i]);
+            next[i] = now + (interval * ((i * 0.618033988749895) % 1.0));
+        }
+
+        await presence.FlushAsync(ct).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                now = time.GetUtcNow().UtcDateTime;
+                for (var i = 0; i < terminals.Count; i++)
+                {
+                    var t = terminals[i];
+                    if (outageAt.TryGetValue(t.Id, out var dies) && now >= dies)
+                    {
+                        outages.TryAdd(t.Id, dies);
+                        continue;
+                    }
+
+                    if (now >= next[i])
+                    {
+                        presence.Seen(t);
+                        next[i] += interval;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task TakeDownAsync(SimulatedCameraFleet fleet, List<(Device Camera, DateTime At)> plan, ConcurrentDictionary<int, DateTime> outages,
+        TimeProvider time, CancellationToken ct)
+    {
+        try
+        {
+            foreach (var (camera, at) in plan.OrderBy(p => p.At))
+            {
+                var wait = at - time.GetUtcNow().UtcDateTime;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, ct).ConfigureAwait(false);
+                }
+
+                fleet.Set(GateCameraResolver.DemoName(camera.RtspUrl)!, CameraAvailability.Down);
+                outages.TryAdd(camera.Id, time.GetUtcNow().UtcDateTime);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Each device's first transition to offline.</summary>
+    private static async Task<IReadOnlyDictionary<int, DateTime>> OfflineAsync(Db db)
+    {
+        await using var connection = db.Open();
+        var rows = await connection.QueryAsync<(int DeviceId, DateTime AtUtc)>("SELECT DeviceId, MIN(AtUtc) FROM DeviceHealthEvent WHERE ToState = @Offline GROUP BY DeviceId",
+            new { Offline = (int)DeviceHealthState.Offline }).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.DeviceId, r => r.AtUtc);
+    }
+
+    private static int Arg(string[] args, int index, int fallback) =>
+        index < args.Length && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+
+    /// <summary>Counts the probes in flight, to show the bound holds.</summary>
+    private sealed class CountingProbe(ICameraProbe inner) : ICameraProbe
+    {
+        private int _inFlight;
+        private int _max;
+
+        public int MaxInFlight => Volatile.Read(ref _max);
+
+        public void ResetMax() => Volatile.Write(ref _max, 0);
+
+        public async Task<ProbeResult> ProbeAsync(HealthTarget camera, TimeSpan timeout, CancellationToken ct)
+        {
+            var now = Interlocked.Increment(ref _inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, seen) != seen)
+            {
+            }
+
+            try
+            {
+                return await inner.ProbeAsync(camera, timeout, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+    }
+
+    /// <summary>The portal's ONVIF health client settings (Portal/Extensions.cs): 15 s, a 256 KB buffer.</summary>
+    private sealed class HttpClients : IHttpClientFactory, IDisposable
+    {
+        private readonly SocketsHttpHandler _handler = new();
+
+        public HttpClient CreateClient(string name) => new(_handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(15), MaxResponseContentBufferSize = 256 * 1024 };
+
+        public void Dispose() => _handler.Dispose();
+    }
+}

@@ -1,0 +1,83 @@
+namespace Portal.Core.Health;
+
+/// <summary>
+/// How devices are checked and when people are told (configuration section <c>Portal:Health</c>). The defaults
+/// follow GB/T 28181's keep-alive rule (a signal every 60 s, offline after 3 missed) and EN 50136's 3-minute report.
+/// </summary>
+public sealed record HealthOptions
+{
+    public const string Section = "Portal:Health";
+
+    /// <summary>False stops the scheduled checks (the job still exists on the dashboard, and does nothing).</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>One check cycle per interval: 60 s, a whole number of minutes, or (tests, demos) a divisor of 60 s.</summary>
+    public int CheckIntervalSeconds { get; init; } = 60;
+
+    /// <summary>Consecutive missed intervals after which a device is offline.</summary>
+    public int MissedIntervalsForOffline { get; init; } = 3;
+
+    /// <summary>
+    /// How late a pushed signal (heartbeat, SIP registration refresh) may be before the interval counts as missed: covers
+    /// network delay and the device intake writing sightings every 5 s (DevicePresence).
+    /// </summary>
+    public int SignalGraceSeconds { get; init; } = 10;
+
+    /// <summary>Whole-probe time-out per device (RTSP and ONVIF each, SIP OPTIONS); a device that takes longer has missed.</summary>
+    public int ProbeTimeoutSeconds { get; init; } = 5;
+
+    /// <summary>Probes in flight at once.</summary>
+    public int MaxConcurrentProbes { get; init; } = 64;
+
+    /// <summary>
+    /// Probes start spread over this many seconds at the beginning of each cycle, each device at its own fixed offset
+    /// (jitter by device id), so the load is even and each device is probed exactly one interval apart.
+    /// </summary>
+    public int ProbeSpreadSeconds { get; init; } = 20;
+
+    /// <summary>Flap suppression: a new state must hold this long before anyone is told.</summary>
+    public int NotifyAfterSeconds { get; init; } = 120;
+
+    /// <summary>A device that changed state this many times within <see cref="FlapWindowMinutes"/> is flapping: told once.</summary>
+    public int FlapTransitions { get; init; } = 4;
+
+    public int FlapWindowMinutes { get; init; } = 30;
+
+    /// <summary>Transitions, check runs and notifications older than this are deleted by the retention job.</summary>
+    public int RetentionDays { get; init; } = 90;
+
+    public TimeSpan Interval => TimeSpan.FromSeconds(Math.Max(1, CheckIntervalSeconds));
+
+    public TimeSpan ProbeTimeout => TimeSpan.FromSeconds(Math.Max(1, ProbeTimeoutSeconds));
+
+    public TimeSpan SignalGrace => TimeSpan.FromSeconds(Math.Max(0, SignalGraceSeconds));
+
+    public TimeSpan NotifyAfter => TimeSpan.FromSeconds(Math.Max(0, NotifyAfterSeconds));
+
+    public TimeSpan FlapWindow => TimeSpan.FromMinutes(Math.Max(1, FlapWindowMinutes));
+
+    /// <summary>A pushing device is offline once silent this long: the missed intervals plus the grace.</summary>
+    public TimeSpan SilenceForOffline => (Interval * Math.Max(1, MissedIntervalsForOffline)) + SignalGrace;
+
+    /// <summary>The probe spread, never longer than the interval minus room for the time-out.</summary>
+    public TimeSpan ProbeSpread
+    {
+        get
+        {
+            var spread = TimeSpan.FromSeconds(Math.Max(0, ProbeSpreadSeconds));
+            var room = Interval - ProbeTimeout - ProbeTimeout;
+            return room <= TimeSpan.Zero ? TimeSpan.Zero : spread < room ? spread : room;
+        }
+    }
+
+    /// <summary>
+    /// The Hangfire cron: every minute, or every N minutes for an interval of N whole minutes. A shorter interval that
+    /// divides the minute (tests, demos) runs as several cycles inside the one per-minute job (<see cref="CyclesPerRun"/>).
+    /// </summary>
+    public string Cron => CheckIntervalSeconds > 60 && CheckIntervalSeconds % 60 == 0 && 60 % (CheckIntervalSeconds / 60) == 0
+        ? $"*/{CheckIntervalSeconds / 60} * * * *"
+        : "* * * * *";
+
+    /// <summary>Cycles one run of the job makes: 60 / interval for an interval that divides the minute, else one.</summary>
+    public int CyclesPerRun => CheckIntervalSeconds is > 0 and < 60 && 60 % CheckIntervalSeconds == 0 ? 60 / CheckIntervalSeconds : 1;
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using Portal.Core.Devices;
+using Portal.Core.Health;
+using Portal.Media.Onvif;
+using Portal.Media.Rtsp;
+using Portal.Services;
+
+namespace Portal.Health;
+
+/// <summary>
+/// Probes a gate camera the way the media plane will use it: RTSP OPTIONS and DESCRIBE with the camera's own
+/// credentials (<see cref="RtspProbe"/>: no SETUP, so no stream starts) and, beside it, the ONVIF device service's
+/// GetSystemDateAndTime. Both run at once under the one time-out, so a camera costs at most that.
+/// </summary>
+/// <remarks>
+/// Verdicts: RTSP answers with H.264 and ONVIF answers → ok. RTSP answers but ONVIF does not, the credentials are
+/// refused, there is no H.264 track, or the answer is an error or garbage (a 10 MB header is refused by the reader's
+/// limit) → degraded: the camera is there but the console would not get what it needs. No TCP connection, a time-out,
+/// or a connection broken mid-message → failed (a missed interval).
+/// </remarks>
+public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFactory httpClients, TimeProvider time) : ICameraProbe
+{
+    /// <summary>The named HttpClient for ONVIF health calls: short time-out, small response buffer.</summary>
+    public const string HttpClientName = "health-onvif";
+
+    /// <inheritdoc />
+    public async Task<ProbeResult> ProbeAsync(HealthTarget camera, TimeSpan timeout, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(camera);
+        var device = new Device
+        {
+            Id = camera.DeviceId,
+            SchoolId = camera.SchoolId,
+            Kind = DeviceKind.GateCamera,
+            Model = string.Empty,
+            SerialNumber = camera.SerialNumber,
+            RtspUrl = camera.RtspUrl,
+            OnvifUrl = camera.OnvifUrl,
+            Username = camera.Username,
+            SecretProtected = camera.SecretProtected,
+            Enabled = true,
+        };
+        if (resolver.Resolve(device) is not { } resolved)
+        {
+            return new ProbeResult(ProbeVerdict.Degraded, "no usable RTSP address");
+        }
+
+        var credential = resolved.Stream.Username is { } user ? new NetworkCredential(user, resolved.Stream.Password ?? string.Empty) : null;
+        var rtspTask = RtspProbe.ProbeAsync(resolved.Stream.RtspUri, credential, timeout, time, ct);
+        var onvifTask = resolved.OnvifUri is { } onvif ? OnvifAsync(onvif, resolved.Username, resolved.Password, timeout, ct) : Task.FromResult<string?>(null);
+        var rtsp = await rtspTask.ConfigureAwait(false);
+        var onvifError = await onvifTask.ConfigureAwait(false);
+        return rtsp.Status switch
+        {
+            RtspProbeStatus.Online when onvifError is null => new ProbeResult(ProbeVerdict.Ok, rtsp.Detail),
+            RtspProbeStatus.Online => new ProbeResult(ProbeVerdict.Degraded, "ONVIF: " + onvifError),
+            RtspProbeStatus.AuthenticationFailed => new ProbeResult(ProbeVerdict.Degraded, "RTSP credentials refused"),
+            RtspProbeStatus.NoVideo or RtspProbeStatus.Refused => new ProbeResult(ProbeVerdict.Degraded, "RTSP: " + rtsp.Detail),
+            _ => new ProbeResult(ProbeVerdict.Failed, "RTSP " + rtsp.Status + ": " + rtsp.Detail),
+        };
+    }
+
+    /// <summary>Null when the ONVIF device service answered GetSystemDateAndTime; otherwise why not.</summary>
+    private async Task<string?> OnvifAsync(Uri service, string username, string password, TimeSpan timeout, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var client = new OnvifClient(httpClients.CreateClient(HttpClientName), service, username, password, timeProvider: time);
+            await client.GetSystemDateAndTimeAsync(deadline.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return "no answer in time";
+        }
+        catch (Exception ex) when (ex is OnvifException or HttpRequestException or IOException or InvalidOperationException)
+        {
+            return ex.Message.Length <= 200 ? ex.Message : ex.Message[..200];
+        }
+    }
+}
