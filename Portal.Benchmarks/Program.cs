@@ -13,6 +13,8 @@ public static class Program
                 return await AlarmBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "media":
                 return await MediaBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
+            case "flood":
+                return await FloodBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "health":
                 return await HealthBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "report":
@@ -24,6 +26,7 @@ public static class Program
                 Console.WriteLine("  " + MediaBenchmark.Usage + "   gate camera first frame in Chromium, 100 viewers of 4 Mbps, allocations per packet");
                 Console.WriteLine("  " + HealthBenchmark.Usage + "   device health: one check cycle over a simulated city, 1 % outages, detection time");
                 Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
+                Console.WriteLine("  " + FloodBenchmark.Usage + "   a terminal's answer times while unsigned and badly signed requests flood the device API");
                 return 1;
         }
     }

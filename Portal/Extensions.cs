@@ -21,6 +21,7 @@ using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
+using Portal.Endpoints;
 using Portal.Health;
 using Portal.Hosting;
 using Portal.Notifications;
@@ -101,11 +102,18 @@ public static class Extensions
         services.AddSingleton<DeviceRequestVerifier>();
         services.AddTransient<DeviceNonceCleanupJob>();
 
-        // The device door: one entry point for every device request (HTTP and SIP), sightings coalesced off its path.
+        // The device door: one entry point for every device request (HTTP and SIP), sightings and refusals counted in
+        // memory and written off its path, rate limits per source address (middleware) and per device.
         services.AddSingleton<Portal.Core.Alerts.AdminAlertRepository>();
         services.AddSingleton<DevicePresence>();
         services.AddHostedService(sp => sp.GetRequiredService<DevicePresence>());
+        services.AddSingleton<DeviceRefusalCounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeviceRefusalCounter>());
+        services.AddSingleton(sp => new DeviceRateLimiter(options.DeviceRateLimits, sp.GetRequiredService<TimeProvider>()));
+        services.AddDeviceRateLimiting(options.DeviceRateLimits);
         services.AddSingleton<DeviceIntake>();
+        services.AddTransient<DeviceRefusalRetentionJob>();
+        services.AddTransient<SecurityLogRetentionJob>();
 
         services.AddSingleton<AlarmRepository>();
         services.AddSingleton<AlarmNotifier>();

@@ -88,6 +88,9 @@ public sealed class PortalOptions
     /// Law asks of network logs (article 21).
     /// </summary>
     public int CameraAuditRetentionDays { get; set; } = 365;
+
+    /// <summary>Rate limits of the device API, per source address and per device (README, "Alarms").</summary>
+    public Portal.Core.Devices.DeviceRateLimitOptions DeviceRateLimits { get; set; } = new();
 }
 
 /// <summary>

@@ -70,7 +70,11 @@ public sealed record Device
 
     public DeviceHealthState HealthState { get; init; }
 
+    /// <summary>When the platform last saw the device (any signed request, SIP registration or call), server time.</summary>
     public DateTime? LastSeenUtc { get; init; }
+
+    /// <summary>The device's own signed timestamp of its newest accepted HTTP heartbeat (a replay is no newer).</summary>
+    public DateTime? LastHeartbeatUtc { get; init; }
 
     public DateTime CreatedUtc { get; init; }
 

@@ -24,7 +24,7 @@ public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
+        InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -116,7 +116,13 @@ public sealed class DeviceRepository(Db db)
         """;
 
     // Never backwards: another instance may have written a newer sighting meanwhile.
-    private const string UpdateLastSeen = "UPDATE Device SET LastSeenUtc = @LastSeenUtc WHERE Id = @Id AND (LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc)";
+    private const string UpdateLastSeen = """
+        UPDATE Device SET
+            LastSeenUtc = CASE WHEN LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc THEN @LastSeenUtc ELSE LastSeenUtc END,
+            LastHeartbeatUtc = CASE WHEN @LastHeartbeatUtc IS NOT NULL AND (LastHeartbeatUtc IS NULL OR LastHeartbeatUtc < @LastHeartbeatUtc)
+                THEN @LastHeartbeatUtc ELSE LastHeartbeatUtc END
+        WHERE Id = @Id
+        """;
 
     private const string UpdateHealth = "UPDATE Device SET HealthState = @HealthState WHERE Id = @Id AND HealthState <> @HealthState";
 
@@ -257,15 +263,15 @@ public sealed class DeviceRepository(Db db)
     /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) in one transaction with one prepared
     /// statement: one lock and one sync for the lot, so the alarm intake waits at most one short commit.
     /// </summary>
-    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc)> sightings, CancellationToken ct)
+    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc, DateTime? LastHeartbeatUtc)> sightings, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
         {
-            foreach (var (id, at) in sightings)
+            foreach (var (id, seen, heartbeat) in sightings)
             {
-                await update.Set("Id", id).Set("LastSeenUtc", at).ExecuteAsync(ct).ConfigureAwait(false);
+                await update.Set("Id", id).Set("LastSeenUtc", seen).Set("LastHeartbeatUtc", heartbeat).ExecuteAsync(ct).ConfigureAwait(false);
             }
         }
 
@@ -304,6 +310,7 @@ public sealed class DeviceRepository(Db db)
         "Enabled" => d.Enabled,
         "HealthState" => d.HealthState,
         "LastSeenUtc" => d.LastSeenUtc,
+        "LastHeartbeatUtc" => d.LastHeartbeatUtc,
         "CreatedUtc" => d.CreatedUtc,
         "UpdatedUtc" => d.UpdatedUtc,
         "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
