@@ -81,6 +81,7 @@ public static class Extensions
         services.AddSingleton<DemoCity>();
         services.AddSingleton<ProgrammeQueries>();
         services.AddSingleton(new InstallationFiles(Path.Combine(dataFolder, "installation")));
+        services.AddSingleton<InstallationRepository>();
         services.AddSingleton<InstallationService>();
         services.AddSingleton<AcceptanceTestService>();
         services.AddSingleton<CompletionReportService>();
@@ -91,6 +92,13 @@ public static class Extensions
         services.AddSingleton<Portal.Core.Registry.RegistryImporter>();
         services.AddSingleton<DeviceRequestVerifier>();
         services.AddTransient<DeviceNonceCleanupJob>();
+
+        // The device door: one entry point for every device request (HTTP and SIP), sightings coalesced off its path.
+        services.AddSingleton<Portal.Core.Alerts.AdminAlertRepository>();
+        services.AddSingleton<DevicePresence>();
+        services.AddHostedService(sp => sp.GetRequiredService<DevicePresence>());
+        services.AddSingleton<DeviceIntake>();
+
         services.AddSingleton<AlarmRepository>();
         services.AddSingleton<AlarmNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmNotifier>());

@@ -49,7 +49,10 @@ public sealed record Device
 
     public string? Username { get; init; }
 
-    /// <summary>The password or device key as Data Protection ciphertext; see <see cref="DeviceSecrets"/>.</summary>
+    /// <summary>
+    /// The device's own login password as Data Protection ciphertext (<see cref="DeviceSecrets"/>): a camera's RTSP and
+    /// ONVIF password, a terminal's SIP digest password (its SIP account is <see cref="SipAccount"/>).
+    /// </summary>
     public string? SecretProtected { get; init; }
 
     /// <summary>The HMAC key of the signed HTTP device API as Data Protection ciphertext.</summary>

@@ -163,4 +163,5 @@ public static class InstallationErrors
     public const string NotesRequired = "NotesRequired";
     public const string InvalidDates = "InvalidDates";
     public const string RateLimited = "RateLimited";
+    public const string NoCentre = "NoCentre";
 }

@@ -1,4 +1,6 @@
 using Portal.Core.Data;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
 using Portal.Core.Security;
 using static Portal.Core.Registry.RegistryProblemCodes;
 
@@ -12,6 +14,10 @@ namespace Portal.Core.Registry;
 /// </summary>
 public sealed class RegistryImporter(Db db, TimeProvider time)
 {
+    // The repositories own the SQL; they are stateless wrappers over the same Db.
+    private readonly SchoolRepository _schools = new(db);
+    private readonly DeviceRepository _devices = new(db);
+
     public RegistryImportLimits Limits { get; init; } = RegistryImportLimits.Default;
 
     /// <summary>Checks and, unless <paramref name="dryRun"/>, writes the file.</summary>
@@ -54,7 +60,7 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
 
         // One transaction for the snapshot, the checks and the writes: nothing can slip in between.
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var snapshot = await RegistrySnapshot.LoadAsync(connection, transaction, ct).ConfigureAwait(false);
+        var snapshot = await RegistrySnapshot.LoadAsync(transaction, ct).ConfigureAwait(false);
 
         var problems = new List<RegistryProblem>();
         var parser = RegistryRowParser.Create(records[headerIndex], snapshot.DistrictIdsByName, problems);
@@ -87,7 +93,15 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
         var plan = RegistryPlan.Build(rows, snapshot, time.GetUtcNow().UtcDateTime);
         if (!dryRun)
         {
-            await RegistryWriter.WriteAsync(db, connection, transaction, plan, snapshot.SchoolsByCode, ct).ConfigureAwait(false);
+            var schoolIds = snapshot.SchoolsByCode.ToDictionary(p => p.Key, p => p.Value.Id, StringComparer.Ordinal);
+            foreach (var (code, id) in await _schools.ImportAsync(transaction, plan.NewSchools, plan.ChangedSchools, ct).ConfigureAwait(false))
+            {
+                schoolIds[code] = id;
+            }
+
+            await _devices.ImportAsync(transaction, plan.SipAccountReleases,
+                [.. plan.NewDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })],
+                [.. plan.ChangedDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })], ct).ConfigureAwait(false);
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 

@@ -99,7 +99,8 @@ internal sealed class RegistryPlan
     /// <summary>
     /// The file owns a terminal's model and SIP account and a camera's model, RTSP and ONVIF addresses.
     /// Everything else (credentials, install and health state, enabled) belongs to the programme and the
-    /// probes, so an update keeps it; a new device starts Planned, enabled and without a secret.
+    /// probes, so an update keeps it (and <see cref="DeviceRepository.ImportAsync"/> writes only the file's
+    /// columns); a new device starts Planned, enabled and without a secret.
     /// </summary>
     private void AddDevice(string schoolCode, int schoolId, Device? existing, DateTime nowUtc, Device fromFile)
     {

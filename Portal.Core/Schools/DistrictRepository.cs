@@ -1,8 +1,10 @@
+using System.Data.Common;
 using Dapper;
 using Portal.Core.Data;
 
 namespace Portal.Core.Schools;
 
+/// <summary>The only code that writes District and PoliceCentre; methods taking a transaction join the caller's.</summary>
 public sealed class DistrictRepository(Db db)
 {
     private const string SelectAll = "SELECT Id, Code, Name, NameEn FROM District ORDER BY Code";
@@ -27,6 +29,9 @@ public sealed class DistrictRepository(Db db)
         return [.. await connection.QueryAsync<District>(new CommandDefinition(SelectAll, cancellationToken: ct)).ConfigureAwait(false)];
     }
 
+    internal static async Task<IReadOnlyList<District>> GetAllAsync(DbTransaction tx, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<District>(new CommandDefinition(SelectAll, transaction: tx, cancellationToken: ct)).ConfigureAwait(false)];
+
     public async Task<IReadOnlyList<PoliceCentre>> GetCentresAsync(CancellationToken ct = default)
     {
         await using var connection = db.Open();
@@ -39,6 +44,12 @@ public sealed class DistrictRepository(Db db)
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             db.Pick(InsertDistrictSqlServer, InsertDistrictSqlite), district, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    internal Task<int> CreateAsync(DbTransaction tx, District district, CancellationToken ct) =>
+        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertDistrictSqlServer, InsertDistrictSqlite), district, tx, cancellationToken: ct));
+
+    internal static Task CreateCentreAsync(DbTransaction tx, PoliceCentre centre, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(InsertCentre, centre, tx, cancellationToken: ct));
 
     public async Task CreateCentreAsync(PoliceCentre centre, CancellationToken ct = default)
     {

@@ -14,6 +14,15 @@ public sealed class PortalUser : IdentityUser<int>
 
     /// <summary>Principals only.</summary>
     public int? SchoolId { get; set; }
+
+    /// <summary>Switched off by an administrator: the user cannot sign in and every open session ends.</summary>
+    public bool IsDisabled { get; set; }
+
+    /// <summary>Set by a password reset: the next sign-in must choose a new password before anything else.</summary>
+    public bool MustChangePassword { get; set; }
+
+    /// <summary>An administrator requires two-factor sign-in for this user, whatever the role policy says.</summary>
+    public bool RequireTwoFactor { get; set; }
 }
 
 public sealed class PortalRole : IdentityRole<int>
