@@ -10,6 +10,7 @@ public static class Program
     {
         ["camera"] = (CameraCommand.Usage, CameraCommand.RunAsync),
         ["alarm"] = (AlarmCommand.Usage, AlarmCommand.RunAsync),
+        ["sip-terminal"] = (SipTerminalCommand.Usage, SipTerminalCommand.RunAsync),
     };
 
     public static async Task<int> Main(string[] args)

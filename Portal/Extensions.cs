@@ -121,6 +121,12 @@ public static class Extensions
         services.AddSingleton<GateCameraService>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraService>());
 
+        // SIP intercom (issue 11): terminals register and call; operators talk on the cameras' WebRTC endpoint (started above).
+        services.AddSingleton<Portal.Intercom.IntercomService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.IntercomService>());
+        services.AddSingleton<Portal.Intercom.DemoIntercom>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.DemoIntercom>());
+
         AddSignIn(services, options, publicUrl);
 
         services.AddLocalization(o => o.ResourcesPath = "Resources");

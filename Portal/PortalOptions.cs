@@ -51,6 +51,9 @@ public sealed class PortalOptions
 
     /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
+
+    /// <summary>The SIP intercom: where alarm terminals register and call (issue 11).</summary>
+    public Intercom.SipSettings Sip { get; set; } = new();
 }
 
 /// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>

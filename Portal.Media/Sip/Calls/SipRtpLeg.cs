@@ -57,6 +57,9 @@ public sealed class SipRtpLeg : IAsyncDisposable
     /// <summary>Raised on the receive loop for each RTP packet from the terminal.</summary>
     public event SipRtpHandler? RtpReceived;
 
+    /// <summary>Raised when the peer's RTCP carries a PLI or FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1): a terminal's camera should send an IDR.</summary>
+    public event Action<SipRtpLeg>? KeyframeRequested;
+
     public int Port => ((IPEndPoint)_rtp.LocalEndPoint!).Port;
 
     /// <summary>The SSRC we send with.</summary>
@@ -196,6 +199,28 @@ public sealed class SipRtpLeg : IAsyncDisposable
         _cts.Dispose();
     }
 
+    /// <summary>Walks an RTCP compound for payload-specific feedback PLI (FMT 1) or FIR (FMT 4).</summary>
+    private static bool ContainsKeyframeRequest(ReadOnlySpan<byte> compound)
+    {
+        while (compound.Length >= 4 && compound[0] >> 6 == 2)
+        {
+            var length = (BinaryPrimitives.ReadUInt16BigEndian(compound[2..]) + 1) * 4;
+            if (compound[1] == 206 && (compound[0] & 0x1F) is 1 or 4)
+            {
+                return true;
+            }
+
+            if (length > compound.Length)
+            {
+                break;
+            }
+
+            compound = compound[length..];
+        }
+
+        return false;
+    }
+
     /// <summary>The latched address; else, when it is silent or none is latched yet, the peer's addresses (SDP, signalling).</summary>
     private bool IsPeer(IPEndPoint source, bool isRtcp)
     {
@@ -257,9 +282,19 @@ public sealed class SipRtpLeg : IAsyncDisposable
                     continue;
                 }
 
-                if (isRtcp || length < 12 || buffer[0] >> 6 != 2)
+                if (isRtcp)
                 {
-                    continue; // RTCP from the terminal is read and dropped: nothing in it changes what we forward
+                    if (ContainsKeyframeRequest(buffer.AsSpan(0, length)))
+                    {
+                        KeyframeRequested?.Invoke(this);
+                    }
+
+                    continue; // reports from the peer change nothing we forward
+                }
+
+                if (length < 12 || buffer[0] >> 6 != 2)
+                {
+                    continue;
                 }
 
                 if (_latched is null || !_latched.Equals(lastSource))

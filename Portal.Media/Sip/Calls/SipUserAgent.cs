@@ -76,10 +76,11 @@ public sealed partial class SipUserAgent : IAsyncDisposable
     /// Calls a terminal (the operator's call-back) at <paramref name="target"/> over <paramref name="flow"/> (its
     /// registration's). Answers a 401/407 challenge once when <paramref name="credentials"/> are given (the simulated
     /// terminal calling the alarm number). The result holds the call once it is answered and acknowledged.
-    /// <paramref name="sendVideo"/> offers H.264 from us (a terminal's camera) instead of asking for it.
+    /// <paramref name="sendVideo"/> offers H.264 from us (a terminal's camera) instead of asking for it;
+    /// <paramref name="audioCodecs"/> narrows the audio offer (to the codec an operator's browser session already agreed).
     /// </summary>
     public async Task<SipCallResult> CallAsync(SipUri target, SipEndPoint flow, (string Username, string Password)? credentials = null,
-        Action<SipCall>? onRinging = null, bool sendVideo = false, CancellationToken cancellationToken = default)
+        Action<SipCall>? onRinging = null, bool sendVideo = false, IReadOnlyList<string>? audioCodecs = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         if (_calls.Count >= _options.MaxCalls)
@@ -88,7 +89,7 @@ public sealed partial class SipUserAgent : IAsyncDisposable
         }
 
         var media = OpenMedia(flow.Address.Address);
-        var local = LocalMedia(media, 1);
+        var local = LocalMedia(media, 1, audioCodecs);
         var offer = SipSdpNegotiator.CreateOffer(local, sendVideo ? Sdp.SdpDirection.SendOnly : Sdp.SdpDirection.RecvOnly);
         var fromUser = credentials?.Username ?? _options.LocalUser;
         var from = new SipNameAddressHeader(new SipUri(Layer.CreateContact(null, flow).Host, fromUser)) { Tag = SipTags.NewTag() };
@@ -232,8 +233,8 @@ public sealed partial class SipUserAgent : IAsyncDisposable
         return SipCallMedia.Open(bind, advertised, _options.RtpPortMin, _options.RtpPortMax, _logger, Time);
     }
 
-    private SipLocalMedia LocalMedia(SipCallMedia media, int version) =>
-        new(media.Address, media.Audio.Port, media.Video.Port, _options.AudioCodecs, media.Audio.LocalSsrc.ToString(System.Globalization.CultureInfo.InvariantCulture), version);
+    private SipLocalMedia LocalMedia(SipCallMedia media, int version, IReadOnlyList<string>? audioCodecs = null) =>
+        new(media.Address, media.Audio.Port, media.Video.Port, audioCodecs ?? _options.AudioCodecs, media.Audio.LocalSsrc.ToString(System.Globalization.CultureInfo.InvariantCulture), version);
 
     private void AddCapabilities(SipMessage message)
     {

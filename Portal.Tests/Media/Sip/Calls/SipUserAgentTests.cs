@@ -49,7 +49,7 @@ public sealed class SipUserAgentTests : IAsyncLifetime
             uri.Parameters.Set("transport", "tcp");
         }
 
-        return _terminal.Agent.CallAsync(uri, target, (Account, password), onRinging, sendVideo: true, ct);
+        return _terminal.Agent.CallAsync(uri, target, (Account, password), onRinging, sendVideo: true, cancellationToken: ct);
     }
 
     [Theory]
