@@ -62,6 +62,12 @@ public sealed record Device
 
     public bool Enabled { get; init; } = true;
 
+    /// <summary>
+    /// Answer an RTSP Basic challenge on plain RTSP (off by default: Basic sends the password in the clear, so a spoofed
+    /// camera could harvest it; Digest is always used). Only for a camera that offers nothing else.
+    /// </summary>
+    public bool RtspAllowBasicAuth { get; init; }
+
     public DeviceHealthState HealthState { get; init; }
 
     public DateTime? LastSeenUtc { get; init; }

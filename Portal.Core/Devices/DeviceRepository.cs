@@ -24,7 +24,7 @@ public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc
+        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -57,25 +57,25 @@ public sealed class DeviceRepository(Db db)
 
     private const string InsertSqlite = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         RETURNING Id
         """;
 
     private const string InsertSqlServer = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         OUTPUT INSERTED.Id
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         """;
 
     // The administrator's edit: what the device dialog holds. Not the API key, health or sightings.
     private const string UpdateAdministered = """
         UPDATE Device SET SchoolId = @SchoolId, Kind = @Kind, Model = @Model, SerialNumber = @SerialNumber, SipAccount = @SipAccount,
             RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected,
-            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc
+            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc, RtspAllowBasicAuth = @RtspAllowBasicAuth
         WHERE Id = @Id
         """;
 
@@ -302,6 +302,7 @@ public sealed class DeviceRepository(Db db)
         "LastSeenUtc" => d.LastSeenUtc,
         "CreatedUtc" => d.CreatedUtc,
         "UpdatedUtc" => d.UpdatedUtc,
+        "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
         _ => throw new InvalidOperationException($"Device SQL names an unknown parameter @{name}."),
     };
 }
