@@ -9,16 +9,21 @@ namespace Portal.Tests.Media.Sip;
 /// <summary>A bare UDP socket on 127.0.0.1 that sends hand-written SIP text and reads what comes back.</summary>
 internal sealed class RawSipPeer : IDisposable
 {
-    private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
+    private readonly UdpClient _udp;
 
-    public RawSipPeer(IPEndPoint target)
+    /// <param name="target">Where the messages go.</param>
+    /// <param name="local">The address to send from (127.0.0.1 unless a test needs a source of its own, e.g. 127.0.0.2).</param>
+    public RawSipPeer(IPEndPoint target, IPAddress? local = null)
     {
         Target = target;
+        _udp = new UdpClient(new IPEndPoint(local ?? IPAddress.Loopback, 0));
     }
 
     public IPEndPoint Target { get; }
 
     public int Port => ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
+
+    public IPAddress Address => ((IPEndPoint)_udp.Client.LocalEndPoint!).Address;
 
     /// <summary>Hand-written messages use LF; the wire gets CRLF unless <paramref name="raw"/>.</summary>
     public Task SendAsync(string text, bool raw = false) => SendAsync(Encoding.UTF8.GetBytes(raw ? text : Crlf(text)));
