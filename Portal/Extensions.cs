@@ -170,6 +170,11 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<WebPushSender>());
         services.AddHostedService<AlarmPushForwarder>();
         services.AddScoped<NotificationInbox>();
+        // SIP intercom (issue 11): terminals register and call; operators talk on the cameras' WebRTC endpoint (started above).
+        services.AddSingleton<Portal.Intercom.IntercomService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.IntercomService>());
+        services.AddSingleton<Portal.Intercom.DemoIntercom>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.DemoIntercom>());
 
         AddSignIn(services, options, publicUrl);
         services.AddPortalWebSecurity(options); // issue #14: CSP, no framing, forwarded headers, Secure cookies, HSTS

@@ -60,6 +60,8 @@ public sealed class PortalOptions
     /// confirmed the last draw; this adds a floor under a flood (fewer, larger draws: less CPU, more latency). See AlarmBoard.
     /// </summary>
     public int ConsoleRenderIntervalMs { get; set; }
+    /// <summary>The SIP intercom: where alarm terminals register and call (issue 11).</summary>
+    public Intercom.SipSettings Sip { get; set; } = new();
 
     // Gate camera pulls (issue #15): started at alarm intake, kept briefly after the last viewer.
 

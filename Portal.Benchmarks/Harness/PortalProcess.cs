@@ -42,6 +42,7 @@ public sealed class PortalProcess : IAsyncDisposable
     private PortalProcess(string dataFolder, int port, PortalProcessOptions options, bool ownsFolder)
     {
         DataFolder = dataFolder;
+        SipPort = FreePorts.UdpAndTcp();
         BaseUrl = $"http://127.0.0.1:{port}";
         Db = new Db(Db.SqliteConnectionString(Path.Combine(dataFolder, "portal.db")), SqlDialect.Sqlite);
         _options = options;
@@ -49,6 +50,9 @@ public sealed class PortalProcess : IAsyncDisposable
     }
 
     public string BaseUrl { get; }
+
+    /// <summary>The portal's SIP port (UDP and TCP) on 127.0.0.1, where terminals register and call (issue 11).</summary>
+    public int SipPort { get; }
 
     public string DataFolder { get; }
 
@@ -99,6 +103,8 @@ public sealed class PortalProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder };
+        // The SIP intercom on its own free port and any free RTP ports (two portals side by side must not share 5060).
+        arguments.AddRange(["--Portal:Sip:BindAddress=127.0.0.1", "--Portal:Sip:Port=" + SipPort.ToString(CultureInfo.InvariantCulture), "--Portal:Sip:RtpPortMin=0", "--Portal:Sip:RtpPortMax=0"]);
         if (_options.DemoSchoolCount is { } schools)
         {
             arguments.Add("--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture));
