@@ -155,7 +155,7 @@ public static class Extensions
         services.AddTransient<DeviceHealthCheckJob>();
         services.AddTransient<HealthRetentionJob>();
         services.AddSingleton<ICameraProbe, CameraHealthProbe>();
-        services.AddSingleton<ISipOptionsProbe, NoSipOptionsProbe>(); // the SIP user agent's OPTIONS probe replaces this
+        services.AddSingleton<ISipOptionsProbe, Portal.Intercom.SipOptionsProbe>(); // terminals without a fresh signal: SIP OPTIONS over their registration
         services.AddHttpClient(CameraHealthProbe.HttpClientName, c =>
         {
             c.Timeout = TimeSpan.FromSeconds(15);

@@ -27,7 +27,8 @@ namespace Portal.Intercom;
 ///            who answered the alarm connects from the pop-up --> 200 --> media bridged to the browser
 /// </code>
 /// Credentials are cached for <see cref="CredentialCacheAge"/> (a registration storm reads each account once); SIP
-/// refusals go to the SecurityLog through a bounded queue, so a flood cannot queue unbounded writes.
+/// refusals are counted per minute, source and reason with the device API's refusals (DeviceRefusalCounter, no I/O on
+/// the SIP path and no row per refusal: issue 14), never with a password.
 /// </remarks>
 public sealed partial class IntercomService(
     IOptions<PortalOptions> options,
@@ -35,7 +36,7 @@ public sealed partial class IntercomService(
     DeviceService devices,
     AlarmService alarms,
     AlarmNotifier notifier,
-    DeviceRequestVerifier verifier,
+    DeviceRefusalCounter refusals,
     GateCameraService cameras,
     ILoggerFactory loggerFactory,
     TimeProvider time) : IHostedService, IAsyncDisposable, ISipAccountDirectory
@@ -49,7 +50,6 @@ public sealed partial class IntercomService(
     private readonly ConcurrentDictionary<int, IntercomCall> _calls = new();
     private readonly ConcurrentDictionary<int, long> _lastFreshness = new();
     private readonly Channel<int> _registered = Channel.CreateBounded<int>(new BoundedChannelOptions(20_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-    private readonly Channel<SipAuthFailure> _failures = Channel.CreateBounded<SipAuthFailure>(new BoundedChannelOptions(1_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _subscribersLock = new();
     private Action<IntercomView>[] _subscribers = [];
@@ -104,7 +104,7 @@ public sealed partial class IntercomService(
             var digest = new SipDigestAuthenticator(Settings.Realm, algorithms, TimeSpan.FromMinutes(5), time);
             var throttle = new SipAuthThrottle(new SipAuthThrottleOptions { MaxFailuresPerSource = Settings.MaxFailuresPerSource, MaxFailuresPerAccount = Settings.MaxFailuresPerAccount }, time);
             var authenticator = new SipAuthenticator(this, digest, throttle, loggerFactory.CreateLogger<SipAuthenticator>());
-            authenticator.Failed += failure => _failures.Writer.TryWrite(failure);
+            authenticator.Failed += failure => refusals.Count(failure.Source.ToString(), "Sip" + failure.Reason);
             _registrar = new SipRegistrar(new SipRegistrarOptions { MinExpires = Settings.MinExpires, MaxExpires = Settings.MaxExpires }, authenticator, new SipBindingTable(), time, loggerFactory.CreateLogger<SipRegistrar>());
             _registrar.Changed += OnRegistrationChanged;
             _agent = new SipUserAgent(layer,
@@ -136,7 +136,7 @@ public sealed partial class IntercomService(
         }
 
         _alarmSubscription = notifier.Subscribe(UserScope.System, OnAlarmChangedAsync);
-        _background = Task.WhenAll(WriteFreshnessAsync(_stopping.Token), WriteFailuresAsync(_stopping.Token), SweepAsync(_stopping.Token));
+        _background = Task.WhenAll(WriteFreshnessAsync(_stopping.Token), SweepAsync(_stopping.Token));
         _logger.LogInformation("SIP intercom on UDP/TCP {EndPoint}, alarm number {Number}", UdpEndPoint, Settings.AlarmNumber);
         return Task.CompletedTask;
     }
@@ -242,6 +242,30 @@ public sealed partial class IntercomService(
         return SipCallDecision.Ring;
     }
 
+    /// <summary>
+    /// The health check's question (issue 12): does the terminal registered as <paramref name="account"/> answer an
+    /// OPTIONS over its registration's flow? Not registered, or no answer within <paramref name="timeout"/>: failed.
+    /// </summary>
+    public async Task<Portal.Core.Health.ProbeResult> ProbeTerminalAsync(string account, TimeSpan timeout, CancellationToken ct)
+    {
+        if (_agent is not { } agent || _registrar is not { } registrar)
+        {
+            return Portal.Core.Health.ProbeResult.NotSupported;
+        }
+
+        var bindings = registrar.Bindings.Get(account, time.GetUtcNow());
+        if (bindings.Count == 0)
+        {
+            return new(Portal.Core.Health.ProbeVerdict.Failed, "not registered");
+        }
+
+        var binding = bindings[^1];
+        var answer = await agent.PingAsync(binding.Contact, binding.Flow, timeout, ct).ConfigureAwait(false);
+        return answer is null
+            ? new(Portal.Core.Health.ProbeVerdict.Failed, "no answer to SIP OPTIONS")
+            : new(Portal.Core.Health.ProbeVerdict.Ok, "SIP OPTIONS " + answer.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     private void OnRegistrationChanged(SipRegistrationChange change)
     {
         if (change.Bindings.Count > 0)
@@ -271,28 +295,6 @@ public sealed partial class IntercomService(
                 catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
                 {
                     _logger.LogWarning(ex, "Registration of terminal {DeviceId} not recorded", deviceId);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task WriteFailuresAsync(CancellationToken ct)
-    {
-        try
-        {
-            await foreach (var failure in _failures.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                try
-                {
-                    // The user name a stranger typed is theirs, not a secret; no password ever reaches this record.
-                    await verifier.LogAsync(failure.Source.ToString(), failure.DeviceId, "Sip" + failure.Reason, failure.Username, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
-                {
-                    _logger.LogWarning(ex, "SIP refusal not written to the security log");
                 }
             }
         }

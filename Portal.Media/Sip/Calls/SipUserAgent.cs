@@ -148,6 +148,33 @@ public sealed partial class SipUserAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks a terminal whether it is there: an out-of-dialog OPTIONS (RFC 3261 §11) to <paramref name="target"/> over
+    /// <paramref name="flow"/> (its registration's). Any final answer from the terminal, even a refusal, means it is
+    /// alive; null when nothing answered within <paramref name="timeout"/> (or the transaction gave up: its own 408
+    /// or the transport's 503, which carry no tag of the terminal's).
+    /// </summary>
+    public async Task<SipResponse?> PingAsync(SipUri target, SipEndPoint flow, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var from = new SipNameAddressHeader(new SipUri(Layer.CreateContact(null, flow).Host, _options.LocalUser)) { Tag = SipTags.NewTag() };
+        var dialog = new SipDialog(SipTags.NewCallId(), from.Tag!, null, from, new SipNameAddressHeader(target), target, [], SipTags.NewSequence(), null, flow);
+        var options = dialog.CreateRequest(SipMethods.Options);
+        options.Headers.Add(SipHeaderNames.Accept, "application/sdp");
+        var transaction = Layer.SendRequest(options, flow);
+        var done = await Task.WhenAny(transaction.Completion, Task.Delay(timeout, Layer.Time, cancellationToken)).ConfigureAwait(false);
+        if (done != transaction.Completion)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return null;
+        }
+
+        var response = await transaction.Completion.ConfigureAwait(false);
+        // The transaction's own 408/503 carry our To header untouched; a terminal's answer adds its tag (§8.2.6.2).
+        var answered = response.Headers[SipHeaderNames.To] is { } to && to.Contains(";tag=", StringComparison.OrdinalIgnoreCase);
+        return answered ? response : null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var call in Calls)
