@@ -72,9 +72,13 @@ public sealed class AlarmRepository(Db db)
 
     private const string SelectDue = "SELECT Id FROM Alarm WHERE State = 0 AND AnswerDeadlineUtc <= @Now";
 
+    // To the centre's own escalation target (set by an administrator), else the city centre; an alarm with
+    // nowhere to go (no city centre yet) keeps ringing where it is rather than failing the whole pass.
     private const string Escalate = """
-        UPDATE Alarm SET State = 1, EscalatedUtc = @Now, CentreId = @CityCentreId, AnswerDeadlineUtc = NULL
+        UPDATE Alarm SET State = 1, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL,
+            CentreId = COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId)
         WHERE Id = @Id AND State = 0
+          AND COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId) IS NOT NULL
         """;
 
     private const string SelectCityCentre = "SELECT Id FROM PoliceCentre WHERE DistrictId IS NULL";
@@ -175,7 +179,7 @@ public sealed class AlarmRepository(Db db)
             return [];
         }
 
-        var city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
+        var city = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
         var escalated = new List<int>();
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         foreach (var id in due)
