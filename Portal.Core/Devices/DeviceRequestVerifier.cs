@@ -96,10 +96,17 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
             return await RefuseAsync(request, device.Id, DeviceAuthFailure.Stale, FormattableString.Invariant($"skew {age.TotalSeconds:0}s"), ct).ConfigureAwait(false);
         }
 
-        var expected = Sign(key, StringToSign(request.Method, request.Path, request.Timestamp!, request.Nonce, request.Body.Span));
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(request.Signature.ToLowerInvariant())))
+        var stringToSign = StringToSign(request.Method, request.Path, request.Timestamp!, request.Nonce, request.Body.Span);
+        if (!SignatureMatches(key, stringToSign, request.Signature))
         {
-            return await RefuseAsync(request, device.Id, DeviceAuthFailure.BadSignature, null, ct).ConfigureAwait(false);
+            // After a rotation the previous key is accepted for a short overlap, so a terminal still being
+            // re-keyed raises its alarm (DeviceCredentialService.IssueApiKeyAsync sets the end of the overlap).
+            var (previousProtected, previousUntil) = await devices.GetPreviousApiKeyAsync(device.Id, ct).ConfigureAwait(false);
+            if (previousUntil is not { } until || now.UtcDateTime >= until || secrets.Unprotect(previousProtected) is not { } previous
+                || !SignatureMatches(previous, stringToSign, request.Signature))
+            {
+                return await RefuseAsync(request, device.Id, DeviceAuthFailure.BadSignature, null, ct).ConfigureAwait(false);
+            }
         }
 
         if (!spendNonce)
@@ -120,6 +127,9 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
 
         return (device, DeviceAuthFailure.None);
     }
+
+    private static bool SignatureMatches(string key, string stringToSign, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, stringToSign)), Encoding.ASCII.GetBytes(signature.ToLowerInvariant()));
 
     /// <summary>Forgets nonces older than the window (a replay of them is stale anyway).</summary>
     public async Task<int> PruneNoncesAsync(CancellationToken ct = default)
