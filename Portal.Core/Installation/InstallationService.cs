@@ -20,6 +20,9 @@ public sealed record SchoolChecklist(
     public InstallationStepRecord? Step(InstallationStepKind kind) => Steps.FirstOrDefault(s => s.Step == kind);
 
     public AcceptanceTest? PendingTest => Tests.FirstOrDefault(t => t.Outcome == AcceptanceOutcome.Requested);
+
+    /// <summary>Steps waiting for an administrator's confirmation of their serial (issue 13).</summary>
+    public IReadOnlyList<InstallationHold> Holds { get; init; } = [];
 }
 
 /// <summary>
@@ -59,10 +62,20 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
 
     private const string SelectOtherSerial = "SELECT COUNT(*) FROM Device WHERE SerialNumber = @SerialNumber AND Id <> @DeviceId";
 
+    // The serial is the device's identity: a step never changes it (a different one is held, see InstallationHold).
     private const string UpdateDeviceInstalled = """
-        UPDATE Device SET SerialNumber = @SerialNumber,
-            InstallState = CASE WHEN InstallState < 1 THEN 1 ELSE InstallState END, UpdatedUtc = @Now
+        UPDATE Device SET InstallState = CASE WHEN InstallState < 1 THEN 1 ELSE InstallState END, UpdatedUtc = @Now
         WHERE Id = @Id
+        """;
+
+    private const string SelectWaitingHolds = """
+        SELECT Id, SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State, ResolvedUtc, ResolvedBy
+        FROM InstallationHold WHERE SchoolId = @SchoolId AND State = @Waiting ORDER BY Step
+        """;
+
+    internal const string InsertHold = """
+        INSERT INTO InstallationHold (SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State)
+        VALUES (@SchoolId, @Step, @DeviceId, @RegistrySerial, @InstalledSerial, @DoneUtc, @DoneBy, @Notes, @CreatedUtc, @Waiting)
         """;
 
     private const string UpdateDeviceSeen = """
@@ -105,7 +118,9 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
         var tests = (await connection.QueryAsync<AcceptanceTest>(new CommandDefinition(SelectTests, args, cancellationToken: ct)).ConfigureAwait(false)).ToList();
         var target = await connection.QueryFirstOrDefaultAsync<DistrictTarget>(new CommandDefinition(SelectTarget, args, cancellationToken: ct)).ConfigureAwait(false);
         var centre = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(SelectCentre, args, cancellationToken: ct)).ConfigureAwait(false);
-        return new SchoolChecklist(school, snapshot.Schools.Single(), steps, photos, tests, target, centre);
+        var holds = (await connection.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
+            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        return new SchoolChecklist(school, snapshot.Schools.Single(), steps, photos, tests, target, centre) { Holds = holds };
     }
 
     /// <summary>
@@ -161,6 +176,12 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
             return InstallationResult.Fail(InstallationErrors.OutOfOrder);
         }
 
+        if ((await connection.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
+            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, tx, cancellationToken: ct)).ConfigureAwait(false)).Any(h => h.Step == step))
+        {
+            return InstallationResult.Fail(InstallationErrors.HoldPending);
+        }
+
         var devices = (await connection.QueryAsync<(int Id, DeviceKind Kind, string SerialNumber, DeviceInstallState InstallState)>(
             new CommandDefinition(SelectDevicesOfSchool, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
         if (InstallationSteps.NeedsSerial(step))
@@ -172,9 +193,30 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
                 return InstallationResult.Fail(InstallationErrors.DuplicateSerial);
             }
 
+            if (device.Id != 0 && !string.Equals(device.SerialNumber, serial, StringComparison.Ordinal))
+            {
+                // Issue 13: a different serial would rewrite the device's identity (a typo makes the real terminal an
+                // unknown device). Hold the step, device untouched, until an administrator confirms the new serial.
+                await connection.ExecuteAsync(new CommandDefinition(InsertHold, new
+                {
+                    SchoolId = schoolId,
+                    Step = (int)step,
+                    DeviceId = device.Id,
+                    RegistrySerial = device.SerialNumber,
+                    InstalledSerial = serial,
+                    DoneUtc = when,
+                    DoneBy = scope.UserName,
+                    Notes = string.IsNullOrWhiteSpace(notes) ? null : notes.Trim(),
+                    CreatedUtc = now,
+                    Waiting = (int)InstallationHoldState.Waiting,
+                }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return InstallationResult.HeldForConfirmation;
+            }
+
             if (device.Id != 0)
             {
-                await connection.ExecuteAsync(new CommandDefinition(UpdateDeviceInstalled, new { device.Id, SerialNumber = serial, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(UpdateDeviceInstalled, new { device.Id, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             else
             {
@@ -292,7 +334,7 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
         return (photo, files.PhotoPath(photo.SchoolId, photo.StoredName));
     }
 
-    private static async Task<bool> TryMarkOnlineAsync(DbConnection connection, DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
+    internal static async Task<bool> TryMarkOnlineAsync(DbConnection connection, DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
     {
         var done = (await connection.QueryAsync<int>(new CommandDefinition("SELECT Step FROM InstallationStep WHERE SchoolId = @SchoolId", new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToHashSet();
         if (done.Contains((int)InstallationStepKind.DevicesOnline) || !done.Contains((int)InstallationStepKind.TerminalInstalled) || !done.Contains((int)InstallationStepKind.CameraInstalled)

@@ -91,7 +91,7 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
             await transaction.CommitAsync(ct).ConfigureAwait(false);
         }
 
-        return result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts };
+        return result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts, SerialChanges = plan.SerialChanges };
     }
 
     private static List<RegistryProblem> Ordered(List<RegistryProblem> problems)

@@ -33,6 +33,8 @@ internal sealed class RegistrySnapshot
 
     public required Dictionary<string, Device> DevicesBySipAccount { get; init; }
 
+    public required ILookup<int, Device> DevicesBySchoolId { get; init; }
+
     public static async Task<RegistrySnapshot> LoadAsync(DbConnection connection, DbTransaction transaction, CancellationToken ct)
     {
         var districts = await connection.QueryAsync<(int Id, string Name)>(new CommandDefinition(SelectDistricts, transaction: transaction, cancellationToken: ct)).ConfigureAwait(false);
@@ -45,6 +47,7 @@ internal sealed class RegistrySnapshot
             SchoolsById = schools.ToDictionary(s => s.Id),
             DevicesBySerial = devices.ToDictionary(d => d.SerialNumber, StringComparer.Ordinal),
             DevicesBySipAccount = devices.Where(d => d.SipAccount is not null).ToDictionary(d => d.SipAccount!, StringComparer.Ordinal),
+            DevicesBySchoolId = devices.ToLookup(d => d.SchoolId),
         };
     }
 }

@@ -63,6 +63,14 @@ internal static partial class RegistryWriter
                 await update.BindAll(name => DeviceValue(bound, name)).ExecuteAsync(ct).ConfigureAwait(false);
             }
         }
+
+        using (var rekey = new BoundCommand(db, connection, transaction, DeviceRepository.FlagRekeySql))
+        {
+            foreach (var id in plan.RekeyDeviceIds)
+            {
+                await rekey.Set("Id", id).ExecuteAsync(ct).ConfigureAwait(false);
+            }
+        }
     }
 
     private static object? SchoolValue(School s, string name) => name switch
