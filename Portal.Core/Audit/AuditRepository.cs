@@ -32,8 +32,11 @@ public sealed class AuditRepository(Db db, TimeProvider time)
     }
 
     /// <summary>Writes one entry inside the caller's transaction, so the change and its record commit together.</summary>
-    public async Task WriteAsync(DbConnection connection, DbTransaction transaction, Actor actor, string action, string? target, string? detail = null, CancellationToken ct = default) =>
-        await connection.ExecuteAsync(new CommandDefinition(Insert, Args(actor, action, target, detail), transaction, cancellationToken: ct)).ConfigureAwait(false);
+    public async Task WriteAsync(DbTransaction tx, Actor actor, string action, string? target, string? detail = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(Insert, Args(actor, action, target, detail), tx, cancellationToken: ct)).ConfigureAwait(false);
+    }
 
     public async Task<Page<AuditEntry>> GetPageAsync(AuditQuery query, PageRequest page, CancellationToken ct = default)
     {

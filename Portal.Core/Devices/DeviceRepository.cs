@@ -164,9 +164,9 @@ public sealed class DeviceRepository(Db db)
         WHERE Id = @Id
         """;
 
-    internal static async Task<bool> ChangeSerialAsync(DbConnection connection, DbTransaction transaction, int id, string serialNumber, DateTime now, CancellationToken ct) =>
-        await connection.ExecuteAsync(new CommandDefinition(ChangeSerial,
-            new { Id = id, SerialNumber = serialNumber, Terminal = (int)DeviceKind.AlarmTerminal, Now = now }, transaction, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    internal static async Task<bool> ChangeSerialAsync(DbTransaction tx, int id, string serialNumber, DateTime now, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(ChangeSerial,
+            new { Id = id, SerialNumber = serialNumber, Terminal = (int)DeviceKind.AlarmTerminal, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
 
     public async Task<DeviceCredentials?> GetCredentialsAsync(int id, CancellationToken ct = default)
     {

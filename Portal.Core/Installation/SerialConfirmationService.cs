@@ -73,7 +73,7 @@ public sealed class SerialConfirmationService(Db db, AuditRepository audit, Time
             return InstallationResult.Fail(InstallationErrors.AlreadyDone);
         }
 
-        if (!await DeviceRepository.ChangeSerialAsync(connection, tx, hold.DeviceId, hold.InstalledSerial, now, ct).ConfigureAwait(false))
+        if (!await DeviceRepository.ChangeSerialAsync(tx, hold.DeviceId, hold.InstalledSerial, now, ct).ConfigureAwait(false))
         {
             return InstallationResult.Fail(InstallationErrors.HoldNotFound);
         }
@@ -94,7 +94,7 @@ public sealed class SerialConfirmationService(Db db, AuditRepository audit, Time
         }
 
         await ResolveAsync(connection, tx, hold, InstallationHoldState.Confirmed, actor, now, ct).ConfigureAwait(false);
-        await audit.WriteAsync(connection, tx, actor, AuditActions.DeviceSerialConfirmed, "device " + hold.RegistrySerial + " → " + hold.InstalledSerial,
+        await audit.WriteAsync(tx, actor, AuditActions.DeviceSerialConfirmed, "device " + hold.RegistrySerial + " → " + hold.InstalledSerial,
             "step " + hold.Step + " by " + hold.DoneBy, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return InstallationResult.Ok;
@@ -115,7 +115,7 @@ public sealed class SerialConfirmationService(Db db, AuditRepository audit, Time
         }
 
         await ResolveAsync(connection, tx, hold, InstallationHoldState.Rejected, actor, now, ct).ConfigureAwait(false);
-        await audit.WriteAsync(connection, tx, actor, AuditActions.DeviceSerialRejected, "device " + hold.RegistrySerial + " ≠ " + hold.InstalledSerial,
+        await audit.WriteAsync(tx, actor, AuditActions.DeviceSerialRejected, "device " + hold.RegistrySerial + " ≠ " + hold.InstalledSerial,
             "step " + hold.Step + " by " + hold.DoneBy, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return InstallationResult.Ok;

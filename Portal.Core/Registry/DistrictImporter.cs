@@ -96,8 +96,8 @@ public sealed class DistrictImporter(Db db, DistrictRepository districts, AuditR
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
         // Read inside the transaction too, so the checks and the writes see the same registry.
-        var existingDistricts = await DistrictRepository.GetAllAsync(connection, transaction, ct).ConfigureAwait(false);
-        var existingCentres = await DistrictRepository.GetCentresAsync(connection, transaction, ct).ConfigureAwait(false);
+        var existingDistricts = await DistrictRepository.GetAllAsync(transaction, ct).ConfigureAwait(false);
+        var existingCentres = await DistrictRepository.GetCentresAsync(transaction, ct).ConfigureAwait(false);
         var plan = Plan(rows, existingDistricts, existingCentres, problems);
         if (problems.Count > 0 || plan is null)
         {
@@ -110,8 +110,8 @@ public sealed class DistrictImporter(Db db, DistrictRepository districts, AuditR
             return result;
         }
 
-        await WriteAsync(connection, transaction, plan, ct).ConfigureAwait(false);
-        await audit.WriteAsync(connection, transaction, actor, AuditActions.DistrictsImported, Path.GetFileName(fileName),
+        await WriteAsync(transaction, plan, ct).ConfigureAwait(false);
+        await audit.WriteAsync(transaction, actor, AuditActions.DistrictsImported, Path.GetFileName(fileName),
             string.Create(CultureInfo.InvariantCulture,
                 $"districts +{plan.DistrictCounts.Created} ~{plan.DistrictCounts.Updated}, centres +{plan.CentreCounts.Created} ~{plan.CentreCounts.Updated}"), ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
@@ -299,21 +299,21 @@ public sealed class DistrictImporter(Db db, DistrictRepository districts, AuditR
         return problems.Count > 0 ? null : plan;
     }
 
-    private async Task WriteAsync(DbConnection connection, DbTransaction transaction, ImportPlan plan, CancellationToken ct)
+    private async Task WriteAsync(DbTransaction transaction, ImportPlan plan, CancellationToken ct)
     {
         var districtIds = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var (_, existing, wanted) in plan.Districts)
         {
             if (existing is null)
             {
-                districtIds[wanted.Code] = await districts.CreateAsync(connection, transaction, wanted with { Id = 0 }, ct).ConfigureAwait(false);
+                districtIds[wanted.Code] = await districts.CreateAsync(transaction, wanted with { Id = 0 }, ct).ConfigureAwait(false);
             }
             else
             {
                 districtIds[wanted.Code] = existing.Id;
                 if (existing != wanted)
                 {
-                    await DistrictRepository.UpdateAsync(connection, transaction, wanted, ct).ConfigureAwait(false);
+                    await DistrictRepository.UpdateAsync(transaction, wanted, ct).ConfigureAwait(false);
                 }
             }
         }
@@ -324,7 +324,7 @@ public sealed class DistrictImporter(Db db, DistrictRepository districts, AuditR
         foreach (var planned in plan.Centres)
         {
             var bound = planned.Centre with { DistrictId = planned.DistrictCode is null ? null : districtIds[planned.DistrictCode] };
-            var id = planned.Existing?.Id ?? await districts.CreateCentreAsync(connection, transaction, bound, ct).ConfigureAwait(false);
+            var id = planned.Existing?.Id ?? await districts.CreateCentreAsync(transaction, bound, ct).ConfigureAwait(false);
             ids.Add(id);
             if (planned.DistrictCode is { } code)
             {
@@ -340,7 +340,7 @@ public sealed class DistrictImporter(Db db, DistrictRepository districts, AuditR
                 continue;
             }
 
-            await DistrictRepository.UpdateCentreAsync(connection, transaction, planned.Centre with
+            await DistrictRepository.UpdateCentreAsync(transaction, planned.Centre with
             {
                 Id = ids[i],
                 DistrictId = planned.DistrictCode is null ? null : districtIds[planned.DistrictCode],

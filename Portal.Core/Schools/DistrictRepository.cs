@@ -62,11 +62,11 @@ public sealed class DistrictRepository(Db db)
         return [.. await connection.QueryAsync<District>(new CommandDefinition(SelectAll, cancellationToken: ct)).ConfigureAwait(false)];
     }
 
-    internal static async Task<IReadOnlyList<District>> GetAllAsync(DbConnection connection, DbTransaction transaction, CancellationToken ct) =>
-        [.. await connection.QueryAsync<District>(new CommandDefinition(SelectAll, transaction: transaction, cancellationToken: ct)).ConfigureAwait(false)];
+    internal static async Task<IReadOnlyList<District>> GetAllAsync(DbTransaction tx, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<District>(new CommandDefinition(SelectAll, transaction: tx, cancellationToken: ct)).ConfigureAwait(false)];
 
-    internal static async Task<IReadOnlyList<PoliceCentre>> GetCentresAsync(DbConnection connection, DbTransaction transaction, CancellationToken ct) =>
-        [.. await connection.QueryAsync<PoliceCentre>(new CommandDefinition(SelectCentres, transaction: transaction, cancellationToken: ct)).ConfigureAwait(false)];
+    internal static async Task<IReadOnlyList<PoliceCentre>> GetCentresAsync(DbTransaction tx, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<PoliceCentre>(new CommandDefinition(SelectCentres, transaction: tx, cancellationToken: ct)).ConfigureAwait(false)];
 
     public async Task<District?> GetByIdAsync(int id, CancellationToken ct = default)
     {
@@ -110,9 +110,8 @@ public sealed class DistrictRepository(Db db)
     }
 
     /// <summary>Inserts inside the caller's transaction (the district and centre import); returns the new id.</summary>
-    internal async Task<int> CreateAsync(DbConnection connection, DbTransaction transaction, District district, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            db.Pick(InsertDistrictSqlServer, InsertDistrictSqlite), district, transaction, cancellationToken: ct)).ConfigureAwait(false);
+    internal Task<int> CreateAsync(DbTransaction tx, District district, CancellationToken ct) =>
+        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertDistrictSqlServer, InsertDistrictSqlite), district, tx, cancellationToken: ct));
 
     public async Task UpdateAsync(District district, CancellationToken ct = default)
     {
@@ -120,8 +119,8 @@ public sealed class DistrictRepository(Db db)
         await connection.ExecuteAsync(new CommandDefinition(UpdateDistrict, district, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    internal static Task UpdateAsync(DbConnection connection, DbTransaction transaction, District district, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(UpdateDistrict, district, transaction, cancellationToken: ct));
+    internal static Task<int> UpdateAsync(DbTransaction tx, District district, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateDistrict, district, tx, cancellationToken: ct));
 
     /// <summary>Inserts a centre with its escalation target; returns the new id.</summary>
     public async Task<int> CreateCentreAsync(PoliceCentre centre, CancellationToken ct = default)
@@ -131,9 +130,8 @@ public sealed class DistrictRepository(Db db)
             db.Pick(InsertCentreSqlServer, InsertCentreSqlite), centre, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    internal async Task<int> CreateCentreAsync(DbConnection connection, DbTransaction transaction, PoliceCentre centre, CancellationToken ct) =>
-        await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            db.Pick(InsertCentreSqlServer, InsertCentreSqlite), centre, transaction, cancellationToken: ct)).ConfigureAwait(false);
+    internal Task<int> CreateCentreAsync(DbTransaction tx, PoliceCentre centre, CancellationToken ct) =>
+        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertCentreSqlServer, InsertCentreSqlite), centre, tx, cancellationToken: ct));
 
     public async Task UpdateCentreAsync(PoliceCentre centre, CancellationToken ct = default)
     {
@@ -141,8 +139,8 @@ public sealed class DistrictRepository(Db db)
         await connection.ExecuteAsync(new CommandDefinition(UpdateCentre, centre, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    internal static Task UpdateCentreAsync(DbConnection connection, DbTransaction transaction, PoliceCentre centre, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(UpdateCentre, centre, transaction, cancellationToken: ct));
+    internal static Task<int> UpdateCentreAsync(DbTransaction tx, PoliceCentre centre, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateCentre, centre, tx, cancellationToken: ct));
 
     public async Task UpdateDeadlineAsync(int centreId, int seconds, CancellationToken ct = default)
     {
