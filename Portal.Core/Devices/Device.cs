@@ -104,6 +104,10 @@ public sealed record DeviceListItem
     public DeviceHealthState HealthState { get; init; }
 
     public DateTime? LastSeenUtc { get; init; }
+
+    /// <summary>The terminal's serial changed and it needs a new key (issue 13); shown to administrators.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool RekeyRequired { get; init; }
 }
 
 /// <summary>A device's credentials as stored (protected), for the credential administration and nothing else.</summary>

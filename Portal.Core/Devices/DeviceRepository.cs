@@ -43,7 +43,7 @@ public sealed class DeviceRepository(Db db)
 
     private const string ListColumns = """
         d.Id, d.SchoolId, s.Name AS SchoolName, s.Code AS SchoolCode, s.DistrictId, d.Kind, d.Model, d.SerialNumber,
-        d.SipAccount, d.RtspUrl, d.InstallState, d.Enabled, d.HealthState, d.LastSeenUtc
+        d.SipAccount, d.RtspUrl, d.InstallState, d.Enabled, d.HealthState, d.LastSeenUtc, d.RekeyRequired
         """;
 
     private const string InsertSqlite = """

@@ -12,7 +12,7 @@ public sealed class DeviceService(DeviceRepository devices, SchoolRepository sch
     {
         ArgumentNullException.ThrowIfNull(scope);
         var result = await devices.GetPageAsync(scope, query, page, ct).ConfigureAwait(false);
-        return scope.IsAdmin ? result : result with { Items = [.. result.Items.Select(d => d with { SipAccount = null, RtspUrl = null })] };
+        return scope.IsAdmin ? result : result with { Items = [.. result.Items.Select(d => d with { SipAccount = null, RtspUrl = null, RekeyRequired = false })] };
     }
 
     /// <summary>A device as the caller may see it (<see cref="DeviceView.For"/>), or null when missing or outside the scope.</summary>
