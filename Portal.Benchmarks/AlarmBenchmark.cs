@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Playwright;
+using Portal.Benchmarks.Harness;
 using Portal.Core.Data;
 using Portal.Simulator.Terminals;
 
@@ -47,17 +48,14 @@ public static class AlarmBenchmark
         const int WarmUp = 500;
         var schools = steady + burst + WarmUp + 10;
 
-        var folder = Path.Combine(Path.GetTempPath(), "portal-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        var url = $"http://127.0.0.1:{PortalProcess.FreePort()}";
-        using var portal = PortalProcess.Start(url, folder, schools);
+        await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions { DemoSchoolCount = schools, LogLevel = "Warning", EchoErrors = true }).ConfigureAwait(false);
+        var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
         try
         {
-            await PortalProcess.WaitHealthyAsync(url, portal).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"portal up at {url} with {schools} demo schools"));
             Console.WriteLine(FormattableString.Invariant($"opening {consoles} consoles"));
             using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
-            await using var browser = await PortalProcess.LaunchChromiumAsync(playwright, disableGpu: false).ConfigureAwait(false);
+            await using var browser = await Chromium.LaunchAsync(playwright, disableGpu: false).ConfigureAwait(false);
             var pages = new List<IPage>();
             for (var i = 0; i < consoles; i++)
             {
@@ -117,8 +115,8 @@ public static class AlarmBenchmark
             }
 
             var before = await MetricsAsync(cdp).ConfigureAwait(false);
-            portal.Refresh();
-            var portalCpu = portal.TotalProcessorTime;
+            process.Refresh();
+            var portalCpu = process.TotalProcessorTime;
             var browserCpu = ChromiumCpuMs();
             var tasks = new List<Task<(int Id, double SentMs, HttpStatusCode Status, double RoundTripMs)>>();
             var clock = Stopwatch.StartNew();
@@ -142,8 +140,8 @@ public static class AlarmBenchmark
                 }
             }
 
-            portal.Refresh();
-            var portalCpuMs = (portal.TotalProcessorTime - portalCpu).TotalMilliseconds;
+            process.Refresh();
+            var portalCpuMs = (process.TotalProcessorTime - portalCpu).TotalMilliseconds;
             var browserCpuMs = ChromiumCpuMs() - browserCpu;
             var steadyWall = clock.Elapsed.TotalMilliseconds;
             var after = await MetricsAsync(cdp).ConfigureAwait(false);
@@ -173,8 +171,8 @@ public static class AlarmBenchmark
 
             var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"steady {rate}/s for {seconds} s, {consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {PortalProcess.P(roundTrips, 0.50):0.0} ms, p95 {PortalProcess.P(roundTrips, 0.95):0.0} ms, p99 {PortalProcess.P(roundTrips, 0.99):0.0} ms"));
-            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {PortalProcess.P(latencies, 0.50):0.0} ms, p95 {PortalProcess.P(latencies, 0.95):0.0} ms, p99 {PortalProcess.P(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  device request -> 201 answer (alarm committed): p50 {Percentiles.Of(roundTrips, 0.50):0.0} ms, p95 {Percentiles.Of(roundTrips, 0.95):0.0} ms, p99 {Percentiles.Of(roundTrips, 0.99):0.0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.Max():0.0} ms"));
 
             Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): portal {portalCpuMs / steadyWall * 100:0}% of a core = {portalCpuMs / steady:0.00} ms per alarm; Chromium (all processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / steady:0.00} ms per alarm"));
             Console.WriteLine(FormattableString.Invariant($"  main-thread time per alarm in each console page (mean of {pages.Count}; wall time, so it grows when the cores are short):"));
@@ -192,12 +190,12 @@ public static class AlarmBenchmark
             var shownPerPage = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>(
                 "ids => ids.filter(id => (String(id) in window.__seen)).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant($"burst of {burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shownPerPage.Min()} max {shownPerPage.Max()}, lost {accepted.Count - shownPerPage.Min()}"));
-            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {PortalProcess.P(burstLatencies, 0.50):0} ms, p99 {PortalProcess.P(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
+            Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms, last {burstLatencies.DefaultIfEmpty().Max():0} ms"));
             return accepted.Count == burst && stored == burst && shownPerPage.Min() == burst ? 0 : 2;
         }
         finally
         {
-            await PortalProcess.StopAsync(portal, folder).ConfigureAwait(false);
+            await portal.KillAsync().ConfigureAwait(false);
         }
     }
 
@@ -309,8 +307,12 @@ public static class AlarmBenchmark
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync("/police").ConfigureAwait(false);
         await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);
-        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
+        await page.Locator("#password").FillAsync(Portal.Services.DemoUsers.Password).ConfigureAwait(false);
         await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
+
+        // Police sign in with two factors (issue #14); the demo account's key is published (README).
+        await page.Locator("#code").FillAsync(Portal.SignIn.Totp.Compute(Portal.Services.DemoUsers.TotpKey("city110"), TimeProvider.System.GetUtcNow())).ConfigureAwait(false);
+        await page.Locator("#code-submit").ClickAsync().ConfigureAwait(false);
         await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
         await page.EvaluateAsync(Observer).ConfigureAwait(false);
         return page;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Benchmarks.Harness;
 using Portal.Media.Bridges;
 using Portal.Media.Core;
 using Portal.Media.WebRtc;
@@ -24,7 +25,7 @@ internal static class MediaAllocations
 {
     public static async Task<bool> RunAsync(int viewers, int forwarded, bool highRate)
     {
-        var clip = highRate ? CameraFeed.LoadHighRateClip() : GateClip.Instance;
+        var clip = highRate ? await CameraFeed.LoadHighRateClipAsync().ConfigureAwait(false) : GateClip.Instance;
         var feed = new CameraFeed(clip);
         Console.WriteLine(FormattableString.Invariant(
             $"[alloc] {viewers} connected WebRTC viewers, camera stream {feed.MegabitsPerSecond:0.00} Mbit/s ({(highRate ? "4 Mbps ffmpeg clip" : "the committed gate clip")}, {feed.PacketsPerLoop} camera packets per 10 s loop)"));
@@ -102,18 +103,5 @@ internal static class MediaAllocations
                 await client.DisposeAsync().ConfigureAwait(false);
             }
         }
-    }
-
-    /// <summary>What <see cref="RtspToWebRtcBridge.WriteRtp"/> does, without the hub's RTSP pull around it.</summary>
-    private sealed class PeerSink(WebRtcPeer peer, WebRtcTrack track) : IMediaSink
-    {
-        public void WriteRtp(MediaTrack source, ReadOnlySpan<byte> packet) => peer.SendRtp(track, packet);
-    }
-
-    private sealed class CountingSink : IMediaSink
-    {
-        public long Packets { get; private set; }
-
-        public void WriteRtp(MediaTrack track, ReadOnlySpan<byte> packet) => Packets++;
     }
 }

@@ -5,8 +5,8 @@ using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
+using Portal.Benchmarks.Harness;
 using Portal.Media.Bridges;
-using Portal.Media.Core;
 using Portal.Media.Rtsp;
 using Portal.Media.WebRtc;
 using Portal.Media.WebRtc.Dtls;
@@ -31,7 +31,7 @@ internal static class MediaViewers
 
     public static async Task<bool> RunAsync(int viewerCount, int seconds)
     {
-        var clip = CameraFeed.LoadHighRateClip();
+        var clip = await CameraFeed.LoadHighRateClipAsync().ConfigureAwait(false);
         var clipRate = new CameraFeed(clip).MegabitsPerSecond;
         await using var camera = await SimulatedCamera.StartAsync(new SimulatedCameraOptions { Clip = clip, Username = CameraUser, Password = CameraPassword }).ConfigureAwait(false);
         Console.WriteLine(FormattableString.Invariant(
@@ -274,22 +274,6 @@ internal static class MediaViewers
     private sealed record ServerStats(
         double CpuMs, long WorkingSet, long GcHeap, long Allocated, int Gen0, int Gen1, int Gen2, int Threads, bool ServerGc,
         long StreamPackets, long StreamBytes, int Bridges, long Dropped);
-
-    private sealed class CountingSink : IMediaSink
-    {
-        private long _packets;
-        private long _bytes;
-
-        public long Packets => Interlocked.Read(ref _packets);
-
-        public long Bytes => Interlocked.Read(ref _bytes);
-
-        public void WriteRtp(MediaTrack track, ReadOnlySpan<byte> packet)
-        {
-            Interlocked.Increment(ref _packets);
-            Interlocked.Add(ref _bytes, packet.Length);
-        }
-    }
 }
 
 /// <summary>Whole-machine CPU time from /proc/stat (Linux), to show how loaded the shared machine was.</summary>

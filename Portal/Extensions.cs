@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using MudBlazor.Services;
 using OpenIddict.Server;
+using Microsoft.AspNetCore.Components.Authorization;
 using OpenIddict.Validation.AspNetCore;
 using Portal.Administration;
 using Portal.Core.Alarms;
@@ -24,6 +25,7 @@ using Portal.Core.Installation;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
+using Portal.Hosting;
 using Portal.Services;
 using Portal.SignIn;
 
@@ -96,6 +98,7 @@ public static class Extensions
         services.AddSingleton<DemoCity>();
         services.AddSingleton<ProgrammeQueries>();
         services.AddSingleton(new InstallationFiles(Path.Combine(dataFolder, "installation")));
+        services.AddSingleton<InstallationRepository>();
         services.AddSingleton<InstallationService>();
         services.AddSingleton<AcceptanceTestService>();
         services.AddSingleton<CompletionReportService>();
@@ -106,6 +109,13 @@ public static class Extensions
         services.AddSingleton<Portal.Core.Registry.RegistryImporter>();
         services.AddSingleton<DeviceRequestVerifier>();
         services.AddTransient<DeviceNonceCleanupJob>();
+
+        // The device door: one entry point for every device request (HTTP and SIP), sightings coalesced off its path.
+        services.AddSingleton<Portal.Core.Alerts.AdminAlertRepository>();
+        services.AddSingleton<DevicePresence>();
+        services.AddHostedService(sp => sp.GetRequiredService<DevicePresence>());
+        services.AddSingleton<DeviceIntake>();
+
         services.AddSingleton<AlarmRepository>();
         services.AddSingleton<AlarmNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmNotifier>());
@@ -140,9 +150,17 @@ public static class Extensions
         services.AddSingleton<GateCameraResolver>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraResolver>());
         services.AddSingleton<GateCameraService>();
+
+        // Issue #14: one audit of every camera view and command, kept CameraAuditRetentionDays (at least 180).
+        services.AddSingleton<Portal.Core.Audit.CameraAuditRepository>();
+        services.AddSingleton(new Portal.Core.Audit.CameraAuditSettings(options.CameraAuditRetentionDays));
+        services.AddTransient<Portal.Core.Audit.CameraAuditRetentionJob>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraService>());
+        services.AddSingleton<GateCameraAlarmPulls>(); // the gate camera's pull starts at alarm intake (issue #15)
+        services.AddHostedService(sp => sp.GetRequiredService<GateCameraAlarmPulls>());
 
         AddSignIn(services, options, publicUrl);
+        services.AddPortalWebSecurity(options); // issue #14: CSP, no framing, forwarded headers, Secure cookies, HSTS
 
         services.AddLocalization(o => o.ResourcesPath = "Resources");
         services.Configure<RequestLocalizationOptions>(o =>
@@ -168,7 +186,11 @@ public static class Extensions
                 c.UseInMemoryStorage(new InMemoryStorageOptions());
             }
         });
-        services.AddHangfireServer(o => o.WorkerCount = Math.Max(2, Environment.ProcessorCount));
+        services.AddHangfireServer(o =>
+        {
+            o.WorkerCount = Math.Max(2, Environment.ProcessorCount);
+            o.ShutdownTimeout = TimeSpan.FromSeconds(10); // well inside the host's 30 s, so a SIGTERM stop ends in time (issue #14)
+        });
 
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddCascadingAuthenticationState();
@@ -184,18 +206,34 @@ public static class Extensions
     {
         services.AddIdentityCore<PortalUser>(o =>
             {
-                o.Password.RequiredLength = 8;
+                o.Password.RequiredLength = Math.Max(8, options.Security.PasswordMinLength);
                 o.Password.RequireNonAlphanumeric = false;
+
+                // Wrong passwords slow their source address down (LoginThrottle) and never lock the account: a stranger
+                // could lock a whole shift out. Lock-out stays for wrong two-factor codes, which only someone who has
+                // the password can send, and for administrators' locks.
                 o.Lockout.MaxFailedAccessAttempts = 5;
                 o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
                 o.Lockout.AllowedForNewUsers = true;
                 o.User.RequireUniqueEmail = false;
+                o.SignIn.RequireConfirmedAccount = true; // asks DisabledUserConfirmation: a disabled account cannot sign in
             })
             .AddRoles<PortalRole>()
             .AddEntityFrameworkStores<PortalIdentityDbContext>()
             .AddSignInManager()
-            .AddDefaultTokenProviders();
+            .AddDefaultTokenProviders()
+            .AddUserConfirmation<DisabledUserConfirmation>()
+            .AddPasswordValidator<CommonPasswordValidator>();
         services.AddScoped<IUserStore<PortalUser>, ProtectedUserStore>();
+
+        // Issue #14: server-side sessions revalidated every interval (HTTP and circuits), sign-in policy, throttling.
+        services.AddMemoryCache();
+        services.AddSingleton<UserSessionRepository>();
+        services.AddSingleton<UserSessions>();
+        services.AddSingleton<SignInPolicy>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddTransient<UserSessionCleanupJob>();
+        services.AddScoped<AuthenticationStateProvider, RevalidatingSessionStateProvider>();
 
         services.AddAuthentication(o =>
             {
@@ -207,13 +245,14 @@ public static class Extensions
                 o.Cookie.Name = "ssp.session";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Lax;
-                o.ExpireTimeSpan = TimeSpan.FromHours(10);
-                o.SlidingExpiration = true;
+                o.ExpireTimeSpan = options.Security.AbsoluteLifetime; // the idle end is the session row's (UserSessions)
+                o.SlidingExpiration = false;
                 o.AccessDeniedPath = "/account/denied";
 
                 // APIs answer with status codes; only pages redirect.
                 o.Events.OnRedirectToLogin = ctx => ApiAwareRedirect(ctx, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = ctx => ApiAwareRedirect(ctx, StatusCodes.Status403Forbidden);
+                UserSessions.Attach(o.Events, UserSessionKind.Portal);
             })
             .AddOpenIdConnect(OidcScheme, o =>
             {
@@ -221,6 +260,10 @@ public static class Extensions
                 o.RequireHttpsMetadata = publicUrl.StartsWith("https:", StringComparison.OrdinalIgnoreCase);
                 o.ClientId = WebClientId;
                 o.ResponseType = OpenIdConnectResponseType.Code;
+
+                // The code comes back in the query, not as an auto-posted form: that form posts itself with an inline
+                // script, which the Content Security Policy refuses (PKCE protects the code either way).
+                o.ResponseMode = OpenIdConnectResponseMode.Query;
                 o.UsePkce = true;
                 o.SaveTokens = false;
                 o.MapInboundClaims = false;
@@ -240,7 +283,11 @@ public static class Extensions
             {
                 c.LoginPath = "/account/login";
                 c.Cookie.Name = "ssp.idp";
-                c.ExpireTimeSpan = TimeSpan.FromHours(10);
+                c.ExpireTimeSpan = options.Security.AbsoluteLifetime;
+                c.SlidingExpiration = false;
+
+                // Replaces Identity's security stamp validator: the same check and more, in one place (UserSessions).
+                UserSessions.Attach(c.Events, UserSessionKind.SignInServer);
             }));
 
         // Issue 13: a bearer token must carry the scope the API serves (ApiScopes); the portal's own session passes on role and scope.

@@ -73,6 +73,28 @@ public sealed class PortalOptions
 
     /// <summary>STUN/TURN servers handed to the browser's RTCPeerConnection, for consoles behind NAT or a police firewall.</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
+
+    // Gate camera pulls (issue #15): started at alarm intake, kept briefly after the last viewer.
+
+    /// <summary>How long a camera stays pulled after its last viewer (or alarm) let go: a viewer often comes straight back.</summary>
+    public int CameraIdleTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>At most this many open alarms have their gate camera pulled ahead of the pop-up (a flood of presses starts no flood of pulls).</summary>
+    public int MaxAlarmCameraPulls { get; set; } = 32;
+
+    /// <summary>
+    /// Demo mode only: an RTSP URL that stands in for every demo camera instead of the in-process simulated one
+    /// (the media benchmark points it at GStreamer's RTSP server).
+    /// </summary>
+    public string? DemoCameraRtspUrl { get; set; }
+    // Issue #14 hardening: sign-in strength, sessions, security headers, proxies ("Portal:Security:...").
+    public SignIn.SecurityOptions Security { get; set; } = new();
+
+    /// <summary>
+    /// Days the camera audit (views, PTZ, warning light) is kept; at least 180, the six months China's Cybersecurity
+    /// Law asks of network logs (article 21).
+    /// </summary>
+    public int CameraAuditRetentionDays { get; set; } = 365;
 }
 
 /// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>

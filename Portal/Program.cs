@@ -2,6 +2,7 @@ using Hangfire;
 using Portal;
 using Portal.Components;
 using Portal.Endpoints;
+using Portal.Hosting;
 using Portal.Services;
 
 // Microsoft.Data.Sqlite runs its "async" calls synchronously (SQLite has no async I/O), so each database
@@ -21,6 +22,7 @@ var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
 RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>());
 
+app.UsePortalWebSecurity(); // issue #14: forwarded headers, CSP and other headers, HSTS, HTTPS redirection, Secure cookies
 if (!app.Environment.IsDevelopment())
 {
     app.UseExceptionHandler("/error", createScopeForErrors: true);
@@ -48,7 +50,32 @@ app.MapHangfireDashboard("/admin/jobs", new DashboardOptions
 });
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-await app.RunAsync();
+// Clean stop (issue #14): a stop that outlasts HostOptions.ShutdownTimeout ends RunAsync with an OperationCanceledException
+// (seen from Hangfire's server on a loaded machine); unhandled, it aborted the process (SIGABRT, exit 134) after
+// "Application is shutting down...". What had not stopped by then holds nothing that must survive (our state is in the
+// database; Hangfire holds only work planned again at start-up), so say so and exit normally.
+// (The stopping token and logger are taken before RunAsync: it disposes the host, and a filter that throws is false.)
+var stopping = app.Lifetime.ApplicationStopping;
+var log = app.Logger;
+
+// Read before the host runs: once it has failed to start it is disposed, and so are its services.
+var (urls, webRtcPort) = (app.Configuration["urls"], app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.WebRtcPort);
+try
+{
+    await app.RunAsync();
+}
+catch (Exception ex) when (PortInUse.Describe(ex, urls, webRtcPort) is { } message)
+{
+    // Issue #14: a port another program holds ends the start with one clear line, not an abort.
+    await Console.Error.WriteLineAsync(message);
+    return PortInUse.ExitCode;
+}
+catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+{
+    log.LogWarning("The portal did not stop within the shutdown timeout; exiting anyway");
+}
+
+return 0;
 
 /// <summary>Exposed so tests can reference the entry assembly.</summary>
 public partial class Program;

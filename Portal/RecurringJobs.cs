@@ -1,6 +1,8 @@
 using Hangfire;
 using Portal.Core.Devices;
+using Portal.Core.Audit;
 using Portal.Core.Installation;
+using Portal.SignIn;
 
 namespace Portal;
 
@@ -14,6 +16,10 @@ public static class RecurringJobs
 
     public const string DeviceNonceCleanup = "device-nonce-cleanup";
 
+    public const string UserSessionCleanup = "user-session-cleanup";
+
+    public const string CameraAuditRetention = "camera-audit-retention";
+
     private static readonly TimeZoneInfo CityTime = TimeZoneInfo.CreateCustomTimeZone("China Standard Time", TimeSpan.FromHours(8), "China Standard Time", "CST");
 
     public static void Register(IRecurringJobManager jobs)
@@ -24,5 +30,10 @@ public static class RecurringJobs
 
         // Every 10 minutes: forget device API nonces older than the replay window (they are stale anyway).
         jobs.AddOrUpdate<DeviceNonceCleanupJob>(DeviceNonceCleanup, x => x.RunAsync(CancellationToken.None), "*/10 * * * *");
+
+        // Issue #14. Hourly: forget ended sign-in sessions. Daily 03:30: camera audit rows past their retention.
+        jobs.AddOrUpdate<UserSessionCleanupJob>(UserSessionCleanup, x => x.RunAsync(CancellationToken.None), "17 * * * *");
+        jobs.AddOrUpdate<CameraAuditRetentionJob>(CameraAuditRetention, x => x.RunAsync(CancellationToken.None), "30 3 * * *",
+            new RecurringJobOptions { TimeZone = CityTime });
     }
 }

@@ -23,9 +23,10 @@ public sealed record AlarmSignal(
 
 /// <summary>
 /// What the device is told once the alarm is durable: its id, and whether it joined an open one; or that
-/// its nonce was spent already (a replay: nothing was written).
+/// its nonce was spent already (a replay: nothing was written); or that no 110 centre covers the school's
+/// district and the city has none either (nothing was written: the caller refuses the device and alerts).
 /// </summary>
-public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false);
+public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false, bool NoCentre = false);
 
 /// <summary>
 /// The one way an alarm enters the system, whatever its source (SIP, signed device API, portal test).
@@ -125,7 +126,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
 
         // Announce after the commit; consoles read the full view from the database.
-        foreach (var r in receipts.Where(r => !r.Replay).DistinctBy(r => r.AlarmId))
+        foreach (var r in receipts.Where(r => r.AlarmId != 0).DistinctBy(r => r.AlarmId))
         {
             notifier.Publish(r.AlarmId, r.Joined ? AlarmEventKind.SignalJoined : AlarmEventKind.Raised);
         }
@@ -157,10 +158,16 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             }
         }
 
+        // The district's centre, else the city's; with neither (a city set up without its centres) the alarm
+        // cannot be routed, and the caller is told so instead of the batch failing.
         var centre = centres.FirstOrDefault(c => c.DistrictId == s.DistrictId);
         if (centre.Id == 0)
         {
-            centre = centres.First(c => c.DistrictId is null);
+            centre = centres.FirstOrDefault(c => c.DistrictId is null);
+            if (centre.Id == 0)
+            {
+                return new AlarmReceipt(0, false, NoCentre: true);
+            }
         }
 
         var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), new

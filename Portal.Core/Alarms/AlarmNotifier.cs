@@ -35,6 +35,9 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
         return subscription;
     }
 
+    /// <summary>How many consoles of one user are subscribed now (diagnostics: a signed-out console must have none).</summary>
+    public int CountSubscriptions(int userId) => Volatile.Read(ref _subscribers).Count(s => s.Scope.UserId == userId);
+
     /// <summary>The scope rule for one alarm: city-wide sees all; a district its schools' alarms and those at its centre; a principal the school's.</summary>
     public static bool CanSee(UserScope scope, AlarmView alarm) =>
         (scope.SchoolId is null || scope.SchoolId == alarm.SchoolId)

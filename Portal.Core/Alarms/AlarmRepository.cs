@@ -5,6 +5,26 @@ using Portal.Core.Security;
 
 namespace Portal.Core.Alarms;
 
+/// <summary>One alarm as the statistics read it.</summary>
+public sealed record AlarmStatisticRow
+{
+    public int DistrictId { get; init; }
+
+    public string DistrictName { get; init; } = string.Empty;
+
+    public AlarmState State { get; init; }
+
+    public AlarmDisposition? Disposition { get; init; }
+
+    public bool IsTest { get; init; }
+
+    public DateTime RaisedUtc { get; init; }
+
+    public DateTime? AnsweredUtc { get; init; }
+
+    public DateTime? EscalatedUtc { get; init; }
+}
+
 public sealed record AlarmQuery(
     int? DistrictId = null,
     int? SchoolId = null,
@@ -14,7 +34,10 @@ public sealed record AlarmQuery(
     bool? IsTest = null,
     bool OpenOnly = false);
 
-/// <summary>Reads alarms in a user's scope, and the conditional writes that make each step happen once.</summary>
+/// <summary>
+/// Reads alarms in a user's scope, and the conditional writes that make each step happen once. (New alarms and
+/// joined signals are written by <see cref="AlarmIntake"/>, the single group-commit writer.)
+/// </summary>
 public sealed class AlarmRepository(Db db)
 {
     internal const string ViewColumns = """
@@ -46,7 +69,7 @@ public sealed class AlarmRepository(Db db)
           AND (@ToUtc IS NULL OR a.RaisedUtc < @ToUtc)
           AND (@Disposition IS NULL OR a.Disposition = @Disposition)
           AND (@IsTest IS NULL OR a.IsTest = @IsTest)
-          AND (@OpenOnly = 0 OR a.State < 3)
+          AND (@OpenOnly = 0 OR a.State < @Closed)
         """;
 
     private const string SelectEvents =
@@ -59,31 +82,38 @@ public sealed class AlarmRepository(Db db)
 
     // Exactly one operator wins: the update only matches while nobody has answered.
     private const string Answer = """
-        UPDATE Alarm SET State = 2, AnsweredUtc = @Now, AnsweredByUserId = @UserId, AnsweredByName = @UserName, AnswerDeadlineUtc = NULL
-        WHERE Id = @Id AND State < 2
+        UPDATE Alarm SET State = @Answered, AnsweredUtc = @Now, AnsweredByUserId = @UserId, AnsweredByName = @UserName, AnswerDeadlineUtc = NULL
+        WHERE Id = @Id AND State < @Answered
         """;
 
     private const string Close = """
-        UPDATE Alarm SET State = 3, ClosedUtc = @Now, Disposition = @Disposition, AnswerDeadlineUtc = NULL
-        WHERE Id = @Id AND State = 2
+        UPDATE Alarm SET State = @Closed, ClosedUtc = @Now, Disposition = @Disposition, AnswerDeadlineUtc = NULL
+        WHERE Id = @Id AND State = @Answered
         """;
 
-    private const string Transfer = "UPDATE Alarm SET CentreId = @CentreId WHERE Id = @Id AND State < 3";
+    private const string Transfer = "UPDATE Alarm SET CentreId = @CentreId WHERE Id = @Id AND State < @Closed";
 
-    private const string SelectDue = "SELECT Id FROM Alarm WHERE State = 0 AND AnswerDeadlineUtc <= @Now";
+    private const string SelectDue = "SELECT Id FROM Alarm WHERE State = @Ringing AND AnswerDeadlineUtc <= @Now";
 
     // To the centre's own escalation target (set by an administrator), else the city centre; an alarm with
     // nowhere to go (no city centre yet) keeps ringing where it is rather than failing the whole pass.
     private const string Escalate = """
-        UPDATE Alarm SET State = 1, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL,
+        UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL,
             CentreId = COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId)
-        WHERE Id = @Id AND State = 0
+        WHERE Id = @Id AND State = @Ringing
           AND COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId) IS NOT NULL
         """;
 
     private const string SelectCityCentre = "SELECT Id FROM PoliceCentre WHERE DistrictId IS NULL";
 
-    public Db Db => db;
+    private const string CountRecentTests = "SELECT COUNT(*) FROM Alarm WHERE SchoolId = @SchoolId AND IsTest = 1 AND (State < @Closed OR RaisedUtc >= @Since)";
+
+    private const string SelectStatisticRows = """
+        SELECT a.DistrictId, d.Name AS DistrictName, a.State, a.Disposition, a.IsTest, a.RaisedUtc, a.AnsweredUtc, a.EscalatedUtc
+        FROM Alarm a JOIN District d ON d.Id = a.DistrictId
+        WHERE (@ScopeDistrictId IS NULL OR a.DistrictId = @ScopeDistrictId)
+          AND a.RaisedUtc >= @FromUtc AND a.RaisedUtc < @ToUtc
+        """;
 
     internal static string ViewByIdSql => "SELECT " + ViewColumns + " " + ViewFrom + " WHERE a.Id = @Id";
 
@@ -91,7 +121,7 @@ public sealed class AlarmRepository(Db db)
         "SELECT COUNT(*) " + ViewFrom + " " + ScopeWhere + QueryWhere + ";\n"
         + "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + QueryWhere + " ORDER BY a.RaisedUtc DESC, a.Id DESC " + db.Paging + ";";
 
-    internal static string OpenSql => "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + " AND a.State < 3 ORDER BY a.RaisedUtc DESC";
+    internal static string OpenSql => "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + " AND a.State < @Closed ORDER BY a.RaisedUtc DESC";
 
     internal static string ScopedByIdSql => "SELECT " + ViewColumns + " " + ViewFrom + " " + ScopeWhere + " AND a.Id = @Id";
 
@@ -112,7 +142,7 @@ public sealed class AlarmRepository(Db db)
     {
         await using var connection = db.Open();
         return [.. await connection.QueryAsync<AlarmView>(new CommandDefinition(OpenSql,
-            new { ScopeDistrictId = scope.DistrictId, ScopeSchoolId = scope.SchoolId }, cancellationToken: ct)).ConfigureAwait(false)];
+            new { ScopeDistrictId = scope.DistrictId, ScopeSchoolId = scope.SchoolId, Closed = (int)AlarmState.Closed }, cancellationToken: ct)).ConfigureAwait(false)];
     }
 
     public async Task<Page<AlarmView>> GetPageAsync(UserScope scope, AlarmQuery query, PageRequest page, CancellationToken ct = default)
@@ -129,6 +159,7 @@ public sealed class AlarmRepository(Db db)
             Disposition = (int?)query.Disposition,
             query.IsTest,
             OpenOnly = query.OpenOnly ? 1 : 0,
+            Closed = (int)AlarmState.Closed,
             page.Skip,
             page.Take,
         };
@@ -136,6 +167,22 @@ public sealed class AlarmRepository(Db db)
         await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(PageSql(db), args, cancellationToken: ct)).ConfigureAwait(false);
         var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
         return new Page<AlarmView>([.. await grid.ReadAsync<AlarmView>().ConfigureAwait(false)], total);
+    }
+
+    /// <summary>A school's test alarms that are open or were raised since <paramref name="since"/>.</summary>
+    public async Task<int> CountRecentTestsAsync(int schoolId, DateTime since, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountRecentTests,
+            new { SchoolId = schoolId, Since = since, Closed = (int)AlarmState.Closed }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>The alarms raised in a period (of one district, or all when null), as the statistics need them.</summary>
+    public async Task<IReadOnlyList<AlarmStatisticRow>> GetStatisticRowsAsync(int? districtId, DateTime fromUtc, DateTime toUtc, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return [.. await connection.QueryAsync<AlarmStatisticRow>(new CommandDefinition(SelectStatisticRows,
+            new { ScopeDistrictId = districtId, FromUtc = fromUtc, ToUtc = toUtc }, cancellationToken: ct)).ConfigureAwait(false)];
     }
 
     public async Task<IReadOnlyList<AlarmEvent>> GetEventsAsync(int alarmId, CancellationToken ct = default)
@@ -155,15 +202,15 @@ public sealed class AlarmRepository(Db db)
 
     /// <summary>True for the one caller whose answer took; false when someone else had it already.</summary>
     public Task<bool> TryAnswerAsync(int id, UserScope user, string? remoteAddress, DateTime now, CancellationToken ct = default) =>
-        ChangeWithEventAsync(Answer, new { Id = id, Now = now, user.UserId, user.UserName },
+        ChangeWithEventAsync(Answer, new { Id = id, Now = now, user.UserId, user.UserName, Answered = (int)AlarmState.Answered },
             new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Answered, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress }, ct);
 
     public Task<bool> TryCloseAsync(int id, AlarmDisposition disposition, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
-        ChangeWithEventAsync(Close, new { Id = id, Now = now, Disposition = (int)disposition },
+        ChangeWithEventAsync(Close, new { Id = id, Now = now, Disposition = (int)disposition, Answered = (int)AlarmState.Answered, Closed = (int)AlarmState.Closed },
             new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Closed, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"{disposition}: {note}".TrimEnd(' ', ':') }, ct);
 
     public Task<bool> TryTransferAsync(int id, int centreId, string centreName, UserScope user, string? remoteAddress, string? note, DateTime now, CancellationToken ct = default) =>
-        ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centreId },
+        ChangeWithEventAsync(Transfer, new { Id = id, CentreId = centreId, Closed = (int)AlarmState.Closed },
             new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Transferred, AtUtc = now, UserId = user.UserId, UserName = user.UserName, RemoteAddress = remoteAddress, Text = $"→ {centreName} {note}".TrimEnd() }, ct);
 
     /// <summary>
@@ -173,7 +220,7 @@ public sealed class AlarmRepository(Db db)
     public async Task<IReadOnlyList<int>> EscalateDueAsync(DateTime now, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        var due = (await connection.QueryAsync<int>(new CommandDefinition(SelectDue, new { Now = now }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        var due = (await connection.QueryAsync<int>(new CommandDefinition(SelectDue, new { Now = now, Ringing = (int)AlarmState.Ringing }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
         if (due.Count == 0)
         {
             return [];
@@ -185,7 +232,7 @@ public sealed class AlarmRepository(Db db)
         foreach (var id in due)
         {
             // Conditional: another instance (or an operator's answer) may have got there first.
-            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { Id = id, Now = now, CityCentreId = city }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
+            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { Id = id, Now = now, CityCentreId = city, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
             {
                 await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system" }, ct).ConfigureAwait(false);
                 escalated.Add(id);

@@ -1,4 +1,3 @@
-using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Schools;
 using Portal.Core.Security;
@@ -24,8 +23,6 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
 
     public const int MaxTextLength = 1000;
 
-    private const string RecentTest = "SELECT COUNT(*) FROM Alarm WHERE SchoolId = @SchoolId AND IsTest = 1 AND (State < 3 OR RaisedUtc >= @Since)";
-
     public Task<IReadOnlyList<AlarmView>> GetOpenAsync(UserScope scope, CancellationToken ct = default) => alarms.GetOpenAsync(scope, ct);
 
     public Task<AlarmView?> GetAsync(UserScope scope, int id, CancellationToken ct = default) => alarms.GetViewAsync(scope, id, ct);
@@ -47,19 +44,14 @@ public sealed class AlarmService(AlarmRepository alarms, AlarmIntake intake, Ala
             throw new ScopeDeniedException("The school is outside the caller's scope.");
         }
 
-        await using (var connection = alarms.Db.Open())
+        if (await alarms.CountRecentTestsAsync(schoolId, time.GetUtcNow().UtcDateTime - TestAlarmInterval, ct).ConfigureAwait(false) > 0)
         {
-            var recent = await connection.ExecuteScalarAsync<int>(new CommandDefinition(RecentTest,
-                new { SchoolId = schoolId, Since = time.GetUtcNow().UtcDateTime - TestAlarmInterval }, cancellationToken: ct)).ConfigureAwait(false);
-            if (recent > 0)
-            {
-                throw new AlarmRateLimitException();
-            }
+            throw new AlarmRateLimitException();
         }
 
         var receipt = await intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, null, AlarmSource.PortalTest, true, acceptance,
             remoteAddress, scope.UserId, scope.UserName), ct).ConfigureAwait(false);
-        return receipt.AlarmId;
+        return receipt.NoCentre ? throw new AlarmRoutingException() : receipt.AlarmId;
     }
 
     public async Task<AlarmActionResult> AnswerAsync(UserScope scope, int id, string? remoteAddress, CancellationToken ct = default)
@@ -211,6 +203,25 @@ public sealed class AlarmRateLimitException : Exception
     }
 
     public AlarmRateLimitException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>No 110 centre covers the school's district and the city has none: the alarm could not be routed.</summary>
+public sealed class AlarmRoutingException : Exception
+{
+    public AlarmRoutingException()
+        : base("No 110 centre covers this school's district, and there is no city centre.")
+    {
+    }
+
+    public AlarmRoutingException(string message)
+        : base(message)
+    {
+    }
+
+    public AlarmRoutingException(string message, Exception innerException)
         : base(message, innerException)
     {
     }

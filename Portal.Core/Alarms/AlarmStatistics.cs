@@ -1,4 +1,3 @@
-using Dapper;
 using Portal.Core.Security;
 
 namespace Portal.Core.Alarms;
@@ -34,19 +33,10 @@ public sealed record DistrictAlarmStats
 /// <summary>The bureau's and the city centre's alarm figures for a period, by district.</summary>
 public sealed class AlarmStatistics(AlarmRepository alarms)
 {
-    private const string Rows = """
-        SELECT a.DistrictId, d.Name AS DistrictName, a.State, a.Disposition, a.IsTest, a.RaisedUtc, a.AnsweredUtc, a.EscalatedUtc
-        FROM Alarm a JOIN District d ON d.Id = a.DistrictId
-        WHERE (@ScopeDistrictId IS NULL OR a.DistrictId = @ScopeDistrictId)
-          AND a.RaisedUtc >= @FromUtc AND a.RaisedUtc < @ToUtc
-        """;
-
     public async Task<IReadOnlyList<DistrictAlarmStats>> GetByDistrictAsync(UserScope scope, DateTime fromUtc, DateTime toUtc, CancellationToken ct = default)
     {
         scope.Require(Roles.Bureau, Roles.Admin, Roles.CityOperator, Roles.DistrictOperator);
-        await using var connection = alarms.Db.Open();
-        var rows = await connection.QueryAsync<Row>(new CommandDefinition(Rows,
-            new { ScopeDistrictId = scope.DistrictId, FromUtc = fromUtc, ToUtc = toUtc }, cancellationToken: ct)).ConfigureAwait(false);
+        var rows = await alarms.GetStatisticRowsAsync(scope.DistrictId, fromUtc, toUtc, ct).ConfigureAwait(false);
         return [.. rows.GroupBy(r => (r.DistrictId, r.DistrictName)).OrderBy(g => g.Key.DistrictId).Select(g =>
         {
             var answered = g.Where(r => r.AnsweredUtc is not null).Select(r => (r.AnsweredUtc!.Value - r.RaisedUtc).TotalSeconds).Order().ToArray();
@@ -55,11 +45,11 @@ public sealed class AlarmStatistics(AlarmRepository alarms)
                 DistrictId = g.Key.DistrictId,
                 DistrictName = g.Key.DistrictName,
                 Total = g.Count(),
-                Real = g.Count(r => r.Disposition == (int)AlarmDisposition.RealEmergency),
-                FalseAlarms = g.Count(r => r.Disposition == (int)AlarmDisposition.FalseAlarm),
+                Real = g.Count(r => r.Disposition == AlarmDisposition.RealEmergency),
+                FalseAlarms = g.Count(r => r.Disposition == AlarmDisposition.FalseAlarm),
                 Tests = g.Count(r => r.IsTest),
-                Malfunctions = g.Count(r => r.Disposition == (int)AlarmDisposition.Malfunction),
-                Open = g.Count(r => r.State != (int)AlarmState.Closed),
+                Malfunctions = g.Count(r => r.Disposition == AlarmDisposition.Malfunction),
+                Open = g.Count(r => r.State != AlarmState.Closed),
                 Escalated = g.Count(r => r.EscalatedUtc is not null),
                 AnswerP50 = Percentile(answered, 0.50),
                 AnswerP90 = Percentile(answered, 0.90),
@@ -71,23 +61,4 @@ public sealed class AlarmStatistics(AlarmRepository alarms)
     /// <summary>Nearest-rank percentile of sorted values; null for none.</summary>
     public static double? Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? null : Math.Round(sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)], 1);
-
-    private sealed record Row
-    {
-        public int DistrictId { get; init; }
-
-        public string DistrictName { get; init; } = string.Empty;
-
-        public int State { get; init; }
-
-        public int? Disposition { get; init; }
-
-        public bool IsTest { get; init; }
-
-        public DateTime RaisedUtc { get; init; }
-
-        public DateTime? AnsweredUtc { get; init; }
-
-        public DateTime? EscalatedUtc { get; init; }
-    }
 }

@@ -57,6 +57,18 @@ public sealed class Db(string connectionString, SqlDialect dialect)
         return connection;
     }
 
+    /// <summary>
+    /// A transaction that only reads: on SQLite a deferred one (a consistent snapshot under WAL that never takes the
+    /// write lock; Microsoft.Data.Sqlite's default BEGIN IMMEDIATE takes it at once), on SQL Server read committed.
+    /// </summary>
+    public async Task<DbTransaction> BeginReadTransactionAsync(DbConnection connection, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return dialect == SqlDialect.Sqlite && connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(IsolationLevel.Serializable, deferred: true)
+            : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Goes after ORDER BY; binds @Skip and @Take.</summary>
     public string Paging => dialect == SqlDialect.SqlServer
         ? "OFFSET @Skip ROWS FETCH NEXT @Take ROWS ONLY"

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Devices;
 using Portal.Core.Installation;
@@ -14,6 +13,11 @@ namespace Portal.Core.Demo;
 /// </summary>
 public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
 {
+    // The repositories own the SQL; they are stateless wrappers over the same Db.
+    private readonly DistrictRepository _districts = new(db);
+    private readonly SchoolRepository _schools = new(db);
+    private readonly DeviceRepository _devices = new(db);
+
     public static readonly IReadOnlyList<(string Code, string Name, string NameEn)> Districts =
     [
         ("370202", "市南区", "Shinan"),
@@ -28,18 +32,23 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
         ("370285", "莱西市", "Laixi"),
     ];
 
-    /// <summary>The password every demo device uses (digest auth, ONVIF); stored encrypted like any other.</summary>
+    /// <summary>The password every demo camera uses (RTSP digest auth, ONVIF); stored encrypted like any other.</summary>
     public const string DemoDevicePassword = "demo-device-pass";
 
     /// <summary>The demo terminals' HMAC key for the signed device API is this prefix plus their serial.</summary>
     public const string DemoApiKeyPrefix = "demo-api-key-";
 
+    /// <summary>The demo terminals' SIP digest password is this prefix plus their SIP account (see <see cref="DemoSipPassword"/>).</summary>
+    public const string DemoSipPasswordPrefix = "demo-sip-";
+
     private static readonly string[] NameParts = ["海", "山", "春", "明", "华", "新", "光", "育", "沧", "湾", "城", "实", "启", "晓", "翠", "蓝", "阳", "北", "岛", "竹"];
+
+    /// <summary>A demo terminal's SIP password, e.g. "demo-sip-terminal-00000"; stored encrypted in its SecretProtected.</summary>
+    public static string DemoSipPassword(string sipAccount) => DemoSipPasswordPrefix + sipAccount;
 
     public async Task<bool> IsEmptyAsync(CancellationToken ct = default)
     {
-        await using var connection = db.Open();
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT COUNT(*) FROM District", cancellationToken: ct)).ConfigureAwait(false) == 0;
+        return (await _districts.GetAllAsync(ct).ConfigureAwait(false)).Count == 0;
     }
 
     /// <summary>Seeds districts, centres, <paramref name="schoolCount"/> schools and their two devices each.</summary>
@@ -54,22 +63,19 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
         var districtIds = new List<int>();
         foreach (var (code, name, nameEn) in Districts)
         {
-            var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-                db.Pick("INSERT INTO District (Code, Name, NameEn) OUTPUT INSERTED.Id VALUES (@code, @name, @nameEn)",
-                        "INSERT INTO District (Code, Name, NameEn) VALUES (@code, @name, @nameEn) RETURNING Id"),
-                new { code, name, nameEn }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var id = await _districts.CreateAsync(tx, new District(0, code, name, nameEn), ct).ConfigureAwait(false);
             districtIds.Add(id);
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO PoliceCentre (Name, NameEn, DistrictId, AnswerDeadlineSeconds) VALUES (@Name, @NameEn, @DistrictId, 15)",
-                new { Name = $"{name.TrimEnd('区', '市')}分局110指挥中心", NameEn = $"{nameEn} 110 Centre", DistrictId = id }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await _districts.CreateCentreAsync(tx, new PoliceCentre
+            {
+                Name = $"{name.TrimEnd('区', '市')}分局110指挥中心",
+                NameEn = $"{nameEn} 110 Centre",
+                DistrictId = id,
+                AnswerDeadlineSeconds = 15,
+            }, ct).ConfigureAwait(false);
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO PoliceCentre (Name, NameEn, DistrictId, AnswerDeadlineSeconds) VALUES (@Name, @NameEn, NULL, 30)",
-            new { Name = "青岛市110指挥中心", NameEn = "Qingdao City 110 Centre" }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        await _districts.CreateCentreAsync(tx, new PoliceCentre { Name = "青岛市110指挥中心", NameEn = "Qingdao City 110 Centre", AnswerDeadlineSeconds = 30 }, ct).ConfigureAwait(false);
 
-        var schoolInsert = SchoolRepository.InsertSql(db);
-        var deviceInsert = DeviceRepository.InsertSql(db);
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < schoolCount; i++)
         {
@@ -96,7 +102,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 CreatedUtc = now,
                 UpdatedUtc = now,
             };
-            var schoolId = await connection.ExecuteScalarAsync<int>(new CommandDefinition(schoolInsert, school, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var schoolId = await _schools.CreateAsync(tx, school, ct).ConfigureAwait(false);
 
             // Spread the programme: most schools done, some in progress, a few not started. The decade term keeps
             // the state from following the district (i % 10), so every district has schools at every stage.
@@ -116,7 +122,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 SerialNumber = "ATS" + serial,
                 SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
-                SecretProtected = protectedPassword,
+                SecretProtected = secrets.Protect(DemoSipPassword("terminal-" + i.ToString("D5", CultureInfo.InvariantCulture))),
                 ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + "ATS" + serial),
                 InstallState = state,
                 Enabled = true,
@@ -131,6 +137,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 SerialNumber = "CAM" + serial,
                 SipAccount = null,
                 ApiKeyProtected = null,
+                SecretProtected = protectedPassword,
                 Username = "admin",
                 RtspUrl = $"rtsp://cam-{i:D5}.school.local:554/Streaming/Channels/101",
                 OnvifUrl = $"http://cam-{i:D5}.school.local/onvif/device_service",
@@ -138,8 +145,8 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 // A few cameras lag one step behind their terminal, as on real sites.
                 InstallState = i % 13 == 0 && state > DeviceInstallState.Planned ? state - 1 : state,
             };
-            await connection.ExecuteAsync(new CommandDefinition(deviceInsert, terminal, tx, cancellationToken: ct)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(deviceInsert, camera, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await _devices.CreateAsync(tx, terminal, ct).ConfigureAwait(false);
+            await _devices.CreateAsync(tx, camera, ct).ConfigureAwait(false);
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);

@@ -51,7 +51,10 @@ public sealed record Device
 
     public string? Username { get; init; }
 
-    /// <summary>The password or device key as Data Protection ciphertext; see <see cref="DeviceSecrets"/>.</summary>
+    /// <summary>
+    /// The device's own login password as Data Protection ciphertext (<see cref="DeviceSecrets"/>): a camera's RTSP and
+    /// ONVIF password, a terminal's SIP digest password (its SIP account is <see cref="SipAccount"/>).
+    /// </summary>
     public string? SecretProtected { get; init; }
 
     /// <summary>The HMAC key of the signed HTTP device API as Data Protection ciphertext.</summary>
@@ -60,6 +63,12 @@ public sealed record Device
     public DeviceInstallState InstallState { get; init; }
 
     public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// Answer an RTSP Basic challenge on plain RTSP (off by default: Basic sends the password in the clear, so a spoofed
+    /// camera could harvest it; Digest is always used). Only for a camera that offers nothing else.
+    /// </summary>
+    public bool RtspAllowBasicAuth { get; init; }
 
     public DeviceHealthState HealthState { get; init; }
 

@@ -13,11 +13,18 @@ public sealed record DeviceQuery(
     DeviceInstallState? InstallState = null,
     DeviceHealthState? HealthState = null);
 
+/// <summary>
+/// The only code that writes the Device table. Each write names what it is for (an administrator's edit, a
+/// registry import, an installation step, the platform seeing the device) and touches only the columns that
+/// purpose owns, so no caller can write back a stale whole row: an import never reaches a secret, a sighting
+/// never reaches the registry's fields. Methods taking a <see cref="DbTransaction"/> join the caller's
+/// transaction (a service that changes several tables at once).
+/// </summary>
 public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc
+        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -27,6 +34,8 @@ public sealed class DeviceRepository(Db db)
     private const string SelectBySipAccount = "SELECT " + Columns + " FROM Device WHERE SipAccount = @SipAccount";
 
     private const string SelectBySchool = "SELECT " + Columns + " FROM Device WHERE SchoolId = @SchoolId ORDER BY Kind, SerialNumber";
+
+    private const string SelectAll = "SELECT " + Columns + " FROM Device";
 
     private const string ListFrom = """
         FROM Device d JOIN School s ON s.Id = d.SchoolId
@@ -48,26 +57,72 @@ public sealed class DeviceRepository(Db db)
 
     private const string InsertSqlite = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         RETURNING Id
         """;
 
     private const string InsertSqlServer = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
         OUTPUT INSERTED.Id
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
         """;
 
-    private const string Update = """
+    // The administrator's edit: what the device dialog holds. Not the API key, health or sightings.
+    private const string UpdateAdministered = """
         UPDATE Device SET SchoolId = @SchoolId, Kind = @Kind, Model = @Model, SerialNumber = @SerialNumber, SipAccount = @SipAccount,
-            RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected, ApiKeyProtected = @ApiKeyProtected,
-            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc
+            RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected,
+            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc, RtspAllowBasicAuth = @RtspAllowBasicAuth
         WHERE Id = @Id
         """;
+
+    // A registry import carries a terminal's school, model and SIP account, and a camera's school, model and
+    // addresses (issue 13: an import that wrote the whole row back had dropped the terminals' API keys).
+    // The serial too, when a row names new hardware for a school's only terminal or camera (RegistryPlan.ReplacedDevice):
+    // a terminal whose serial changes is flagged for a new key (the right-hand side reads the row as it was).
+    private const string UpdateTerminalFromRegistry = """
+        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, SipAccount = @SipAccount, UpdatedUtc = @UpdatedUtc,
+            SerialNumber = @SerialNumber, RekeyRequired = CASE WHEN SerialNumber <> @SerialNumber THEN 1 ELSE RekeyRequired END
+        WHERE Id = @Id
+        """;
+
+    private const string UpdateCameraFromRegistry = """
+        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, UpdatedUtc = @UpdatedUtc,
+            SerialNumber = @SerialNumber
+        WHERE Id = @Id
+        """;
+
+    private const string ReleaseSipAccount = "UPDATE Device SET SipAccount = NULL WHERE Id = @Id";
+
+    // The serial is the device's identity: a step never changes it (a different one is held, see InstallationHold).
+    private const string UpdateInstalled = """
+        UPDATE Device SET InstallState = CASE WHEN InstallState < @Installed THEN @Installed ELSE InstallState END, UpdatedUtc = @Now
+        WHERE Id = @Id
+        """;
+
+    private const string UpdateConnected = """
+        UPDATE Device SET InstallState = CASE WHEN InstallState < @Connected THEN @Connected ELSE InstallState END,
+            HealthState = @Online, LastSeenUtc = @Now, UpdatedUtc = @Now
+        WHERE Id = @Id
+        """;
+
+    private const string UpdateAccepted = """
+        UPDATE Device SET InstallState = @Accepted, UpdatedUtc = @Now
+        WHERE SchoolId = @SchoolId AND InstallState >= @Connected
+        """;
+
+    private const string UpdateInstallStateOfSchool = """
+        UPDATE Device SET InstallState = @InstallState, HealthState = @HealthState
+        WHERE SchoolId = @SchoolId AND Kind = @Kind
+        """;
+
+    // Never backwards: another instance may have written a newer sighting meanwhile.
+    private const string UpdateLastSeen = "UPDATE Device SET LastSeenUtc = @LastSeenUtc WHERE Id = @Id AND (LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc)";
+
+    private const string UpdateHealth = "UPDATE Device SET HealthState = @HealthState WHERE Id = @Id AND HealthState <> @HealthState";
 
     public async Task<Device?> GetByIdAsync(int id, CancellationToken ct = default)
     {
@@ -75,11 +130,17 @@ public sealed class DeviceRepository(Db db)
         return await connection.QuerySingleOrDefaultAsync<Device>(new CommandDefinition(SelectById, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
+    internal static Task<Device?> GetByIdAsync(DbTransaction tx, int id, CancellationToken ct) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<Device>(new CommandDefinition(SelectById, new { Id = id }, tx, cancellationToken: ct));
+
     public async Task<Device?> GetBySerialNumberAsync(string serialNumber, CancellationToken ct = default)
     {
         await using var connection = db.Open();
         return await connection.QuerySingleOrDefaultAsync<Device>(new CommandDefinition(SelectBySerial, new { SerialNumber = serialNumber }, cancellationToken: ct)).ConfigureAwait(false);
     }
+
+    internal static Task<Device?> GetBySerialNumberAsync(DbTransaction tx, string serialNumber, CancellationToken ct) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<Device>(new CommandDefinition(SelectBySerial, new { SerialNumber = serialNumber }, tx, cancellationToken: ct));
 
     public async Task<Device?> GetBySipAccountAsync(string sipAccount, CancellationToken ct = default)
     {
@@ -92,6 +153,13 @@ public sealed class DeviceRepository(Db db)
         await using var connection = db.Open();
         return [.. await connection.QueryAsync<Device>(new CommandDefinition(SelectBySchool, new { SchoolId = schoolId }, cancellationToken: ct)).ConfigureAwait(false)];
     }
+
+    internal static async Task<IReadOnlyList<Device>> GetManyBySchoolIdAsync(DbTransaction tx, int schoolId, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<Device>(new CommandDefinition(SelectBySchool, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)];
+
+    /// <summary>Every device, for the registry import's snapshot and the demo seeding (inside their transaction).</summary>
+    internal static async Task<IReadOnlyList<Device>> GetAllAsync(DbTransaction tx, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<Device>(new CommandDefinition(SelectAll, transaction: tx, cancellationToken: ct)).ConfigureAwait(false)];
 
     public async Task<Page<DeviceListItem>> GetPageAsync(UserScope scope, DeviceQuery query, PageRequest page, CancellationToken ct = default)
     {
@@ -116,16 +184,103 @@ public sealed class DeviceRepository(Db db)
         return new Page<DeviceListItem>(items, total);
     }
 
+    /// <summary>Adds a device with every column as given (an administrator's new device, the demo city).</summary>
     public async Task<int> CreateAsync(Device device, CancellationToken ct = default)
     {
         await using var connection = db.Open();
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, cancellationToken: ct)).ConfigureAwait(false);
     }
 
+    internal Task<int> CreateAsync(DbTransaction tx, Device device, CancellationToken ct) =>
+        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// The administrator's edit: identity, addresses, user name, password (as the caller passes it: keep it by
+    /// passing the stored value), install state and enabled. The API key, health and sightings are left alone.
+    /// </summary>
     public async Task UpdateAsync(Device device, CancellationToken ct = default)
     {
         await using var connection = db.Open();
-        await connection.ExecuteAsync(new CommandDefinition(Update, device, cancellationToken: ct)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(UpdateAdministered, device, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a registry import (issue 13, "import never loses a secret"): new devices whole, as planned; for a
+    /// changed device only the columns the file carries (<see cref="UpdateTerminalFromRegistry"/>,
+    /// <see cref="UpdateCameraFromRegistry"/>); and first, SIP accounts released by terminals that change theirs,
+    /// so accounts can swap between terminals. Prepared statements, re-bound per row.
+    /// </summary>
+    internal async Task ImportAsync(DbTransaction tx, IReadOnlyList<int> sipAccountReleases, IReadOnlyList<Device> added, IReadOnlyList<Device> changed, CancellationToken ct)
+    {
+        using (var release = new PreparedCommand(db, tx, ReleaseSipAccount))
+        {
+            foreach (var id in sipAccountReleases)
+            {
+                await release.Set("Id", id).ExecuteAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        using (var insert = new PreparedCommand(db, tx, db.Pick(InsertSqlServer, InsertSqlite)))
+        {
+            foreach (var device in added)
+            {
+                await insert.BindAll(name => ValueOf(device, name)).ScalarAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        using var terminal = new PreparedCommand(db, tx, UpdateTerminalFromRegistry);
+        using var camera = new PreparedCommand(db, tx, UpdateCameraFromRegistry);
+        foreach (var device in changed)
+        {
+            var command = device.Kind == DeviceKind.AlarmTerminal ? terminal : camera;
+            await command.BindAll(name => ValueOf(device, name)).ExecuteAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An installer recorded the device as installed (with the registry's serial); the state never goes back.</summary>
+    internal static Task SetInstalledAsync(DbTransaction tx, int id, DateTime now, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstalled,
+            new { Id = id, Installed = (int)DeviceInstallState.Installed, Now = now }, tx, cancellationToken: ct));
+
+    /// <summary>The platform has seen the device (registered, signed request, stream): Connected at least, online, seen now.</summary>
+    internal static Task SetConnectedAsync(DbTransaction tx, int id, DateTime now, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateConnected,
+            new { Id = id, Connected = (int)DeviceInstallState.Connected, Online = (int)DeviceHealthState.Online, Now = now }, tx, cancellationToken: ct));
+
+    /// <summary>The school passed its acceptance test: every device the platform has seen becomes Accepted.</summary>
+    internal static Task SetAcceptedAsync(DbTransaction tx, int schoolId, DateTime now, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateAccepted,
+            new { SchoolId = schoolId, Accepted = (int)DeviceInstallState.Accepted, Connected = (int)DeviceInstallState.Connected, Now = now }, tx, cancellationToken: ct));
+
+    /// <summary>Sets the install and health state of a school's devices of one kind (the demo programme's seeding).</summary>
+    internal static Task SetInstallStateAsync(DbTransaction tx, int schoolId, DeviceKind kind, DeviceInstallState state, DeviceHealthState health, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstallStateOfSchool,
+            new { SchoolId = schoolId, Kind = (int)kind, InstallState = (int)state, HealthState = (int)health }, tx, cancellationToken: ct));
+
+    /// <summary>
+    /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) in one transaction with one prepared
+    /// statement: one lock and one sync for the lot, so the alarm intake waits at most one short commit.
+    /// </summary>
+    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc)> sightings, CancellationToken ct)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
+        {
+            foreach (var (id, at) in sightings)
+            {
+                await update.Set("Id", id).Set("LastSeenUtc", at).ExecuteAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Records a device's health; true when it changed (only changes are written).</summary>
+    public async Task<bool> SetHealthAsync(int id, DeviceHealthState state, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = (int)state }, cancellationToken: ct)).ConfigureAwait(false) == 1;
     }
 
     // Credentials (issue 13): each change is one statement on the columns it owns, so a rotation can never
@@ -217,12 +372,28 @@ public sealed class DeviceRepository(Db db)
         "SELECT COUNT(*) " + ListFrom + ";\n"
         + "SELECT " + ListColumns + " " + ListFrom + " ORDER BY s.DistrictId, s.Code, d.Kind " + db.Paging + ";";
 
-    internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
-
-    internal const string UpdateSql = Update;
-
-    /// <summary>A registry import changed the terminal's serial: new hardware, which needs a new key (issue 13).</summary>
-    internal const string FlagRekeySql = "UPDATE Device SET RekeyRequired = 1 WHERE Id = @Id";
+    private static object? ValueOf(Device d, string name) => name switch
+    {
+        "Id" => d.Id,
+        "SchoolId" => d.SchoolId,
+        "Kind" => d.Kind,
+        "Model" => d.Model,
+        "SerialNumber" => d.SerialNumber,
+        "SipAccount" => d.SipAccount,
+        "RtspUrl" => d.RtspUrl,
+        "OnvifUrl" => d.OnvifUrl,
+        "Username" => d.Username,
+        "SecretProtected" => d.SecretProtected,
+        "ApiKeyProtected" => d.ApiKeyProtected,
+        "InstallState" => d.InstallState,
+        "Enabled" => d.Enabled,
+        "HealthState" => d.HealthState,
+        "LastSeenUtc" => d.LastSeenUtc,
+        "CreatedUtc" => d.CreatedUtc,
+        "UpdatedUtc" => d.UpdatedUtc,
+        "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
+        _ => throw new InvalidOperationException($"Device SQL names an unknown parameter @{name}."),
+    };
 
     private sealed record PreviousApiKey
     {

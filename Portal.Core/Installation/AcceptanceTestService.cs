@@ -1,6 +1,6 @@
-using Dapper;
 using Portal.Core.Alarms;
 using Portal.Core.Data;
+using Portal.Core.Devices;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 
@@ -11,41 +11,8 @@ namespace Portal.Core.Installation;
 /// test alarm through the alarm intake, and the operator records whether audio and video were fine. A pass
 /// writes the school's "acceptance passed" step and moves its devices to Accepted; a failure keeps the record.
 /// </summary>
-public sealed class AcceptanceTestService(Db db, SchoolRepository schools, AlarmService alarms, TimeProvider time)
+public sealed class AcceptanceTestService(Db db, InstallationRepository installation, SchoolRepository schools, AlarmService alarms, TimeProvider time)
 {
-    private const string SelectPending = "SELECT COUNT(*) FROM AcceptanceTest WHERE SchoolId = @SchoolId AND Outcome = 0";
-
-    private const string SelectStepsDone = "SELECT Step FROM InstallationStep WHERE SchoolId = @SchoolId";
-
-    private const string InsertSqlServer = """
-        INSERT INTO AcceptanceTest (SchoolId, AlarmId, Outcome, RequestedUtc, RequestedBy)
-        OUTPUT INSERTED.Id
-        VALUES (@SchoolId, NULL, 0, @Now, @RequestedBy)
-        """;
-
-    private const string InsertSqlite = """
-        INSERT INTO AcceptanceTest (SchoolId, AlarmId, Outcome, RequestedUtc, RequestedBy)
-        VALUES (@SchoolId, NULL, 0, @Now, @RequestedBy)
-        RETURNING Id
-        """;
-
-    private const string UpdateAlarmId = "UPDATE AcceptanceTest SET AlarmId = @AlarmId WHERE Id = @Id";
-
-    private const string DeleteUnraised = "DELETE FROM AcceptanceTest WHERE Id = @Id AND AlarmId IS NULL";
-
-    private const string SelectByAlarm = """
-        SELECT Id, SchoolId, AlarmId, Outcome, RequestedUtc, RequestedBy, AudioOk, VideoOk, Notes, RecordedUtc, RecordedBy
-        FROM AcceptanceTest WHERE AlarmId = @AlarmId
-        """;
-
-    private const string UpdateResult = """
-        UPDATE AcceptanceTest SET Outcome = @Outcome, AudioOk = @AudioOk, VideoOk = @VideoOk, Notes = @Notes,
-            RecordedUtc = @Now, RecordedBy = @RecordedBy
-        WHERE Id = @Id AND Outcome = 0
-        """;
-
-    private const string UpdateDevicesAccepted = "UPDATE Device SET InstallState = 3, UpdatedUtc = @Now WHERE SchoolId = @SchoolId AND InstallState >= 2";
-
     /// <summary>
     /// Requests the test for the principal's school: refused unless the devices are online, the test has not
     /// passed yet and no request is waiting. Returns the test's id in <see cref="InstallationResult.Id"/>.
@@ -68,29 +35,33 @@ public sealed class AcceptanceTestService(Db db, SchoolRepository schools, Alarm
         await using (var connection = await db.OpenAsync(ct).ConfigureAwait(false))
         await using (var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false))
         {
-            var done = (await connection.QueryAsync<int>(new CommandDefinition(SelectStepsDone, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToHashSet();
-            if (done.Contains((int)InstallationStepKind.AcceptancePassed))
+            var done = (await InstallationRepository.GetStepsAsync(tx, schoolId, ct).ConfigureAwait(false)).Select(s => s.Step).ToHashSet();
+            if (done.Contains(InstallationStepKind.AcceptancePassed))
             {
                 return InstallationResult.Fail(InstallationErrors.AlreadyDone);
             }
 
-            if (!done.Contains((int)InstallationStepKind.DevicesOnline))
+            if (!done.Contains(InstallationStepKind.DevicesOnline))
             {
                 return InstallationResult.Fail(InstallationErrors.DevicesNotOnline);
             }
 
-            if (await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectPending, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0)
+            if (await InstallationRepository.CountTestsAsync(tx, schoolId, AcceptanceOutcome.Requested, ct).ConfigureAwait(false) > 0)
             {
                 return InstallationResult.Fail(InstallationErrors.TestPending);
             }
 
-            testId = await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite),
-                new { SchoolId = schoolId, Now = now, RequestedBy = scope.UserName }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            testId = await installation.AddTestAsync(tx, new AcceptanceTest
+            {
+                SchoolId = schoolId,
+                Outcome = AcceptanceOutcome.Requested,
+                RequestedUtc = now,
+                RequestedBy = scope.UserName,
+            }, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
         }
 
         // The request row exists before the alarm, so the operator's panel finds the test as soon as the alarm rings.
-        await using var link = await db.OpenAsync(ct).ConfigureAwait(false);
         int alarmId;
         try
         {
@@ -98,24 +69,28 @@ public sealed class AcceptanceTestService(Db db, SchoolRepository schools, Alarm
         }
         catch (AlarmRateLimitException)
         {
-            await link.ExecuteAsync(new CommandDefinition(DeleteUnraised, new { Id = testId }, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);
             return InstallationResult.Fail(InstallationErrors.RateLimited);
+        }
+        catch (AlarmRoutingException)
+        {
+            await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);
+            return InstallationResult.Fail(InstallationErrors.NoCentre);
         }
         catch
         {
-            await link.ExecuteAsync(new CommandDefinition(DeleteUnraised, new { Id = testId }, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            await installation.DeleteUnraisedTestAsync(testId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
-        await link.ExecuteAsync(new CommandDefinition(UpdateAlarmId, new { Id = testId, AlarmId = alarmId }, cancellationToken: ct)).ConfigureAwait(false);
+        await installation.SetTestAlarmAsync(testId, alarmId, ct).ConfigureAwait(false);
         return new InstallationResult(null, testId);
     }
 
     /// <summary>The test behind an alarm, when the alarm is an acceptance test inside the operator's scope.</summary>
     public async Task<AcceptanceTest?> GetByAlarmIdAsync(UserScope scope, int alarmId, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        var test = await connection.QuerySingleOrDefaultAsync<AcceptanceTest>(new CommandDefinition(SelectByAlarm, new { AlarmId = alarmId }, cancellationToken: ct)).ConfigureAwait(false);
+        var test = await installation.GetTestByAlarmIdAsync(alarmId, ct).ConfigureAwait(false);
         if (test is null || await schools.GetByIdAsync(test.SchoolId, ct).ConfigureAwait(false) is not { } school || !scope.CanSee(school.DistrictId, school.Id))
         {
             return null;
@@ -156,34 +131,32 @@ public sealed class AcceptanceTestService(Db db, SchoolRepository schools, Alarm
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(UpdateResult, new
+        var recorded = test with
         {
-            test.Id,
-            Outcome = (int)(passed ? AcceptanceOutcome.Passed : AcceptanceOutcome.Failed),
+            Outcome = passed ? AcceptanceOutcome.Passed : AcceptanceOutcome.Failed,
             AudioOk = audioOk,
             VideoOk = videoOk,
             Notes = notes,
-            Now = now,
+            RecordedUtc = now,
             RecordedBy = scope.UserName,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        if (changed == 0)
+        };
+        if (!await InstallationRepository.RecordTestResultAsync(tx, recorded, ct).ConfigureAwait(false))
         {
             return InstallationResult.Fail(InstallationErrors.AlreadyDone);
         }
 
         if (passed)
         {
-            await connection.ExecuteAsync(new CommandDefinition(InstallationService.InsertStep, new
+            await InstallationRepository.AddStepAsync(tx, new InstallationStepRecord
             {
-                test.SchoolId,
-                Step = (int)InstallationStepKind.AcceptancePassed,
+                SchoolId = test.SchoolId,
+                Step = InstallationStepKind.AcceptancePassed,
                 DoneUtc = now,
                 DoneBy = scope.UserName,
                 Notes = notes,
-                SerialNumber = (string?)null,
                 CreatedUtc = now,
-            }, tx, cancellationToken: ct)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(UpdateDevicesAccepted, new { test.SchoolId, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
+            await DeviceRepository.SetAcceptedAsync(tx, test.SchoolId, now, ct).ConfigureAwait(false);
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);

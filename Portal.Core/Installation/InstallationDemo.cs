@@ -1,7 +1,7 @@
 using System.Globalization;
-using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Devices;
+using Portal.Core.Schools;
 
 namespace Portal.Core.Installation;
 
@@ -12,6 +12,11 @@ namespace Portal.Core.Installation;
 /// </summary>
 public sealed class InstallationDemo(Db db, TimeProvider time)
 {
+    // The repositories own the SQL; they are stateless wrappers over the same Db.
+    private readonly InstallationRepository _installation = new(db);
+    private readonly DistrictRepository _districts = new(db);
+    private readonly DeviceRepository _devices = new(db);
+
     private static readonly string[] Installers = ["安装队张工", "安装队李工", "安装队王工", "安装队赵工"];
 
     private static readonly string[] SurveyNotes = ["门卫室有网络与电源", "需新布网线约30米", "门口立杆已具备", "需加装防雨罩"];
@@ -28,31 +33,26 @@ public sealed class InstallationDemo(Db db, TimeProvider time)
             : new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1).AddHours(-8);
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO InstallationProgramme (StartUtc, DeadlineUtc, UpdatedUtc, UpdatedBy) VALUES (@Start, @Deadline, @Now, 'demo')",
-            new { Start = start, Deadline = deadline, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        await InstallationRepository.AddSettingsAsync(tx, new ProgrammeSettings(start, deadline), now, "demo", ct).ConfigureAwait(false);
 
-        var districts = (await connection.QueryAsync<(int Id, string Code, string Name)>(new CommandDefinition(
-            "SELECT Id, Code, Name FROM District ORDER BY Code", transaction: tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        var districts = (await DistrictRepository.GetAllAsync(tx, ct).ConfigureAwait(false)).OrderBy(d => d.Code, StringComparer.Ordinal).ToList();
         for (var i = 0; i < districts.Count; i++)
         {
             // The two central districts promised the city to finish early; that date has passed.
             DateTime? target = i < 2 ? now.Date.AddDays(-5).AddHours(-8) : null;
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO DistrictTarget (DistrictId, TargetUtc, TargetPercent, ContactName, ContactPhone, UpdatedUtc) VALUES (@DistrictId, @TargetUtc, @TargetPercent, @ContactName, @ContactPhone, @Now)",
-                new
-                {
-                    DistrictId = districts[i].Id,
-                    TargetUtc = target,
-                    TargetPercent = i < 2 ? 100 : 90,
-                    ContactName = districts[i].Name + "教育局安全科",
-                    ContactPhone = "0532-8" + (6000000 + i * 1111).ToString(CultureInfo.InvariantCulture),
-                    Now = now,
-                }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await InstallationRepository.SaveDistrictTargetAsync(tx, new DistrictTarget
+            {
+                DistrictId = districts[i].Id,
+                TargetUtc = target,
+                TargetPercent = i < 2 ? 100 : 90,
+                ContactName = districts[i].Name + "教育局安全科",
+                ContactPhone = "0532-8" + (6000000 + i * 1111).ToString(CultureInfo.InvariantCulture),
+            }, now, ct).ConfigureAwait(false);
         }
 
-        var devices = (await connection.QueryAsync<(int SchoolId, DeviceKind Kind, DeviceInstallState State, string SerialNumber)>(new CommandDefinition(
-            "SELECT SchoolId, Kind, InstallState, SerialNumber FROM Device ORDER BY SchoolId, Kind", transaction: tx, cancellationToken: ct)).ConfigureAwait(false))
+        var devices = (await DeviceRepository.GetAllAsync(tx, ct).ConfigureAwait(false))
+            .Select(d => (d.SchoolId, d.Kind, State: d.InstallState, d.SerialNumber))
+            .OrderBy(d => d.SchoolId).ThenBy(d => d.Kind)
             .GroupBy(d => d.SchoolId).ToList();
         var span = (now - start).TotalDays;
         var notStarted = 0;
@@ -78,10 +78,10 @@ public sealed class InstallationDemo(Db db, TimeProvider time)
                 // Capped an hour per remaining step before now, so the steps stay in order even when squeezed.
                 day = Min(day.AddDays(random.NextDouble() * (step == 0 ? 1 : 4)).AddHours(random.Next(0, 6)), now.AddHours(-1 - reached + step));
                 var kind = (InstallationStepKind)step;
-                await connection.ExecuteAsync(new CommandDefinition(InstallationService.InsertStep, new
+                await InstallationRepository.AddStepAsync(tx, new InstallationStepRecord
                 {
                     SchoolId = school.Key,
-                    Step = step,
+                    Step = kind,
                     DoneUtc = day,
                     DoneBy = kind switch
                     {
@@ -98,24 +98,31 @@ public sealed class InstallationDemo(Db db, TimeProvider time)
                         _ => null,
                     },
                     CreatedUtc = day,
-                }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
                 if (kind == InstallationStepKind.AcceptancePassed)
                 {
-                    await connection.ExecuteAsync(new CommandDefinition("""
-                        INSERT INTO AcceptanceTest (SchoolId, AlarmId, Outcome, RequestedUtc, RequestedBy, AudioOk, VideoOk, Notes, RecordedUtc, RecordedBy)
-                        VALUES (@SchoolId, NULL, 1, @Requested, '校长', 1, 1, NULL, @Day, '110值班员')
-                        """, new { SchoolId = school.Key, Requested = day.AddMinutes(-20), Day = day }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                    await _installation.AddTestAsync(tx, new AcceptanceTest
+                    {
+                        SchoolId = school.Key,
+                        Outcome = AcceptanceOutcome.Passed,
+                        RequestedUtc = day.AddMinutes(-20),
+                        RequestedBy = "校长",
+                        AudioOk = true,
+                        VideoOk = true,
+                        RecordedUtc = day,
+                        RecordedBy = "110值班员",
+                    }, ct).ConfigureAwait(false);
                 }
             }
 
             // Devices agree with the steps: a device is "accepted" only where the test passed, "installed" only where recorded.
-            var terminalState = reached switch { >= 5 => 3, 4 => 2, >= 2 => 1, _ => 0 };
-            var cameraState = reached switch { >= 5 => 3, 4 => 2, 3 => 1, _ => 0 };
-            await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE Device SET InstallState = CASE WHEN Kind = 0 THEN @TerminalState ELSE @CameraState END,
-                    HealthState = CASE WHEN (CASE WHEN Kind = 0 THEN @TerminalState ELSE @CameraState END) >= 2 THEN 1 ELSE 0 END
-                WHERE SchoolId = @SchoolId
-                """, new { SchoolId = school.Key, TerminalState = terminalState, CameraState = cameraState }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var terminalState = reached switch { >= 5 => DeviceInstallState.Accepted, 4 => DeviceInstallState.Connected, >= 2 => DeviceInstallState.Installed, _ => DeviceInstallState.Planned };
+            var cameraState = reached switch { >= 5 => DeviceInstallState.Accepted, 4 => DeviceInstallState.Connected, 3 => DeviceInstallState.Installed, _ => DeviceInstallState.Planned };
+            foreach (var (kind, state) in new[] { (DeviceKind.AlarmTerminal, terminalState), (DeviceKind.GateCamera, cameraState) })
+            {
+                var health = state >= DeviceInstallState.Connected ? DeviceHealthState.Online : DeviceHealthState.Unknown;
+                await DeviceRepository.SetInstallStateAsync(tx, school.Key, kind, state, health, ct).ConfigureAwait(false);
+            }
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);

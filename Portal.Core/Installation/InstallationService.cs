@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Devices;
 using Portal.Core.Schools;
@@ -29,76 +28,11 @@ public sealed record SchoolChecklist(
 /// Records a school's steps in order, with the rules the issue names: out-of-order steps, serials used by
 /// another device, the platform's own "devices online" step. Every call takes the caller's scope.
 /// </summary>
-public sealed class InstallationService(Db db, SchoolRepository schools, ProgrammeQueries queries, InstallationFiles files, TimeProvider time)
+public sealed class InstallationService(Db db, InstallationRepository installation, SchoolRepository schools, DistrictRepository districts,
+    DeviceRepository devices, ProgrammeQueries queries, InstallationFiles files, TimeProvider time)
 {
     /// <summary>Who the platform is in the step history.</summary>
     public const string PlatformName = "platform";
-
-    private const string SelectSteps = """
-        SELECT Id, SchoolId, Step, DoneUtc, DoneBy, Notes, SerialNumber, CreatedUtc FROM InstallationStep
-        WHERE SchoolId = @SchoolId ORDER BY Step
-        """;
-
-    private const string SelectPhotos = """
-        SELECT Id, SchoolId, Step, StoredName, OriginalName, ContentType, SizeBytes, UploadedUtc, UploadedBy FROM InstallationPhoto
-        WHERE SchoolId = @SchoolId ORDER BY Id
-        """;
-
-    private const string SelectTests = """
-        SELECT Id, SchoolId, AlarmId, Outcome, RequestedUtc, RequestedBy, AudioOk, VideoOk, Notes, RecordedUtc, RecordedBy FROM AcceptanceTest
-        WHERE SchoolId = @SchoolId ORDER BY Id DESC
-        """;
-
-    private const string SelectTarget = "SELECT DistrictId, TargetUtc, TargetPercent, ContactName, ContactPhone FROM DistrictTarget WHERE DistrictId = @DistrictId";
-
-    private const string SelectCentre = "SELECT Name FROM PoliceCentre WHERE DistrictId = @DistrictId";
-
-    internal const string InsertStep = """
-        INSERT INTO InstallationStep (SchoolId, Step, DoneUtc, DoneBy, Notes, SerialNumber, CreatedUtc)
-        VALUES (@SchoolId, @Step, @DoneUtc, @DoneBy, @Notes, @SerialNumber, @CreatedUtc)
-        """;
-
-    private const string SelectDevicesOfSchool = "SELECT Id, Kind, SerialNumber, InstallState FROM Device WHERE SchoolId = @SchoolId";
-
-    private const string SelectOtherSerial = "SELECT COUNT(*) FROM Device WHERE SerialNumber = @SerialNumber AND Id <> @DeviceId";
-
-    // The serial is the device's identity: a step never changes it (a different one is held, see InstallationHold).
-    private const string UpdateDeviceInstalled = """
-        UPDATE Device SET InstallState = CASE WHEN InstallState < 1 THEN 1 ELSE InstallState END, UpdatedUtc = @Now
-        WHERE Id = @Id
-        """;
-
-    private const string SelectWaitingHolds = """
-        SELECT Id, SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State, ResolvedUtc, ResolvedBy
-        FROM InstallationHold WHERE SchoolId = @SchoolId AND State = @Waiting ORDER BY Step
-        """;
-
-    internal const string InsertHold = """
-        INSERT INTO InstallationHold (SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State)
-        VALUES (@SchoolId, @Step, @DeviceId, @RegistrySerial, @InstalledSerial, @DoneUtc, @DoneBy, @Notes, @CreatedUtc, @Waiting)
-        """;
-
-    private const string UpdateDeviceSeen = """
-        UPDATE Device SET InstallState = CASE WHEN InstallState < 2 THEN 2 ELSE InstallState END,
-            HealthState = 1, LastSeenUtc = @Now, UpdatedUtc = @Now
-        WHERE Id = @Id
-        """;
-
-    private const string InsertPhotoSqlServer = """
-        INSERT INTO InstallationPhoto (SchoolId, Step, StoredName, OriginalName, ContentType, SizeBytes, UploadedUtc, UploadedBy)
-        OUTPUT INSERTED.Id
-        VALUES (@SchoolId, @Step, @StoredName, @OriginalName, @ContentType, @SizeBytes, @UploadedUtc, @UploadedBy)
-        """;
-
-    private const string InsertPhotoSqlite = """
-        INSERT INTO InstallationPhoto (SchoolId, Step, StoredName, OriginalName, ContentType, SizeBytes, UploadedUtc, UploadedBy)
-        VALUES (@SchoolId, @Step, @StoredName, @OriginalName, @ContentType, @SizeBytes, @UploadedUtc, @UploadedBy)
-        RETURNING Id
-        """;
-
-    private const string SelectPhoto = """
-        SELECT Id, SchoolId, Step, StoredName, OriginalName, ContentType, SizeBytes, UploadedUtc, UploadedBy FROM InstallationPhoto WHERE Id = @Id
-        """;
 
     /// <summary>The checklist, or null when the school does not exist or is outside the scope.</summary>
     public async Task<SchoolChecklist?> GetChecklistAsync(UserScope scope, int schoolId, CancellationToken ct = default)
@@ -111,15 +45,12 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
 
         // The progress line comes from the same query as the dashboards and reports.
         var snapshot = await queries.GetSnapshotAsync(scope with { SchoolId = schoolId, DistrictId = school.DistrictId }, null, ct).ConfigureAwait(false);
-        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        var args = new { SchoolId = schoolId, school.DistrictId };
-        var steps = (await connection.QueryAsync<InstallationStepRecord>(new CommandDefinition(SelectSteps, args, cancellationToken: ct)).ConfigureAwait(false)).ToList();
-        var photos = (await connection.QueryAsync<InstallationPhoto>(new CommandDefinition(SelectPhotos, args, cancellationToken: ct)).ConfigureAwait(false)).ToList();
-        var tests = (await connection.QueryAsync<AcceptanceTest>(new CommandDefinition(SelectTests, args, cancellationToken: ct)).ConfigureAwait(false)).ToList();
-        var target = await connection.QueryFirstOrDefaultAsync<DistrictTarget>(new CommandDefinition(SelectTarget, args, cancellationToken: ct)).ConfigureAwait(false);
-        var centre = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(SelectCentre, args, cancellationToken: ct)).ConfigureAwait(false);
-        var holds = (await connection.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
-            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        var steps = await installation.GetStepsAsync(schoolId, ct).ConfigureAwait(false);
+        var photos = await installation.GetPhotosAsync(schoolId, ct).ConfigureAwait(false);
+        var tests = await installation.GetTestsAsync(schoolId, ct).ConfigureAwait(false);
+        var target = await installation.GetDistrictTargetAsync(school.DistrictId, ct).ConfigureAwait(false);
+        var centre = (await districts.GetCentresAsync(ct).ConfigureAwait(false)).FirstOrDefault(c => c.DistrictId == school.DistrictId)?.Name;
+        var holds = await installation.GetWaitingHoldsAsync(schoolId, ct).ConfigureAwait(false);
         return new SchoolChecklist(school, snapshot.Schools.Single(), steps, photos, tests, target, centre) { Holds = holds };
     }
 
@@ -164,8 +95,7 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
 
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var done = (await connection.QueryAsync<InstallationStepRecord>(new CommandDefinition(SelectSteps, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false))
-            .ToDictionary(s => s.Step);
+        var done = (await InstallationRepository.GetStepsAsync(tx, schoolId, ct).ConfigureAwait(false)).ToDictionary(s => s.Step);
         if (done.ContainsKey(step))
         {
             return InstallationResult.Fail(InstallationErrors.AlreadyDone);
@@ -176,52 +106,49 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
             return InstallationResult.Fail(InstallationErrors.OutOfOrder);
         }
 
-        if ((await connection.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
-            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, tx, cancellationToken: ct)).ConfigureAwait(false)).Any(h => h.Step == step))
+        if ((await InstallationRepository.GetWaitingHoldsAsync(tx, schoolId, ct).ConfigureAwait(false)).Any(h => h.Step == step))
         {
             return InstallationResult.Fail(InstallationErrors.HoldPending);
         }
 
-        var devices = (await connection.QueryAsync<(int Id, DeviceKind Kind, string SerialNumber, DeviceInstallState InstallState)>(
-            new CommandDefinition(SelectDevicesOfSchool, new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
         if (InstallationSteps.NeedsSerial(step))
         {
             var kind = step == InstallationStepKind.TerminalInstalled ? DeviceKind.AlarmTerminal : DeviceKind.GateCamera;
-            var device = devices.FirstOrDefault(d => d.Kind == kind);
-            if (await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectOtherSerial, new { SerialNumber = serial, DeviceId = device.Id }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0)
+            var device = (await DeviceRepository.GetManyBySchoolIdAsync(tx, schoolId, ct).ConfigureAwait(false)).FirstOrDefault(d => d.Kind == kind);
+            if (await DeviceRepository.GetBySerialNumberAsync(tx, serial!, ct).ConfigureAwait(false) is { } holder && holder.Id != device?.Id)
             {
                 return InstallationResult.Fail(InstallationErrors.DuplicateSerial);
             }
 
-            if (device.Id != 0 && !string.Equals(device.SerialNumber, serial, StringComparison.Ordinal))
+            if (device is not null && !string.Equals(device.SerialNumber, serial, StringComparison.Ordinal))
             {
                 // Issue 13: a different serial would rewrite the device's identity (a typo makes the real terminal an
                 // unknown device). Hold the step, device untouched, until an administrator confirms the new serial.
-                await connection.ExecuteAsync(new CommandDefinition(InsertHold, new
+                await InstallationRepository.AddHoldAsync(tx, new InstallationHold
                 {
                     SchoolId = schoolId,
-                    Step = (int)step,
+                    Step = step,
                     DeviceId = device.Id,
                     RegistrySerial = device.SerialNumber,
-                    InstalledSerial = serial,
+                    InstalledSerial = serial!,
                     DoneUtc = when,
                     DoneBy = scope.UserName,
                     Notes = string.IsNullOrWhiteSpace(notes) ? null : notes.Trim(),
                     CreatedUtc = now,
-                    Waiting = (int)InstallationHoldState.Waiting,
-                }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                    State = InstallationHoldState.Waiting,
+                }, ct).ConfigureAwait(false);
                 await tx.CommitAsync(ct).ConfigureAwait(false);
                 return InstallationResult.HeldForConfirmation;
             }
 
-            if (device.Id != 0)
+            if (device is not null)
             {
-                await connection.ExecuteAsync(new CommandDefinition(UpdateDeviceInstalled, new { device.Id, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await DeviceRepository.SetInstalledAsync(tx, device.Id, now, ct).ConfigureAwait(false);
             }
             else
             {
                 // Installed before the registry knew of it: register a bare device; the administrator completes it.
-                await connection.ExecuteAsync(new CommandDefinition(DeviceRepository.InsertSql(db), new Device
+                await devices.CreateAsync(tx, new Device
                 {
                     SchoolId = schoolId,
                     Kind = kind,
@@ -230,25 +157,25 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
                     InstallState = DeviceInstallState.Installed,
                     CreatedUtc = now,
                     UpdatedUtc = now,
-                }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                }, ct).ConfigureAwait(false);
             }
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(InsertStep, new
+        await InstallationRepository.AddStepAsync(tx, new InstallationStepRecord
         {
             SchoolId = schoolId,
-            Step = (int)step,
+            Step = step,
             DoneUtc = when,
             DoneBy = scope.UserName,
             Notes = string.IsNullOrWhiteSpace(notes) ? null : notes.Trim(),
             SerialNumber = InstallationSteps.NeedsSerial(step) ? serial : null,
             CreatedUtc = now,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
 
         // The platform may have seen both devices before the installer got round to recording the camera.
         if (step == InstallationStepKind.CameraInstalled)
         {
-            await TryMarkOnlineAsync(connection, tx, schoolId, now, ct).ConfigureAwait(false);
+            await TryMarkOnlineAsync(tx, schoolId, now, ct).ConfigureAwait(false);
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
@@ -265,14 +192,14 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var schoolId = await connection.ExecuteScalarAsync<int?>(new CommandDefinition("SELECT SchoolId FROM Device WHERE Id = @Id", new { Id = deviceId }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        if (schoolId is null)
+        var device = await DeviceRepository.GetByIdAsync(tx, deviceId, ct).ConfigureAwait(false);
+        if (device is null)
         {
             return false;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(UpdateDeviceSeen, new { Id = deviceId, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        var written = await TryMarkOnlineAsync(connection, tx, schoolId.Value, now, ct).ConfigureAwait(false);
+        await DeviceRepository.SetConnectedAsync(tx, deviceId, now, ct).ConfigureAwait(false);
+        var written = await TryMarkOnlineAsync(tx, device.SchoolId, now, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return written;
     }
@@ -300,18 +227,17 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
         await File.WriteAllBytesAsync(path, bytes!, ct).ConfigureAwait(false);
         try
         {
-            await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-            var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertPhotoSqlServer, InsertPhotoSqlite), new
+            var id = await installation.AddPhotoAsync(new InstallationPhoto
             {
                 SchoolId = schoolId,
-                Step = (int)step,
+                Step = step,
                 StoredName = stored,
                 OriginalName = Path.GetFileName(originalName.Length > 200 ? originalName[..200] : originalName),
                 ContentType = contentType,
-                SizeBytes = (long)bytes!.Length,
+                SizeBytes = bytes!.Length,
                 UploadedUtc = time.GetUtcNow().UtcDateTime,
                 UploadedBy = scope.UserName,
-            }, cancellationToken: ct)).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
             return new InstallationResult(null, id);
         }
         catch
@@ -324,8 +250,7 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
     /// <summary>The photo and its file path, or null when it does not exist or its school is outside the scope.</summary>
     public async Task<(InstallationPhoto Photo, string Path)?> GetPhotoAsync(UserScope scope, int photoId, CancellationToken ct = default)
     {
-        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        var photo = await connection.QuerySingleOrDefaultAsync<InstallationPhoto>(new CommandDefinition(SelectPhoto, new { Id = photoId }, cancellationToken: ct)).ConfigureAwait(false);
+        var photo = await installation.GetPhotoAsync(photoId, ct).ConfigureAwait(false);
         if (photo is null || await schools.GetByIdAsync(photo.SchoolId, ct).ConfigureAwait(false) is not { } school || !scope.CanSee(school.DistrictId, school.Id))
         {
             return null;
@@ -334,34 +259,31 @@ public sealed class InstallationService(Db db, SchoolRepository schools, Program
         return (photo, files.PhotoPath(photo.SchoolId, photo.StoredName));
     }
 
-    internal static async Task<bool> TryMarkOnlineAsync(DbConnection connection, DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
+    internal static async Task<bool> TryMarkOnlineAsync(DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
     {
-        var done = (await connection.QueryAsync<int>(new CommandDefinition("SELECT Step FROM InstallationStep WHERE SchoolId = @SchoolId", new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToHashSet();
-        if (done.Contains((int)InstallationStepKind.DevicesOnline) || !done.Contains((int)InstallationStepKind.TerminalInstalled) || !done.Contains((int)InstallationStepKind.CameraInstalled)
-            || !done.Contains((int)InstallationStepKind.SiteSurveyed))
+        var done = (await InstallationRepository.GetStepsAsync(tx, schoolId, ct).ConfigureAwait(false)).Select(s => s.Step).ToHashSet();
+        if (done.Contains(InstallationStepKind.DevicesOnline) || !done.Contains(InstallationStepKind.TerminalInstalled) || !done.Contains(InstallationStepKind.CameraInstalled)
+            || !done.Contains(InstallationStepKind.SiteSurveyed))
         {
             return false;
         }
 
-        var states = (await connection.QueryAsync<(DeviceKind Kind, DeviceInstallState State)>(new CommandDefinition(
-            "SELECT Kind, InstallState FROM Device WHERE SchoolId = @SchoolId", new { SchoolId = schoolId }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+        var states = await DeviceRepository.GetManyBySchoolIdAsync(tx, schoolId, ct).ConfigureAwait(false);
         var allSeen = states.Any(s => s.Kind == DeviceKind.AlarmTerminal) && states.Any(s => s.Kind == DeviceKind.GateCamera)
-            && states.All(s => s.State >= DeviceInstallState.Connected);
+            && states.All(s => s.InstallState >= DeviceInstallState.Connected);
         if (!allSeen)
         {
             return false;
         }
 
-        await connection.ExecuteAsync(new CommandDefinition(InsertStep, new
+        await InstallationRepository.AddStepAsync(tx, new InstallationStepRecord
         {
             SchoolId = schoolId,
-            Step = (int)InstallationStepKind.DevicesOnline,
+            Step = InstallationStepKind.DevicesOnline,
             DoneUtc = now,
             DoneBy = PlatformName,
-            Notes = (string?)null,
-            SerialNumber = (string?)null,
             CreatedUtc = now,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
         return true;
     }
 }

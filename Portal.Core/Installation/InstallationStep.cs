@@ -168,6 +168,7 @@ public static class InstallationErrors
     public const string NotesRequired = "NotesRequired";
     public const string InvalidDates = "InvalidDates";
     public const string RateLimited = "RateLimited";
+    public const string NoCentre = "NoCentre";
     public const string HoldPending = "HoldPending";
     public const string HoldNotFound = "HoldNotFound";
 }

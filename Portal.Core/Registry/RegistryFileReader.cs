@@ -37,7 +37,13 @@ internal static class RegistryFileReader
         if (span.StartsWith("PK\u0003\u0004"u8))
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            var records = XlsxReader.Read(stream, limits.MaxRows + 2);
+            var records = XlsxReader.Read(stream, limits.MaxRows + 2, limits, out var tooLarge);
+            if (tooLarge)
+            {
+                var unpacked = (limits.MaxPartBytes / (1024 * 1024)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return RegistrySheet.Refused(Make(0, null, FileTooLarge, fileName, $"解压后超过上限（每部分 {unpacked} MB）", $"too large once unpacked (limit {unpacked} MB a part)"));
+            }
+
             return records is null
                 ? RegistrySheet.Refused(Make(0, null, NotSpreadsheet, fileName))
                 : new RegistrySheet("xlsx", null, records, null);

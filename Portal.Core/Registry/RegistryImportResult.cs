@@ -3,7 +3,9 @@ namespace Portal.Core.Registry;
 /// <summary>The guards an upload must pass before any row is looked at.</summary>
 /// <param name="MaxBytes">Largest file accepted; a city's registry is about 1 MB as CSV.</param>
 /// <param name="MaxRows">Most data rows accepted; a city has about 4,000 schools.</param>
-public sealed record RegistryImportLimits(long MaxBytes = 20 * 1024 * 1024, int MaxRows = 20_000)
+/// <param name="MaxPartBytes">One part of an XLSX package once unpacked (a sheet, the shared strings): a zip bomb stops here.</param>
+/// <param name="MaxUnpackedBytes">All parts of an XLSX package together once unpacked.</param>
+public sealed record RegistryImportLimits(long MaxBytes = 20 * 1024 * 1024, int MaxRows = 20_000, long MaxPartBytes = 64 * 1024 * 1024, long MaxUnpackedBytes = 256 * 1024 * 1024)
 {
     public static readonly RegistryImportLimits Default = new();
 }

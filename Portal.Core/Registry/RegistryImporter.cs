@@ -1,4 +1,6 @@
 using Portal.Core.Data;
+using Portal.Core.Devices;
+using Portal.Core.Schools;
 using Portal.Core.Security;
 using static Portal.Core.Registry.RegistryProblemCodes;
 
@@ -12,6 +14,10 @@ namespace Portal.Core.Registry;
 /// </summary>
 public sealed class RegistryImporter(Db db, TimeProvider time)
 {
+    // The repositories own the SQL; they are stateless wrappers over the same Db.
+    private readonly SchoolRepository _schools = new(db);
+    private readonly DeviceRepository _devices = new(db);
+
     public RegistryImportLimits Limits { get; init; } = RegistryImportLimits.Default;
 
     /// <summary>Checks and, unless <paramref name="dryRun"/>, writes the file.</summary>
@@ -52,27 +58,64 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
 
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
 
-        // One transaction for the snapshot, the checks and the writes: nothing can slip in between.
+        // Checked first on a read snapshot: a check-only import, or a file with problems, never takes SQLite's write
+        // lock, which alarms would wait behind (issue #14). A file that passes is checked again inside the write
+        // transaction (quick: it is parsed already), so nothing written in between slips through.
+        RegistryImportResult checkedResult;
+        await using (var read = await db.BeginReadTransactionAsync(connection, ct).ConfigureAwait(false))
+        {
+            (checkedResult, _, _) = await CheckAsync(read, records, headerIndex, scope, result, ct).ConfigureAwait(false);
+        }
+
+        if (dryRun || !checkedResult.Succeeded)
+        {
+            return checkedResult;
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var snapshot = await RegistrySnapshot.LoadAsync(connection, transaction, ct).ConfigureAwait(false);
+        var (final, plan, snapshot) = await CheckAsync(transaction, records, headerIndex, scope, result, ct).ConfigureAwait(false);
+        if (plan is null || snapshot is null)
+        {
+            return final;
+        }
+
+        var schoolIds = snapshot.SchoolsByCode.ToDictionary(p => p.Key, p => p.Value.Id, StringComparer.Ordinal);
+        foreach (var (code, id) in await _schools.ImportAsync(transaction, plan.NewSchools, plan.ChangedSchools, ct).ConfigureAwait(false))
+        {
+            schoolIds[code] = id;
+        }
+
+        await _devices.ImportAsync(transaction, plan.SipAccountReleases,
+            [.. plan.NewDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })],
+            [.. plan.ChangedDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })], ct).ConfigureAwait(false);
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return final;
+    }
+
+    /// <summary>The snapshot, the checks and the plan, on <paramref name="transaction"/>; a plan only when there is no problem.</summary>
+    private async Task<(RegistryImportResult Result, RegistryPlan? Plan, RegistrySnapshot? Snapshot)> CheckAsync(
+        System.Data.Common.DbTransaction transaction, IReadOnlyList<RawRecord> records, int headerIndex,
+        UserScope scope, RegistryImportResult result, CancellationToken ct)
+    {
+        var snapshot = await RegistrySnapshot.LoadAsync(transaction, ct).ConfigureAwait(false);
 
         var problems = new List<RegistryProblem>();
         var parser = RegistryRowParser.Create(records[headerIndex], snapshot.DistrictIdsByName, problems);
         if (parser is null)
         {
-            return result with { Problems = problems };
+            return (result with { Problems = problems }, null, null);
         }
 
         var dataRecords = records.Skip(headerIndex + 1).Where(r => !RegistryRowParser.IsBlank(r)).ToList();
         if (dataRecords.Count == 0)
         {
-            return result with { Problems = [Make(0, null, NoDataRows)] };
+            return (result with { Problems = [Make(0, null, NoDataRows)] }, null, null);
         }
 
         if (dataRecords.Count > Limits.MaxRows)
         {
             var limit = Limits.MaxRows.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return result with { Problems = [Make(0, null, TooManyRows, null, "上限 " + limit + " 行", "limit " + limit + " rows")] };
+            return (result with { Problems = [Make(0, null, TooManyRows, null, "上限 " + limit + " 行", "limit " + limit + " rows")] }, null, null);
         }
 
         var rows = dataRecords.Select(r => parser.Parse(r, problems)).ToList();
@@ -81,17 +124,11 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
         result = result with { Rows = rows.Count };
         if (problems.Count > 0)
         {
-            return result with { Problems = Ordered(problems) };
+            return (result with { Problems = Ordered(problems) }, null, null);
         }
 
         var plan = RegistryPlan.Build(rows, snapshot, time.GetUtcNow().UtcDateTime);
-        if (!dryRun)
-        {
-            await RegistryWriter.WriteAsync(db, connection, transaction, plan, snapshot.SchoolsByCode, ct).ConfigureAwait(false);
-            await transaction.CommitAsync(ct).ConfigureAwait(false);
-        }
-
-        return result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts, SerialChanges = plan.SerialChanges };
+        return (result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts, SerialChanges = plan.SerialChanges }, plan, snapshot);
     }
 
     private static List<RegistryProblem> Ordered(List<RegistryProblem> problems)

@@ -31,9 +31,6 @@ internal sealed class RegistryPlan
     /// <summary>Devices whose serial the file changed (new hardware in the same place): listed in the result, terminals flagged for a new key.</summary>
     public List<RegistrySerialChange> SerialChanges { get; } = [];
 
-    /// <summary>Terminals to flag for re-keying once written (issue 13).</summary>
-    public List<int> RekeyDeviceIds { get; } = [];
-
     public RegistryImportCounts SchoolCounts => new(NewSchools.Count, ChangedSchools.Count, UnchangedSchools);
 
     public RegistryImportCounts DeviceCounts => new(NewDevices.Count, ChangedDevices.Count, UnchangedDevices);
@@ -101,12 +98,8 @@ internal sealed class RegistryPlan
             return null;
         }
 
+        // DeviceRepository.ImportAsync writes the new serial and flags a terminal for a new key.
         SerialChanges.Add(new RegistrySerialChange(row.Line, row.Code, school?.Name ?? row.Name, kind, replaced.SerialNumber, serial));
-        if (kind == DeviceKind.AlarmTerminal)
-        {
-            RekeyDeviceIds.Add(replaced.Id);
-        }
-
         return replaced;
     }
 
@@ -145,7 +138,8 @@ internal sealed class RegistryPlan
     /// <summary>
     /// The file owns a terminal's model and SIP account and a camera's model, RTSP and ONVIF addresses.
     /// Everything else (credentials, install and health state, enabled) belongs to the programme and the
-    /// probes, so an update keeps it; a new device starts Planned, enabled and without a secret.
+    /// probes, so an update keeps it (and <see cref="DeviceRepository.ImportAsync"/> writes only the file's
+    /// columns); a new device starts Planned, enabled and without a secret.
     /// </summary>
     private void AddDevice(string schoolCode, int schoolId, Device? existing, DateTime nowUtc, Device fromFile)
     {

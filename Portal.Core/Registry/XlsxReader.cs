@@ -15,14 +15,34 @@ internal static class XlsxReader
     /// <summary>Excel's own limit (XFD); a reference beyond it is damage, not data.</summary>
     private const int MaxColumns = 16384;
 
+    /// <summary>Most parts a workbook may have (a real registry export has a dozen).</summary>
+    private const int MaxParts = 1000;
+
     /// <summary>Returns null when the package is not a workbook with a worksheet (a .docx, a damaged file).</summary>
     /// <param name="stream">The package, seekable.</param>
     /// <param name="maxRecords">Stop after this many records; the caller reports "too many rows".</param>
-    public static List<RawRecord>? Read(Stream stream, int maxRecords)
+    public static List<RawRecord>? Read(Stream stream, int maxRecords) => Read(stream, maxRecords, RegistryImportLimits.Default, out _);
+
+    /// <summary>
+    /// As <see cref="Read(Stream, int)"/>, refusing a package whose parts unpack to more than the limits (issue #14: a
+    /// 20 MB upload could unpack to gigabytes). The sizes the package declares are checked first, and the XML reader is
+    /// capped as well, so a package that lies about its sizes stops at the cap too.
+    /// </summary>
+    public static List<RawRecord>? Read(Stream stream, int maxRecords, RegistryImportLimits limits, out bool tooLarge)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(limits);
+        tooLarge = false;
         try
         {
-            using var document = SpreadsheetDocument.Open(stream, false);
+            if (!WithinLimits(stream, limits))
+            {
+                tooLarge = true;
+                return null;
+            }
+
+            stream.Position = 0;
+            using var document = SpreadsheetDocument.Open(stream, false, new OpenSettings { MaxCharactersInPart = limits.MaxPartBytes });
             var workbookPart = document.WorkbookPart;
             var worksheetPart = workbookPart?.Workbook?.Sheets?.Elements<Sheet>()
                 .Select(s => s.Id?.Value is { } id ? workbookPart.GetPartById(id) as WorksheetPart : null)
@@ -36,11 +56,38 @@ internal static class XlsxReader
                 .Select(ItemText).ToArray() ?? [];
             return ReadRows(worksheetPart, shared, maxRecords);
         }
+        catch (System.Xml.XmlException e) when (e.Message.Contains("MaxCharactersInDocument", StringComparison.Ordinal))
+        {
+            tooLarge = true; // a part larger than it declared
+            return null;
+        }
         catch (Exception e) when (e is OpenXmlPackageException or InvalidDataException or FileFormatException
             or InvalidOperationException or System.Xml.XmlException or ArgumentException)
         {
             return null;
         }
+    }
+
+    /// <summary>The declared unpacked size of every part, and their sum, within the limits.</summary>
+    private static bool WithinLimits(Stream stream, RegistryImportLimits limits)
+    {
+        using var zip = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Read, leaveOpen: true);
+        if (zip.Entries.Count > MaxParts)
+        {
+            return false;
+        }
+
+        long total = 0;
+        foreach (var entry in zip.Entries)
+        {
+            total += entry.Length;
+            if (entry.Length > limits.MaxPartBytes || total > limits.MaxUnpackedBytes)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static List<RawRecord> ReadRows(WorksheetPart part, string[] shared, int maxRecords)

@@ -4,7 +4,7 @@ using Portal.Core.Data;
 
 namespace Portal.Core.Schools;
 
-/// <summary>The District and PoliceCentre tables.</summary>
+/// <summary>The only code that writes District and PoliceCentre; methods taking a transaction join the caller's.</summary>
 public sealed class DistrictRepository(Db db)
 {
     private const string SelectAll = "SELECT Id, Code, Name, NameEn FROM District ORDER BY Code";

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Security;
@@ -7,6 +8,7 @@ namespace Portal.Core.Schools;
 /// <summary>Filters for the school list; scope is applied on top and cannot be widened by these.</summary>
 public sealed record SchoolQuery(string? Search = null, int? DistrictId = null, SchoolType? SchoolType = null);
 
+/// <summary>The only code that writes the School table; methods taking a transaction join the caller's.</summary>
 public sealed class SchoolRepository(Db db)
 {
     private const string Columns =
@@ -24,6 +26,8 @@ public sealed class SchoolRepository(Db db)
     private const string SelectById = "SELECT " + Columns + " FROM School WHERE Id = @Id";
 
     private const string SelectByCode = "SELECT " + Columns + " FROM School WHERE Code = @Code";
+
+    private const string SelectAll = "SELECT " + Columns + " FROM School";
 
     private const string InsertSqlite = """
         INSERT INTO School (Code, Name, SchoolType, DistrictId, Address, Longitude, Latitude, PrincipalName, Phone, CreatedUtc, UpdatedUtc)
@@ -87,13 +91,40 @@ public sealed class SchoolRepository(Db db)
         await connection.ExecuteAsync(new CommandDefinition(Update, school, cancellationToken: ct)).ConfigureAwait(false);
     }
 
+    internal Task<int> CreateAsync(DbTransaction tx, School school, CancellationToken ct) =>
+        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), school, tx, cancellationToken: ct));
+
+    /// <summary>Every school, for the registry import's snapshot (inside its transaction).</summary>
+    internal static async Task<IReadOnlyList<School>> GetAllAsync(DbTransaction tx, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<School>(new CommandDefinition(SelectAll, transaction: tx, cancellationToken: ct)).ConfigureAwait(false)];
+
+    /// <summary>
+    /// Writes a registry import's schools with prepared statements re-bound per row (thousands of rows, one compile
+    /// each). Returns the new schools' ids by code.
+    /// </summary>
+    internal async Task<Dictionary<string, int>> ImportAsync(DbTransaction tx, IReadOnlyList<School> added, IReadOnlyList<School> changed, CancellationToken ct)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (var insert = new PreparedCommand(db, tx, db.Pick(InsertSqlServer, InsertSqlite)))
+        {
+            foreach (var school in added)
+            {
+                ids[school.Code] = Convert.ToInt32(await insert.BindAll(name => ValueOf(school, name)).ScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        using var update = new PreparedCommand(db, tx, Update);
+        foreach (var school in changed)
+        {
+            await update.BindAll(name => ValueOf(school, name)).ExecuteAsync(ct).ConfigureAwait(false);
+        }
+
+        return ids;
+    }
+
     internal static string PageSql(Db db) =>
         "SELECT COUNT(*) FROM School " + Where + ";\n"
         + "SELECT " + Columns + " FROM School " + Where + " ORDER BY DistrictId, Code " + db.Paging + ";";
-
-    internal static string InsertSql(Db db) => db.Pick(InsertSqlServer, InsertSqlite);
-
-    internal const string UpdateSql = Update;
 
     /// <summary>
     /// LIKE treats % and _ as wildcards; a search for "50%" means the text. Both engines honour
@@ -101,4 +132,21 @@ public sealed class SchoolRepository(Db db)
     /// </summary>
     internal static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+    private static object? ValueOf(School s, string name) => name switch
+    {
+        "Id" => s.Id,
+        "Code" => s.Code,
+        "Name" => s.Name,
+        "SchoolType" => s.SchoolType,
+        "DistrictId" => s.DistrictId,
+        "Address" => s.Address,
+        "Longitude" => s.Longitude,
+        "Latitude" => s.Latitude,
+        "PrincipalName" => s.PrincipalName,
+        "Phone" => s.Phone,
+        "CreatedUtc" => s.CreatedUtc,
+        "UpdatedUtc" => s.UpdatedUtc,
+        _ => throw new InvalidOperationException($"School SQL names an unknown parameter @{name}."),
+    };
 }

@@ -6,8 +6,8 @@ using Portal.Media.Rtsp;
 
 namespace Portal.Media.Bridges;
 
-/// <summary>A camera as the portal knows it: its RTSP URL and credentials.</summary>
-public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp)
+/// <summary>A camera as the portal knows it: its RTSP URL and credentials, and whether it may be answered with Basic auth.</summary>
+public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false)
 {
     internal NetworkCredential? Credential => Username is null ? null : new NetworkCredential(Username, Password ?? string.Empty);
 
@@ -34,8 +34,10 @@ public sealed record CameraHubOptions
 
 /// <summary>
 /// The stream registry: one RTSP pull per camera, shared by every viewer. The pull starts with the first
-/// viewer and stops <see cref="CameraHubOptions.IdleTimeout"/> after the last one leaves. Viewers receive H.264
-/// RTP packets ready for WebRTC (payload type 96 and SSRC 0, for the peer to rewrite).
+/// viewer (or <see cref="Hold"/>) and stops <see cref="CameraHubOptions.IdleTimeout"/> after the last one leaves.
+/// Viewers receive H.264 RTP packets ready for WebRTC (payload type 96 and SSRC 0, for the peer to rewrite). A viewer
+/// for whom no keyframe is cached gets the camera asked for one (RTCP PLI/FIR); how the camera answers is kept per
+/// camera (<see cref="GetPulls"/>).
 /// </summary>
 public sealed class CameraHub : IAsyncDisposable
 {
@@ -44,6 +46,7 @@ public sealed class CameraHub : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<CameraEndpoint, Entry> _entries = [];
+    private readonly Dictionary<CameraEndpoint, CameraKeyframeStats> _keyframeStats = [];
 
     public CameraHub(CameraHubOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
@@ -82,26 +85,46 @@ public sealed class CameraHub : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds a viewer; packets start with the cached GOP (SPS, PPS, IDR first) or the next keyframe.</summary>
+    /// <summary>
+    /// Adds a viewer; packets start with the cached GOP (SPS, PPS, IDR first) or, when none is cached, with the
+    /// keyframe the camera is asked for (RTCP PLI/FIR on the RTSP session) or else its next one.
+    /// </summary>
     public CameraSubscription Subscribe(CameraEndpoint camera, IMediaSink viewer)
     {
         ArgumentNullException.ThrowIfNull(camera);
         ArgumentNullException.ThrowIfNull(viewer);
         lock (_gate)
         {
-            if (!_entries.TryGetValue(camera, out var entry))
-            {
-                var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport }, _loggerFactory, _time);
-                var stream = new CameraStream(_options, _loggerFactory.CreateLogger<CameraHub>(), _time);
-                entry = new Entry(source, stream, source.AddSink(stream));
-                _entries[camera] = entry;
-                source.Start();
-            }
-
-            entry.IdleTimer?.Dispose();
-            entry.IdleTimer = null;
-            entry.Viewers++;
+            var entry = Acquire(camera);
             return new CameraSubscription(this, camera, entry.Stream, entry.Stream.AddViewer(viewer));
+        }
+    }
+
+    /// <summary>
+    /// Pulls the camera without a viewer (yet), e.g. the moment an alarm is committed: the RTSP session comes up,
+    /// a keyframe is asked for and cached, so the viewer that follows starts at once. Counts as a viewer for the idle
+    /// stop; dispose to let go.
+    /// </summary>
+    public IDisposable Hold(CameraEndpoint camera)
+    {
+        ArgumentNullException.ThrowIfNull(camera);
+        lock (_gate)
+        {
+            Acquire(camera);
+            return new CameraHold(this, camera);
+        }
+    }
+
+    /// <summary>Every camera pulled now, and every camera pulled before (for its keyframe statistics).</summary>
+    public IReadOnlyList<CameraPullStatus> GetPulls()
+    {
+        lock (_gate)
+        {
+            return _keyframeStats
+                .Select(pair => _entries.TryGetValue(pair.Key, out var entry)
+                    ? new CameraPullStatus(pair.Key, entry.Source.State, entry.Viewers, entry.Source.Sessions, entry.Source.LastError?.Message, pair.Value.Snapshot())
+                    : new CameraPullStatus(pair.Key, null, 0, 0, null, pair.Value.Snapshot()))
+                .ToList();
         }
     }
 
@@ -120,7 +143,7 @@ public sealed class CameraHub : IAsyncDisposable
         }
     }
 
-    internal void Unsubscribe(CameraEndpoint camera, CameraStream.Viewer viewer)
+    internal void Unsubscribe(CameraEndpoint camera, CameraStream.Viewer? viewer)
     {
         lock (_gate)
         {
@@ -129,7 +152,11 @@ public sealed class CameraHub : IAsyncDisposable
                 return;
             }
 
-            entry.Stream.RemoveViewer(viewer);
+            if (viewer is not null)
+            {
+                entry.Stream.RemoveViewer(viewer);
+            }
+
             if (--entry.Viewers > 0)
             {
                 return;
@@ -137,6 +164,30 @@ public sealed class CameraHub : IAsyncDisposable
 
             entry.IdleTimer = _time.CreateTimer(_ => StopIfIdle(camera, entry), null, _options.IdleTimeout, Timeout.InfiniteTimeSpan);
         }
+    }
+
+    /// <summary>The camera's pull, started if needed, with one more viewer counted (under <see cref="_gate"/>).</summary>
+    private Entry Acquire(CameraEndpoint camera)
+    {
+        if (!_entries.TryGetValue(camera, out var entry))
+        {
+            if (!_keyframeStats.TryGetValue(camera, out var stats))
+            {
+                stats = new CameraKeyframeStats(_time);
+                _keyframeStats[camera] = stats;
+            }
+
+            var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport, AllowBasicAuth = camera.AllowBasicAuth }, _loggerFactory, _time);
+            var stream = new CameraStream(_options, _loggerFactory.CreateLogger<CameraHub>(), _time, source.TryRequestKeyframe, stats);
+            entry = new Entry(source, stream, source.AddSink(stream));
+            _entries[camera] = entry;
+            source.Start();
+        }
+
+        entry.IdleTimer?.Dispose();
+        entry.IdleTimer = null;
+        entry.Viewers++;
+        return entry;
     }
 
     private static async Task StopAsync(Entry entry)
@@ -175,6 +226,23 @@ public sealed class CameraHub : IAsyncDisposable
     }
 }
 
+/// <summary>A camera as <see cref="CameraHub.GetPulls"/> reports it: the pull (null state when not pulled now) and its keyframe statistics.</summary>
+public sealed record CameraPullStatus(CameraEndpoint Camera, RtspSourceState? State, int Viewers, int Sessions, string? LastError, CameraKeyframeSnapshot Keyframes);
+
+/// <summary>A pull kept without a viewer (<see cref="CameraHub.Hold"/>); dispose to let go.</summary>
+internal sealed class CameraHold(CameraHub hub, CameraEndpoint camera) : IDisposable
+{
+    private int _disposed;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            hub.Unsubscribe(camera, null);
+        }
+    }
+}
+
 /// <summary>One viewer's hold on a camera; dispose to leave.</summary>
 public sealed class CameraSubscription : IDisposable
 {
@@ -195,7 +263,7 @@ public sealed class CameraSubscription : IDisposable
     /// <summary>What the viewer receives: H.264/90000, pt 96, with the fmtp line to put in the SDP answer.</summary>
     public MediaTrack Track => _stream.Track;
 
-    /// <summary>Answer a browser's PLI/FIR: the cached GOP is sent again (RTSP cameras cannot be asked for an IDR).</summary>
+    /// <summary>Answer a browser's PLI/FIR: the cached GOP is sent again, or (none cached) the camera is asked for a keyframe.</summary>
     public void RequestKeyframe() => _stream.RequestKeyframe(_viewer);
 
     public void Dispose()

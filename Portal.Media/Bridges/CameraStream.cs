@@ -29,6 +29,8 @@ internal sealed class CameraStream : IMediaSink
     private readonly TimeProvider _time;
     private readonly byte[] _scratch;
     private readonly RtpPacketWriter _onPacket;
+    private readonly Func<bool>? _requestKeyframe;
+    private readonly CameraKeyframeStats? _keyframeStats;
     private byte[] _gopBuffer = [];
     private int _frame;
     private int _profile = -1;
@@ -40,12 +42,23 @@ internal sealed class CameraStream : IMediaSink
     private uint _timestampOffset;
     private uint _lastOutputTimestamp;
     private bool _haveOutput;
+    private bool _needKeyframe;
 
-    public CameraStream(CameraHubOptions options, ILogger logger, TimeProvider time)
+    /// <param name="options">The hub's tuning.</param>
+    /// <param name="logger">For sinks that fail.</param>
+    /// <param name="time">Clock of the keyframe-request interval per viewer.</param>
+    /// <param name="requestKeyframe">
+    /// Asks the camera for a keyframe (the pull's RTCP PLI/FIR, rate-limited by the source); true when a request went out.
+    /// Called while a viewer waits for a keyframe the cache cannot give it.
+    /// </param>
+    /// <param name="keyframeStats">Where the camera's answers to those requests are counted.</param>
+    public CameraStream(CameraHubOptions options, ILogger logger, TimeProvider time, Func<bool>? requestKeyframe = null, CameraKeyframeStats? keyframeStats = null)
     {
         _options = options;
         _logger = logger;
         _time = time;
+        _requestKeyframe = requestKeyframe;
+        _keyframeStats = keyframeStats;
         _packetizer = new H264Packetizer(options.Mtu, payloadType: 96);
         _scratch = new byte[options.Mtu];
         _onPacket = OnPacket;
@@ -84,6 +97,11 @@ internal sealed class CameraStream : IMediaSink
                 _inputTrack = track;
                 _depacketizer = new H264Depacketizer(OnAccessUnit, track.Codec.FmtpParameters.GetValueOrDefault("sprop-parameter-sets"), lendUnits: true);
                 _haveOutput = false;
+
+                // The old GOP belongs to the old session's numbering: until this session's first keyframe there is
+                // nothing to start a new viewer with, so one is wanted now (unless the session starts with one).
+                _needKeyframe = true;
+                _keyframeStats?.OnNewSession();
             }
 
             _depacketizer!.Push(packet);
@@ -96,7 +114,10 @@ internal sealed class CameraStream : IMediaSink
         lock (_gate)
         {
             _viewers.Add(viewer);
-            ReplayGop(viewer, initial: true);
+            if (!ReplayGop(viewer, initial: true))
+            {
+                WantKeyframe();
+            }
         }
 
         return viewer;
@@ -120,7 +141,10 @@ internal sealed class CameraStream : IMediaSink
                 return;
             }
 
-            ReplayGop(viewer, initial: false);
+            if (!ReplayGop(viewer, initial: false))
+            {
+                WantKeyframe();
+            }
         }
     }
 
@@ -135,8 +159,19 @@ internal sealed class CameraStream : IMediaSink
         }
 
         var timestamp = unit.Timestamp + _timestampOffset;
+        if (!unit.IsKeyframe && _needKeyframe)
+        {
+            AskForKeyframe(); // again each frame while waiting; the source lets one request through per interval
+        }
+
         if (unit.IsKeyframe)
         {
+            if (_needKeyframe || _keyframeStats is not null)
+            {
+                _needKeyframe = false;
+                _keyframeStats?.OnKeyframe();
+            }
+
             _gop.Clear();
             _gopBytes = 0;
             _gopFrames = 0;
@@ -197,11 +232,27 @@ internal sealed class CameraStream : IMediaSink
         }
     }
 
-    private void ReplayGop(Viewer viewer, bool initial)
+    /// <summary>A viewer waits for a keyframe the cache cannot give: ask the camera, now and on every frame until one comes.</summary>
+    private void WantKeyframe()
+    {
+        _needKeyframe = true;
+        AskForKeyframe();
+    }
+
+    private void AskForKeyframe()
+    {
+        if (_requestKeyframe?.Invoke() == true)
+        {
+            _keyframeStats?.OnRequested();
+        }
+    }
+
+    /// <summary>Sends the cached GOP to one viewer; false when there is none to send.</summary>
+    private bool ReplayGop(Viewer viewer, bool initial)
     {
         if (!_gopValid || _gop.Count == 0)
         {
-            return;
+            return false;
         }
 
         viewer.LastReplay = _time.GetTimestamp();
@@ -213,6 +264,8 @@ internal sealed class CameraStream : IMediaSink
         {
             Send(viewer, _gopBuffer.AsSpan(packet.Offset, packet.Length), anchor + (uint)packet.Frame);
         }
+
+        return true;
     }
 
     private void Send(Viewer viewer, ReadOnlySpan<byte> packet, uint? timestamp)

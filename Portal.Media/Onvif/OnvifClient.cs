@@ -203,7 +203,10 @@ public sealed class OnvifClient
         HttpResponseMessage response;
         try
         {
-            response = await _http.PostAsync(service, content, cancellationToken).ConfigureAwait(false);
+            // Headers only: the body is read below with a cap. PostAsync would buffer a body without Content-Length
+            // (chunked, or until close) whole, up to HttpClient's 2 GB default, before we could refuse it (issue #14).
+            using var post = new HttpRequestMessage(HttpMethod.Post, service) { Content = content };
+            response = await _http.SendAsync(post, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
         {
@@ -218,8 +221,8 @@ public sealed class OnvifClient
                 throw new OnvifException($"{request.Name.LocalName}: response too large.");
             }
 
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var document = text.Length <= OnvifSoap.MaxResponseBytes ? OnvifSoap.TryLoad(text) : null;
+            var text = await ReadCappedAsync(response.Content, request.Name.LocalName, cancellationToken).ConfigureAwait(false);
+            var document = OnvifSoap.TryLoad(text);
             var status = (int)response.StatusCode;
             if (document is not null && OnvifSoap.ReadFault(document) is { } fault)
             {
@@ -240,6 +243,36 @@ public sealed class OnvifClient
             }
 
             return body;
+        }
+    }
+
+    /// <summary>The body as text, refused past <see cref="OnvifSoap.MaxResponseBytes"/> however it is framed.</summary>
+    private static async Task<string> ReadCappedAsync(HttpContent content, string operation, CancellationToken cancellationToken)
+    {
+        var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var body = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            try
+            {
+                int read;
+                while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    if (body.Length + read > OnvifSoap.MaxResponseBytes)
+                    {
+                        throw new OnvifException($"{operation}: response too large.");
+                    }
+
+                    body.Write(chunk, 0, read);
+                }
+            }
+            catch (IOException ex)
+            {
+                throw new OnvifException($"{operation}: the answer broke off ({ex.Message}).", ex);
+            }
+
+            return Encoding.UTF8.GetString(body.GetBuffer(), 0, (int)body.Length);
         }
     }
 

@@ -7,8 +7,11 @@ namespace Portal.Media.Rtsp;
 /// <remarks>
 /// Digest is preferred when a camera offers both (Hikvision sends two WWW-Authenticate headers). The nonce is
 /// kept and reused with a growing nonce count, and refreshed when a later 401 brings a new one (stale=true).
+/// Basic is answered only when <paramref name="allowBasic"/> says so (per device, issue #14): on plain RTSP it puts the
+/// password on the wire in the clear, and anyone who can pose as the camera (a spoofed address, a swapped device)
+/// would collect it by asking for Basic. Refused, the camera's 401 stands and the pull reports a wrong password.
 /// </remarks>
-internal sealed class RtspAuthenticator(NetworkCredential? credential)
+internal sealed class RtspAuthenticator(NetworkCredential? credential, bool allowBasic = false)
 {
     private Dictionary<string, string>? _digest;
     private bool _basic;
@@ -59,7 +62,7 @@ internal sealed class RtspAuthenticator(NetworkCredential? credential)
             return !alreadyTried || stale || newNonce;
         }
 
-        if (basic && !alreadyTried)
+        if (basic && allowBasic && !alreadyTried)
         {
             _basic = true;
             return true;

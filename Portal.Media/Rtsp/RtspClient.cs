@@ -41,7 +41,12 @@ public sealed class RtspClient : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private int _disposed;
     private readonly Dictionary<int, MediaTrack> _channels = [];
+    private readonly Dictionary<MediaTrack, TrackRtcp> _rtcp = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<string> _firTracks = [];
     private readonly List<RtspUdpReceiver> _udp = [];
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly uint _ssrc = (uint)System.Security.Cryptography.RandomNumberGenerator.GetInt32(1, int.MaxValue);
+    private long _keyframeRequests;
     private readonly List<MediaTrack> _tracks = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TcpClient? _tcp;
@@ -56,7 +61,13 @@ public sealed class RtspClient : IAsyncDisposable
     private long _lastActivity;
     private Task _keepAlive = Task.CompletedTask;
 
-    public RtspClient(Uri uri, NetworkCredential? credential = null, RtspTransport transport = RtspTransport.Tcp, ILogger<RtspClient>? logger = null, TimeProvider? timeProvider = null)
+    /// <param name="uri">The camera's rtsp:// URL (credentials in it are used and never sent on the request line).</param>
+    /// <param name="credential">User and password; null takes them from the URL.</param>
+    /// <param name="transport">TCP interleaved or UDP.</param>
+    /// <param name="logger">Connection-level events.</param>
+    /// <param name="timeProvider">Clock of timeouts and keep-alives.</param>
+    /// <param name="allowBasicAuth">Answer a Basic challenge (the password in the clear); off unless the device is explicitly allowed it.</param>
+    public RtspClient(Uri uri, NetworkCredential? credential = null, RtspTransport transport = RtspTransport.Tcp, ILogger<RtspClient>? logger = null, TimeProvider? timeProvider = null, bool allowBasicAuth = false)
     {
         ArgumentNullException.ThrowIfNull(uri);
         if (!uri.Scheme.Equals("rtsp", StringComparison.OrdinalIgnoreCase))
@@ -75,7 +86,7 @@ public sealed class RtspClient : IAsyncDisposable
         RequestUrl = uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped);
         Transport = transport;
         _credential = credential;
-        _auth = new RtspAuthenticator(credential);
+        _auth = new RtspAuthenticator(credential, allowBasicAuth);
         _logger = logger ?? NullLogger<RtspClient>.Instance;
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -154,7 +165,12 @@ public sealed class RtspClient : IAsyncDisposable
                 : media.Type.Equals("audio", StringComparison.OrdinalIgnoreCase) ? MediaKind.Audio : (MediaKind?)null;
             if (codec is not null && kind is { } k)
             {
-                _tracks.Add(new MediaTrack(k, codec, ResolveControl(_baseUrl, media.Control ?? string.Empty)));
+                var track = new MediaTrack(k, codec, ResolveControl(_baseUrl, media.Control ?? string.Empty));
+                _tracks.Add(track);
+                if (RtspKeyframeRequest.OffersFir(media.GetAttributes("rtcp-fb"), codec.PayloadType))
+                {
+                    _firTracks.Add(track.Id);
+                }
             }
         }
 
@@ -188,14 +204,18 @@ public sealed class RtspClient : IAsyncDisposable
             throw new RtspException("SETUP answer has no valid Transport header.");
         }
 
+        var offersFir = _firTracks.Contains(track.Id);
         if (udp is not null)
         {
             var server = ((IPEndPoint)_tcp!.Client.RemoteEndPoint!).Address;
+            var state = new TrackRtcp(transport.Ssrc, offersFir, null, transport.ServerPort is { } ports ? new IPEndPoint(server, ports.Rtcp) : null, udp);
+            _rtcp[track] = state;
             udp.Start(
                 server,
                 packet =>
                 {
                     Touch();
+                    OnRtp(state, packet);
                     RtpReceived?.Invoke(track, packet);
                 },
                 _logger);
@@ -207,6 +227,34 @@ public sealed class RtspClient : IAsyncDisposable
         var (rtp, rtcp) = transport.Interleaved ?? (2 * index, (2 * index) + 1);
         _channels[rtp] = track;
         _channels[rtcp] = track;
+        _rtcp[track] = new TrackRtcp(transport.Ssrc, offersFir, rtcp, null, null);
+    }
+
+    /// <summary>Keyframe requests sent to the camera on this session (for diagnostics and tests).</summary>
+    public long KeyframeRequests => Interlocked.Read(ref _keyframeRequests);
+
+    /// <summary>
+    /// Asks the camera for a keyframe on <paramref name="track"/> (see <see cref="RtspKeyframeRequest"/>): on the RTCP
+    /// interleaved channel over TCP, or from our RTCP port to the camera's (its <c>server_port</c>) over UDP. Before the
+    /// camera's SSRC is known (neither the Transport header nor an RTP packet has told it), the request goes out with
+    /// the first packet. False when the track has no RTCP path (not set up, or UDP without a server port).
+    /// </summary>
+    public bool RequestKeyframe(MediaTrack track)
+    {
+        ArgumentNullException.ThrowIfNull(track);
+        if (!_rtcp.TryGetValue(track, out var state) || (state.Channel is null && state.ServerRtcp is null) || _completion.Task.IsCompleted)
+        {
+            return false;
+        }
+
+        if (state.MediaSsrc is null)
+        {
+            Volatile.Write(ref state.Pending, 1);
+            return true;
+        }
+
+        SendKeyframeRequest(state);
+        return true;
     }
 
     public async Task PlayAsync(CancellationToken cancellationToken)
@@ -269,7 +317,16 @@ public sealed class RtspClient : IAsyncDisposable
                     throw new RtspException("Connection closed.");
                 }
 
-                await stream.WriteAsync(request.ToBytes(), cancellationToken).ConfigureAwait(false);
+                await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await stream.WriteAsync(request.ToBytes(), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+
                 RtspResponse response;
                 try
                 {
@@ -328,6 +385,7 @@ public sealed class RtspClient : IAsyncDisposable
         _completion.TrySetResult();
         _requestLock.Dispose();
         _cts.Dispose();
+        // _writeLock is not disposed: a keyframe request queued from the receive loop may still be waiting on it.
     }
 
     /// <summary>RFC 2326 C.1.1: a control URL is absolute or relative to the content base; "*" means the base itself.</summary>
@@ -357,6 +415,60 @@ public sealed class RtspClient : IAsyncDisposable
 
     private void Touch() => Interlocked.Exchange(ref _lastActivity, _time.GetTimestamp());
 
+    /// <summary>Learns the camera's SSRC from its RTP, and sends a keyframe request that waited for it.</summary>
+    private void OnRtp(TrackRtcp state, ReadOnlySpan<byte> packet)
+    {
+        if (state.MediaSsrc is null && packet.Length >= 12)
+        {
+            state.MediaSsrc = BinaryPrimitives.ReadUInt32BigEndian(packet[8..]);
+        }
+
+        if (Volatile.Read(ref state.Pending) != 0 && state.MediaSsrc is not null && Interlocked.Exchange(ref state.Pending, 0) != 0)
+        {
+            SendKeyframeRequest(state);
+        }
+    }
+
+    private void SendKeyframeRequest(TrackRtcp state)
+    {
+        var request = new RtspKeyframeRequest(_ssrc, state.MediaSsrc!.Value, UserAgent, state.OffersFir ? (byte)Interlocked.Increment(ref state.FirSequence) : null);
+        var buffer = new byte[4 + RtspKeyframeRequest.MaxLength];
+        var length = request.Write(buffer.AsSpan(4));
+        Interlocked.Increment(ref _keyframeRequests);
+        if (state.Udp is { } udp)
+        {
+            udp.SendRtcp(buffer.AsSpan(4, length), state.ServerRtcp!);
+            return;
+        }
+
+        buffer[0] = (byte)'$';
+        buffer[1] = (byte)state.Channel!.Value;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(2), (ushort)length);
+        _ = WriteInterleavedAsync(buffer.AsMemory(0, 4 + length));
+    }
+
+    /// <summary>One "$"-framed RTCP packet on the RTSP connection, between requests (never inside one).</summary>
+    private async Task WriteInterleavedAsync(ReadOnlyMemory<byte> frame)
+    {
+        try
+        {
+            var stream = _stream ?? throw new InvalidOperationException("Not connected.");
+            await _writeLock.WaitAsync(_cts.Token).ConfigureAwait(false);
+            try
+            {
+                await stream.WriteAsync(frame, _cts.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            _logger.LogDebug("RTSP keyframe request to {Host} not sent: {Reason}", Uri.Host, ex.Message);
+        }
+    }
+
     private async Task ReadLoopAsync(TextMessageReader reader, CancellationToken cancellationToken)
     {
         Exception? failure = null;
@@ -380,6 +492,11 @@ public sealed class RtspClient : IAsyncDisposable
                     if (channel % 2 == 0 && _channels.TryGetValue(channel, out var track))
                     {
                         Touch();
+                        if (_rtcp.TryGetValue(track, out var state))
+                        {
+                            OnRtp(state, data.Span);
+                        }
+
                         RtpReceived?.Invoke(track, data.Span);
                     }
 
@@ -446,5 +563,23 @@ public sealed class RtspClient : IAsyncDisposable
             _completion.TrySetException(ex);
             _tcp?.Dispose();
         }
+    }
+
+    /// <summary>Where a track's RTCP goes, and what a keyframe request for it needs.</summary>
+    private sealed class TrackRtcp(uint? mediaSsrc, bool offersFir, int? channel, IPEndPoint? serverRtcp, RtspUdpReceiver? udp)
+    {
+        public int Pending;
+
+        public int FirSequence;
+
+        public uint? MediaSsrc { get; set; } = mediaSsrc;
+
+        public bool OffersFir { get; } = offersFir;
+
+        public int? Channel { get; } = channel;
+
+        public IPEndPoint? ServerRtcp { get; } = serverRtcp;
+
+        public RtspUdpReceiver? Udp { get; } = udp;
     }
 }

@@ -36,7 +36,7 @@ public sealed record RtspProbeResult(RtspProbeStatus Status, string Detail, Time
 public static class RtspProbe
 {
     /// <summary>Never throws for camera trouble; only <paramref name="cancellationToken"/> ends it with an exception.</summary>
-    public static async Task<RtspProbeResult> ProbeAsync(Uri uri, NetworkCredential? credential, TimeSpan timeout, TimeProvider? timeProvider, CancellationToken cancellationToken)
+    public static async Task<RtspProbeResult> ProbeAsync(Uri uri, NetworkCredential? credential, TimeSpan timeout, TimeProvider? timeProvider, CancellationToken cancellationToken, bool allowBasicAuth = false)
     {
         var time = timeProvider ?? TimeProvider.System;
         var started = time.GetTimestamp();
@@ -44,7 +44,7 @@ public static class RtspProbe
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var client = new RtspClient(uri, credential, RtspTransport.Tcp, timeProvider: time) { RequestTimeout = timeout };
+        var client = new RtspClient(uri, credential, RtspTransport.Tcp, timeProvider: time, allowBasicAuth: allowBasicAuth) { RequestTimeout = timeout };
         await using (client.ConfigureAwait(false))
         {
             try

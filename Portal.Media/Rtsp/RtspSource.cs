@@ -30,6 +30,12 @@ public sealed record RtspSourceOptions
 
     /// <summary>Also pull the audio track; off by default because gate viewers need only video.</summary>
     public bool IncludeAudio { get; init; }
+
+    /// <summary>Answer an RTSP Basic challenge; off by default (see <see cref="RtspClient"/>'s allowBasicAuth).</summary>
+    public bool AllowBasicAuth { get; init; }
+
+    /// <summary>At most one keyframe request (RTCP PLI/FIR) to the camera in this interval, however many viewers ask.</summary>
+    public TimeSpan KeyframeRequestInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -56,6 +62,8 @@ public sealed class RtspSource : IMediaSource
     private IReadOnlyList<MediaTrack> _tracks = [];
     private Task _loop = Task.CompletedTask;
     private bool _played;
+    private RtspClient? _client;
+    private long _lastKeyframeRequest;
 
     public RtspSource(Uri uri, NetworkCredential? credential, RtspSourceOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
@@ -99,10 +107,44 @@ public sealed class RtspSource : IMediaSource
         return new Unsubscriber(this, sink);
     }
 
+    /// <summary>Keyframe requests sent to the camera since start, over every session.</summary>
+    public long KeyframeRequests { get; private set; }
+
     /// <inheritdoc />
-    /// <remarks>RTSP has no standard way to ask a camera for an IDR; consumers answer from a cached GOP instead.</remarks>
-    public void RequestKeyframe(IMediaSink sink)
+    /// <remarks>Rate-limited; see <see cref="TryRequestKeyframe"/>.</remarks>
+    public void RequestKeyframe(IMediaSink sink) => TryRequestKeyframe();
+
+    /// <summary>
+    /// Asks the camera for a keyframe over the current RTSP session's RTCP channel (<see cref="RtspClient.RequestKeyframe"/>),
+    /// unless one was asked within <see cref="RtspSourceOptions.KeyframeRequestInterval"/>. True when a request went out
+    /// (or waits for the session's first packet); false when rate-limited or no session is playing.
+    /// </summary>
+    public bool TryRequestKeyframe()
     {
+        var client = Volatile.Read(ref _client);
+        if (client is null)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            if (_lastKeyframeRequest != 0 && _time.GetElapsedTime(_lastKeyframeRequest, now) < _options.KeyframeRequestInterval)
+            {
+                return false;
+            }
+
+            var video = _tracks.FirstOrDefault(t => t.Kind == MediaKind.Video);
+            if (video is null || !client.RequestKeyframe(video))
+            {
+                return false;
+            }
+
+            _lastKeyframeRequest = now;
+            KeyframeRequests++;
+            return true;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -187,70 +229,86 @@ public sealed class RtspSource : IMediaSource
     /// <summary>One session from connect to its end; sets <see cref="_played"/> once it plays.</summary>
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
-        var client = new RtspClient(_uri, _credential, _options.Transport, _loggerFactory.CreateLogger<RtspClient>(), _time)
+        var client = new RtspClient(_uri, _credential, _options.Transport, _loggerFactory.CreateLogger<RtspClient>(), _time, _options.AllowBasicAuth)
         {
             RequestTimeout = _options.RequestTimeout,
         };
-        await using (client.ConfigureAwait(false))
+        try
         {
-            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-            await client.OptionsAsync(cancellationToken).ConfigureAwait(false);
-            await client.DescribeAsync(cancellationToken).ConfigureAwait(false);
-            var wanted = client.Tracks
-                .Where(t => (t.Kind == MediaKind.Video && t.Codec.Name == Codec.H264) || (_options.IncludeAudio && t.Kind == MediaKind.Audio))
-                .ToList();
-            if (wanted.Count == 0)
+            await PlaySessionAsync(client, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref _client, null, client);
+            await client.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task PlaySessionAsync(RtspClient client, CancellationToken cancellationToken)
+    {
+        await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await client.OptionsAsync(cancellationToken).ConfigureAwait(false);
+        await client.DescribeAsync(cancellationToken).ConfigureAwait(false);
+        var wanted = client.Tracks
+            .Where(t => (t.Kind == MediaKind.Video && t.Codec.Name == Codec.H264) || (_options.IncludeAudio && t.Kind == MediaKind.Audio))
+            .ToList();
+        if (wanted.Count == 0)
+        {
+            throw new RtspException("Camera offers no H.264 video track.");
+        }
+
+        foreach (var track in wanted)
+        {
+            await client.SetupAsync(track, cancellationToken).ConfigureAwait(false);
+        }
+
+        client.RtpReceived = Deliver;
+        _tracks = wanted;
+        Volatile.Write(ref _client, client);
+        lock (_gate)
+        {
+            _lastKeyframeRequest = 0; // a new session may ask at once
+        }
+
+        await client.PlayAsync(cancellationToken).ConfigureAwait(false);
+        Sessions++;
+        _played = true;
+        State = RtspSourceState.Playing;
+        LastError = null;
+        _logger.LogInformation("RTSP source {Host}{Path} playing over {Transport}", _uri.Host, _uri.AbsolutePath, _options.Transport);
+
+        // Wait for the connection to end, checking for a stall at a quarter of the stall timeout.
+        var check = TimeSpan.FromTicks(Math.Max(_options.StallTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+        while (!client.Completion.IsCompleted)
+        {
+            try
             {
-                throw new RtspException("Camera offers no H.264 video track.");
+                await client.Completion.WaitAsync(check, _time, cancellationToken).ConfigureAwait(false);
             }
-
-            foreach (var track in wanted)
+            catch (TimeoutException)
             {
-                await client.SetupAsync(track, cancellationToken).ConfigureAwait(false);
+                if (_time.GetElapsedTime(client.LastPacketTimestamp) > _options.StallTimeout)
+                {
+                    throw new RtspException($"No data for {_options.StallTimeout.TotalSeconds:0.#} s; reconnecting.");
+                }
             }
-
-            client.RtpReceived = Deliver;
-            _tracks = wanted;
-            await client.PlayAsync(cancellationToken).ConfigureAwait(false);
-            Sessions++;
-            _played = true;
-            State = RtspSourceState.Playing;
-            LastError = null;
-            _logger.LogInformation("RTSP source {Host}{Path} playing over {Transport}", _uri.Host, _uri.AbsolutePath, _options.Transport);
-
-            // Wait for the connection to end, checking for a stall at a quarter of the stall timeout.
-            var check = TimeSpan.FromTicks(Math.Max(_options.StallTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
-            while (!client.Completion.IsCompleted)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                using var teardown = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try
                 {
-                    await client.Completion.WaitAsync(check, _time, cancellationToken).ConfigureAwait(false);
+                    await client.TeardownAsync(teardown.Token).ConfigureAwait(false);
                 }
-                catch (TimeoutException)
+                catch (Exception ex) when (ex is RtspException or IOException or OperationCanceledException or ObjectDisposedException)
                 {
-                    if (_time.GetElapsedTime(client.LastPacketTimestamp) > _options.StallTimeout)
-                    {
-                        throw new RtspException($"No data for {_options.StallTimeout.TotalSeconds:0.#} s; reconnecting.");
-                    }
+                    // Best effort: the camera times the session out anyway.
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    using var teardown = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    try
-                    {
-                        await client.TeardownAsync(teardown.Token).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is RtspException or IOException or OperationCanceledException or ObjectDisposedException)
-                    {
-                        // Best effort: the camera times the session out anyway.
-                    }
 
-                    throw;
-                }
+                throw;
             }
-
-            await client.Completion.ConfigureAwait(false);
         }
+
+        await client.Completion.ConfigureAwait(false);
     }
 
     private sealed class Unsubscriber(RtspSource source, IMediaSink sink) : IDisposable

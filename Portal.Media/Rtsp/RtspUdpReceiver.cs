@@ -58,6 +58,19 @@ internal sealed class RtspUdpReceiver : IAsyncDisposable
         throw new RtspException("No free even/odd UDP port pair for RTP.");
     }
 
+    /// <summary>Sends one RTCP packet from our RTCP port (the one the camera knows) to <paramref name="target"/>.</summary>
+    public void SendRtcp(ReadOnlySpan<byte> packet, IPEndPoint target)
+    {
+        try
+        {
+            _rtcp.SendTo(packet, SocketFlags.None, target);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Best effort, like all RTCP: the next request goes out a second later.
+        }
+    }
+
     /// <summary>Starts receiving; packets from any address other than <paramref name="server"/> are dropped.</summary>
     public void Start(IPAddress server, Action<ReadOnlySpan<byte>> onRtp, ILogger logger)
     {

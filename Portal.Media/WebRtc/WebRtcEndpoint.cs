@@ -286,14 +286,27 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
             {
                 foreach (var peer in _byUfrag.Values)
                 {
-                    if (peer.IsConsentExpired(Options.ConsentTimeout))
+                    // Each peer on its own: one that throws (a Closed handler, a disposal race) must not stop the
+                    // loop, or no peer would expire or get reports again for the life of the process (issue #14).
+                    try
                     {
-                        _logger.LogInformation("WebRTC peer {Ufrag} consent expired", peer.LocalUfrag);
-                        await peer.DisposeAsync().ConfigureAwait(false);
+                        if (peer.IsConsentExpired(Options.ConsentTimeout))
+                        {
+                            _logger.LogInformation("WebRTC peer {Ufrag} consent expired", peer.LocalUfrag);
+                            await peer.DisposeAsync().ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            peer.SendReports();
+                        }
                     }
-                    else
+                    catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
                     {
-                        peer.SendReports();
+                        _logger.LogError(ex, "WebRTC peer {Ufrag}: consent/RTCP tick failed", peer.LocalUfrag);
+                        if (peer.State == WebRtcPeerState.Closed)
+                        {
+                            Remove(peer); // closed, whatever threw after: never tick it again
+                        }
                     }
                 }
             }

@@ -80,7 +80,7 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
 
         _sendMedia = SendMedia; // one delegate, not one per packet
         _lastConsentTicks = timeProvider.GetTimestamp();
-        _dtls = new DtlsServerSession(endpoint.Certificate, RemoteFingerprint, SendDtls, endpoint.Options.HandshakeTimeout);
+        _dtls = new DtlsServerSession(endpoint.Certificate, RemoteFingerprint, SendDtls, endpoint.Options.HandshakeTimeout, OnDtlsFailed);
     }
 
     /// <summary>Raised for every authenticated RTP packet the browser sends (its microphone, later its camera).</summary>
@@ -355,6 +355,25 @@ public sealed partial class WebRtcPeer : IAsyncDisposable
     }
 
     private void SendDtls(byte[] datagram, int length) => SendMedia(datagram.AsSpan(0, length));
+
+    /// <summary>The DTLS session failed after the handshake in an unexpected way: this peer ends, no other.</summary>
+    private void OnDtlsFailed(Exception exception)
+    {
+        _logger.LogError(exception, "WebRTC peer {Ufrag}: DTLS failed; closing the session", LocalUfrag);
+        _ = CloseAfterFailureAsync();
+    }
+
+    private async Task CloseAfterFailureAsync()
+    {
+        try
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogWarning(ex, "WebRTC peer {Ufrag}: a Closed handler failed", LocalUfrag);
+        }
+    }
 
     private void SendMedia(ReadOnlySpan<byte> datagram)
     {

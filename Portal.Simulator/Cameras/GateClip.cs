@@ -23,12 +23,16 @@ public sealed class GateClip
         Frames = frames;
         Sps = sps;
         Pps = pps;
+        Keyframes = [.. Enumerable.Range(0, frames.Count).Where(i => frames[i].Any(n => H264NalUnit.TypeOf(n.Span[0]) == H264NalUnit.IdrSlice))];
     }
 
     /// <summary>The embedded clip, loaded once.</summary>
     public static GateClip Instance => Default.Value;
 
     public IReadOnlyList<IReadOnlyList<ReadOnlyMemory<byte>>> Frames { get; }
+
+    /// <summary>Indexes of the frames that are IDR pictures, in order.</summary>
+    public IReadOnlyList<int> Keyframes { get; }
 
     public byte[] Sps { get; }
 
@@ -38,6 +42,21 @@ public sealed class GateClip
     public string SpropParameterSets => Convert.ToBase64String(Sps) + "," + Convert.ToBase64String(Pps);
 
     public string ProfileLevelId => H264NalUnit.ProfileLevelId(Sps);
+
+    /// <summary>The first frame number at or after <paramref name="frame"/> (counted over the loop) that is an IDR.</summary>
+    public long NextKeyframe(long frame)
+    {
+        var position = (int)(frame % Frames.Count);
+        foreach (var index in Keyframes)
+        {
+            if (index >= position)
+            {
+                return frame - position + index;
+            }
+        }
+
+        return frame - position + Frames.Count + (Keyframes.Count > 0 ? Keyframes[0] : 0);
+    }
 
     public static GateClip Load(byte[] annexB)
     {

@@ -26,6 +26,12 @@ public sealed record SimulatedCameraOptions
 
     public int SessionTimeoutSeconds { get; init; } = 60;
 
+    /// <summary>
+    /// True (a good camera) answers RTCP PLI and FIR about its stream, on the interleaved channel or its UDP RTCP port,
+    /// by jumping to the clip's next IDR at the next frame; false ignores them, as many cameras do.
+    /// </summary>
+    public bool HonourRtcpKeyframeRequests { get; init; } = true;
+
     /// <summary>The H.264 clip to loop at 25 fps; null is the embedded gate clip (the media benchmark passes a 4 Mbps one).</summary>
     public GateClip? Clip { get; init; }
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Portal.Media.Core;
 using Portal.Media.Rtp;
+using Portal.Media.Rtp.Rtcp;
 using Portal.Media.Rtsp;
 using Portal.Media.Sdp;
 
@@ -15,7 +16,9 @@ namespace Portal.Simulator.Cameras;
 
 /// <summary>
 /// The gate camera's RTSP server (RFC 2326): DESCRIBE/SETUP/PLAY/TEARDOWN with Digest auth, RTP over TCP
-/// interleaved or UDP, streaming <see cref="GateClip"/> in a loop at 25 fps with continuous timestamps.
+/// interleaved or UDP, streaming <see cref="GateClip"/> in a loop at 25 fps with continuous timestamps. Like a good
+/// camera it answers an RTCP PLI or FIR about its stream (RFC 4585, RFC 5104; on the interleaved RTCP channel or its
+/// UDP RTCP port) by sending the clip's next IDR at the next frame, unless told to ignore them.
 /// </summary>
 public sealed class SimulatedRtspServer : IAsyncDisposable
 {
@@ -29,10 +32,12 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private int _disposed;
     private readonly List<TcpClient> _connections = [];
+    private readonly List<Session> _sessions = [];
     private readonly long _started;
     private Task _acceptLoop = Task.CompletedTask;
     private int _activeStreams;
     private int _totalSessions;
+    private int _keyframeRequests;
 
     public SimulatedRtspServer(SimulatedCameraOptions options, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
@@ -54,6 +59,9 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     /// <summary>PLAY requests served since start.</summary>
     public int TotalSessions => Volatile.Read(ref _totalSessions);
 
+    /// <summary>RTCP PLI/FIR packets about a session's stream received (answered or, when ignoring them, not).</summary>
+    public int KeyframeRequests => Volatile.Read(ref _keyframeRequests);
+
     /// <summary>While true, playing sessions stop sending RTP (the camera "freezes"): for stall-detection tests.</summary>
     public bool Frozen { get; set; }
 
@@ -61,6 +69,18 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     {
         _listener.Start();
         _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Every playing session sends the clip's next IDR at its next frame (the camera's HTTP keyframe request).</summary>
+    public void ForceKeyframe()
+    {
+        lock (_sessions)
+        {
+            foreach (var session in _sessions)
+            {
+                Volatile.Write(ref session.KeyframeWanted, 1);
+            }
+        }
     }
 
     /// <summary>Closes every client connection, as a camera reboot would.</summary>
@@ -118,6 +138,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     {
         client.NoDelay = true;
         var session = new Session(client, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        lock (_sessions)
+        {
+            _sessions.Add(session);
+        }
+
         try
         {
             var stream = client.GetStream();
@@ -131,9 +156,14 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
                 if (first == '$')
                 {
-                    // RTCP from the client over the interleaved channel: read and ignore.
+                    // RTCP from the client over the interleaved channel (receiver reports, keyframe requests).
                     var header = await reader.ReadBytesAsync(4, _cts.Token).ConfigureAwait(false);
-                    await reader.ReadBytesAsync(BinaryPrimitives.ReadUInt16BigEndian(header.Span[2..]), _cts.Token).ConfigureAwait(false);
+                    var packet = await reader.ReadBytesAsync(BinaryPrimitives.ReadUInt16BigEndian(header.Span[2..]), _cts.Token).ConfigureAwait(false);
+                    if (header.Span[1] == session.Transport?.Interleaved?.Rtcp)
+                    {
+                        OnRtcp(session, packet.Span);
+                    }
+
                     continue;
                 }
 
@@ -164,6 +194,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
             if (session.Streaming is { } streaming)
             {
                 await streaming.ConfigureAwait(false);
+            }
+
+            lock (_sessions)
+            {
+                _sessions.Remove(session);
             }
 
             session.Dispose();
@@ -240,7 +275,12 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         else if (wanted.ClientPort is { } ports && _options.AllowUdp)
         {
             var remote = ((IPEndPoint)session.Client.Client.RemoteEndPoint!).Address;
-            session.Udp ??= new UdpClient(new IPEndPoint(IPAddress.Parse(_options.Host), 0));
+            if (session.Udp is null)
+            {
+                (session.Udp, session.UdpRtcp) = BindPair(IPAddress.Parse(_options.Host));
+                session.RtcpLoop = Task.Run(() => ReceiveRtcpAsync(session));
+            }
+
             session.UdpTarget = new IPEndPoint(remote, ports.Rtp);
             var local = ((IPEndPoint)session.Udp.Client.LocalEndPoint!).Port;
             chosen = new RtspTransportHeader { ClientPort = ports, ServerPort = (local, local + 1), Ssrc = session.Ssrc };
@@ -254,6 +294,69 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         response.Headers.Add("Transport", chosen.ToString());
         response.Headers.Add("Session", session.Id + ";timeout=" + _options.SessionTimeoutSeconds.ToString(CultureInfo.InvariantCulture));
         return response;
+    }
+
+    /// <summary>RTP on an even port, RTCP on the next (RFC 3550 §11), so the server_port pair we announce is real.</summary>
+    private static (UdpClient Rtp, UdpClient Rtcp) BindPair(IPAddress address)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var rtp = new UdpClient(new IPEndPoint(address, 0));
+            var port = ((IPEndPoint)rtp.Client.LocalEndPoint!).Port;
+            if (port % 2 == 0 && port < 65534)
+            {
+                try
+                {
+                    return (rtp, new UdpClient(new IPEndPoint(address, port + 1)));
+                }
+                catch (SocketException) when (attempt < 50)
+                {
+                }
+            }
+
+            rtp.Dispose();
+        }
+    }
+
+    private async Task ReceiveRtcpAsync(Session session)
+    {
+        try
+        {
+            while (!session.Cancel.IsCancellationRequested && session.UdpRtcp is { } socket)
+            {
+                var received = await socket.ReceiveAsync(session.Cancel.Token).ConfigureAwait(false);
+                OnRtcp(session, received.Buffer);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>A PLI or FIR about this session's SSRC asks for a keyframe; anything else (reports, SDES) is read and dropped.</summary>
+    private void OnRtcp(Session session, ReadOnlySpan<byte> compound)
+    {
+        var asked = false;
+        var reader = new RtcpCompoundReader(compound);
+        while (reader.TryReadNext(out var header, out var packet, out _))
+        {
+            if (header.PacketType != RtcpPacketType.PayloadFeedback)
+            {
+                continue;
+            }
+
+            asked |= (header.Count == RtcpPacketType.PictureLossFormat && RtcpPli.TryParse(packet, out var pli, out _) && pli.MediaSsrc == session.Ssrc)
+                || (header.Count == RtcpPacketType.FullIntraRequestFormat && RtcpFir.TryParse(packet, out var fir, out _) && fir.Entries.Any(e => e.Ssrc == session.Ssrc));
+        }
+
+        if (asked)
+        {
+            Interlocked.Increment(ref _keyframeRequests);
+            if (_options.HonourRtcpKeyframeRequests)
+            {
+                Volatile.Write(ref session.KeyframeWanted, 1);
+            }
+        }
     }
 
     private bool IsAuthorized(Session session, RtspRequest request)
@@ -306,6 +409,11 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
                     continue;
                 }
 
+                if (Interlocked.Exchange(ref session.KeyframeWanted, 0) != 0)
+                {
+                    frame = _clip.NextKeyframe(frame); // the encoder makes this very frame an IDR
+                }
+
                 var nals = _clip.Frames[(int)(frame % _clip.Frames.Count)];
                 if (!_options.InBandParameterSets)
                 {
@@ -352,7 +460,13 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
         public RtspTransportHeader? Transport { get; set; }
 
+        public int KeyframeWanted;
+
         public UdpClient? Udp { get; set; }
+
+        public UdpClient? UdpRtcp { get; set; }
+
+        public Task? RtcpLoop { get; set; }
 
         public IPEndPoint? UdpTarget { get; set; }
 
@@ -393,6 +507,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         public void Dispose()
         {
             Udp?.Dispose();
+            UdpRtcp?.Dispose();
             Cancel.Dispose();
             _writeLock.Dispose();
         }

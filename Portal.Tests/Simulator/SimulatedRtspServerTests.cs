@@ -3,7 +3,6 @@ using Microsoft.Extensions.Time.Testing;
 using Portal.Media.Rtp;
 using Portal.Media.Rtsp;
 using Portal.Simulator.Cameras;
-using Portal.Tests.Media;
 using Xunit;
 
 namespace Portal.Tests.Simulator;

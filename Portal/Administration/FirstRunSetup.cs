@@ -6,6 +6,7 @@ using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
 using Portal.Services;
+using Portal.SignIn;
 
 namespace Portal.Administration;
 

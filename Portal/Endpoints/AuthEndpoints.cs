@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Localization;
 using OpenIddict.Abstractions;
@@ -22,7 +23,7 @@ public static class AuthEndpoints
 {
     public static void MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/connect/authorize", ["GET", "POST"], (HttpContext context, UserManager<PortalUser> users) => AuthorizeAsync(context, users)).DisableAntiforgery().ExcludeFromDescription();
+        app.MapMethods("/connect/authorize", ["GET", "POST"], (HttpContext context, UserManager<PortalUser> users, SignInPolicy policy) => AuthorizeAsync(context, users, policy)).DisableAntiforgery().ExcludeFromDescription();
         app.MapPost("/connect/token", (HttpContext context, UserManager<PortalUser> users, OutsideClientService clients) => TokenAsync(context, users, clients)).DisableAntiforgery().ExcludeFromDescription();
         app.MapMethods("/connect/userinfo", ["GET", "POST"], (HttpContext context, UserManager<PortalUser> users) => UserInfoAsync(context, users)).DisableAntiforgery().ExcludeFromDescription();
         app.MapMethods("/connect/logout", ["GET", "POST"], (Delegate)LogoutAsync).DisableAntiforgery().ExcludeFromDescription();
@@ -30,8 +31,10 @@ public static class AuthEndpoints
         app.MapGet("/account/signin", (string? returnUrl) => Results.Challenge(
             new AuthenticationProperties { RedirectUri = LocalOrHome(returnUrl) }, [Extensions.OidcScheme])).ExcludeFromDescription();
 
-        app.MapPost("/account/signout", async (HttpContext context) =>
+        app.MapPost("/account/signout", async (HttpContext context, UserSessions sessions) =>
         {
+            // The sessions end on the server first: a copy of either cookie is refused from now on.
+            await sessions.EndCurrentAsync(context).ConfigureAwait(false);
             await context.SignOutAsync(IdentityConstants.ApplicationScheme).ConfigureAwait(false);
             return Results.SignOut(new AuthenticationProperties { RedirectUri = "/" }, [Extensions.PortalCookie, Extensions.OidcScheme]);
         }).ExcludeFromDescription();
@@ -50,7 +53,7 @@ public static class AuthEndpoints
         }).ExcludeFromDescription();
     }
 
-    private static async Task<IResult> AuthorizeAsync(HttpContext context, UserManager<PortalUser> users)
+    private static async Task<IResult> AuthorizeAsync(HttpContext context, UserManager<PortalUser> users, SignInPolicy policy)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
@@ -64,6 +67,20 @@ public static class AuthEndpoints
             return Results.Challenge(
                 new AuthenticationProperties { RedirectUri = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters) },
                 [IdentityConstants.ApplicationScheme]);
+        }
+
+        if (user.IsDisabled || await users.IsLockedOutAsync(user).ConfigureAwait(false))
+        {
+            return Forbid(Errors.AccessDenied, "The account may not sign in.");
+        }
+
+        // A new password or two-factor enrolment comes before anything else: no session until it is done.
+        var obligation = await policy.GetObligationAsync(users, user).ConfigureAwait(false);
+        if (obligation != SignInObligation.None)
+        {
+            var parameters = context.Request.HasFormContentType ? [.. context.Request.Form] : context.Request.Query.ToList();
+            var back = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
+            return Results.Redirect(SignInPolicy.PathFor(obligation, back));
         }
 
         var principal = await CreatePrincipalAsync(user, users, request.GetScopes()).ConfigureAwait(false);
@@ -90,7 +107,7 @@ public static class AuthEndpoints
         // that a locked or re-scoped account stops getting tokens.
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme).ConfigureAwait(false);
         var user = result.Principal?.GetClaim(Claims.Subject) is { } subject ? await users.FindByIdAsync(subject).ConfigureAwait(false) : null;
-        if (user is null || await users.IsLockedOutAsync(user).ConfigureAwait(false))
+        if (user is null || user.IsDisabled || await users.IsLockedOutAsync(user).ConfigureAwait(false))
         {
             return Forbid(Errors.InvalidGrant, "The account is no longer allowed to sign in.");
         }
@@ -166,6 +183,7 @@ public static class AuthEndpoints
 
     private static async Task<IResult> LogoutAsync(HttpContext context)
     {
+        await context.RequestServices.GetRequiredService<UserSessions>().EndCurrentAsync(context).ConfigureAwait(false);
         await context.SignOutAsync(IdentityConstants.ApplicationScheme).ConfigureAwait(false);
         return Results.SignOut(new AuthenticationProperties { RedirectUri = "/" }, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
     }
@@ -205,7 +223,9 @@ public static class AuthEndpoints
         }),
         [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 
-    internal static string LocalOrHome(string? url) =>
-        !string.IsNullOrEmpty(url) && url.StartsWith('/') && !url.StartsWith("//", StringComparison.Ordinal) && !url.StartsWith("/\\", StringComparison.Ordinal)
-            ? url : "/";
+    /// <summary>
+    /// The return URL if it stays on this site, else the home page. ASP.NET Core's own check: it also refuses "/\t/host"
+    /// and other control characters, which browsers drop and then read as "//host" (our own check let that through).
+    /// </summary>
+    internal static string LocalOrHome(string? url) => RedirectHttpResult.IsLocalUrl(url) ? url! : "/";
 }

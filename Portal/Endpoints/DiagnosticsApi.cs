@@ -10,7 +10,7 @@ public static class DiagnosticsApi
     {
         var api = app.MapGroup("/api/diagnostics").RequireAuthorization(Extensions.ApiPolicy).WithTags("Diagnostics");
 
-        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver) =>
+        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver, GateCameraAlarmPulls alarmPulls) =>
         {
             if (http.User.ToScope()?.Role != Roles.Admin)
             {
@@ -21,6 +21,18 @@ public static class DiagnosticsApi
             return Results.Ok(new
             {
                 webRtcPort = media.WebRtcPort,
+
+                // Gate camera pulls (issue #15): each camera pulled now or before, and whether it honours keyframe requests.
+                alarmPulls = alarmPulls.AlarmIds,
+                cameras = media.GetPulls().Select(p => new
+                {
+                    camera = p.Camera.ToString(),
+                    state = p.State?.ToString(),
+                    p.Viewers,
+                    p.Sessions,
+                    p.LastError,
+                    keyframes = p.Keyframes,
+                }),
                 demoCamera = demo is null ? null : new
                 {
                     pan = demo.Position.Pan,
@@ -33,5 +45,12 @@ public static class DiagnosticsApi
                 },
             });
         });
+
+        // Issue #14: what a user still holds open: consoles subscribed to alarms, and server-side sessions. A locked,
+        // disabled or signed-out user's count drops to zero within a revalidation interval.
+        api.MapGet("/users/{userId:int}/sessions", async (HttpContext http, int userId, Portal.Core.Alarms.AlarmNotifier notifier, UserSessionRepository sessions, CancellationToken ct) =>
+            http.User.ToScope()?.Role != Roles.Admin
+                ? Results.Forbid()
+                : Results.Ok(new { consoles = notifier.CountSubscriptions(userId), sessions = await sessions.CountByUserAsync(userId, ct) }));
     }
 }

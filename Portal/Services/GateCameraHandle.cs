@@ -1,3 +1,4 @@
+using Portal.Core.Audit;
 using Portal.Core.Devices;
 using Portal.Core.Security;
 using Portal.Media.Bridges;
@@ -20,8 +21,9 @@ public enum GateCameraStatus
 
 /// <summary>
 /// One component's hold on one school's gate camera, already authorized by <see cref="GateCameraService.OpenAsync"/>:
-/// the live video for one browser session at a time, and (police only) PTZ and the warning light, each recorded
-/// in the alarm's audit trail when opened for an alarm.
+/// the live video for one browser session at a time, and (police only) PTZ and the warning light. Every view and every
+/// command goes into the camera audit (who, which school, when, from where), and into the alarm's timeline when the
+/// camera was opened for an alarm.
 /// </summary>
 public sealed class GateCameraHandle : IAsyncDisposable
 {
@@ -33,13 +35,15 @@ public sealed class GateCameraHandle : IAsyncDisposable
     private readonly OnvifClient? _onvif;
     private readonly int? _alarmId;
     private readonly string? _remoteAddress;
+    private readonly CameraOrigin _origin;
     private readonly Lock _gate = new();
     private WebRtcPeer? _peer;
     private RtspToWebRtcBridge? _bridge;
     private string? _profileToken;
 
-    internal GateCameraHandle(GateCameraService service, Device device, ResolvedCamera camera, UserScope scope, OnvifClient? onvif, int? alarmId, string? remoteAddress)
+    internal GateCameraHandle(GateCameraService service, Device device, ResolvedCamera camera, UserScope scope, OnvifClient? onvif, int? alarmId, string? remoteAddress, CameraOrigin origin)
     {
+        _origin = origin;
         _service = service;
         Device = device;
         _camera = camera;
@@ -98,6 +102,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         }
 
         _ = AttachAsync(peer);
+        await AuditAsync(CameraAction.View, null).ConfigureAwait(false);
         return peer.AnswerSdp;
     }
 
@@ -124,6 +129,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
     {
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.ContinuousMoveAsync(profile, pan, tilt, zoom, MoveTimeout, ct).ConfigureAwait(false);
+        await AuditAsync(CameraAction.PtzMove, what).ConfigureAwait(false);
         await RecordAsync("PTZ " + what, ct).ConfigureAwait(false);
     }
 
@@ -131,6 +137,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
     {
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.StopAsync(profile, ct).ConfigureAwait(false);
+        await AuditAsync(CameraAction.PtzStop, null).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<OnvifPreset>> GetPresetsAsync(CancellationToken ct = default)
@@ -144,6 +151,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(preset);
         var (onvif, profile) = await ControlAsync(ct).ConfigureAwait(false);
         await onvif.GotoPresetAsync(profile, preset.Token, ct).ConfigureAwait(false);
+        await AuditAsync(CameraAction.Preset, $"{preset.Name} ({preset.Token})").ConfigureAwait(false);
         await RecordAsync($"PTZ preset {preset.Name} ({preset.Token})", ct).ConfigureAwait(false);
     }
 
@@ -161,6 +169,7 @@ public sealed class GateCameraHandle : IAsyncDisposable
             await onvif.SendAuxiliaryCommandAsync(profile, on ? "tt:WarningLight|On" : "tt:WarningLight|Off", ct).ConfigureAwait(false);
         }
 
+        await AuditAsync(on ? CameraAction.WarningLightOn : CameraAction.WarningLightOff, null).ConfigureAwait(false);
         await RecordAsync(on ? "Warning light/siren on" : "Warning light/siren off", ct).ConfigureAwait(false);
     }
 
@@ -198,6 +207,36 @@ public sealed class GateCameraHandle : IAsyncDisposable
         }
 
         return (onvif, _profileToken);
+    }
+
+    /// <summary>
+    /// Writes the camera audit row after the command went out. A failed write never undoes or blocks the command (an
+    /// operator mid-emergency must not wait for the database); the row then goes to the log in full instead.
+    /// </summary>
+    private async Task AuditAsync(CameraAction action, string? detail)
+    {
+        var entry = new CameraAuditEntry
+        {
+            AtUtc = _service.Time.GetUtcNow().UtcDateTime,
+            UserId = _scope.UserId,
+            UserName = _scope.UserName,
+            Role = _scope.Role,
+            SchoolId = Device.SchoolId,
+            DeviceId = Device.Id,
+            AlarmId = _alarmId,
+            Origin = _origin,
+            Action = action,
+            Detail = detail,
+            RemoteAddress = _remoteAddress,
+        };
+        try
+        {
+            await _service.Audit.AddAsync(entry, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            _service.Logger.LogError(ex, "Camera audit row not written: {Entry}", entry);
+        }
     }
 
     private async Task RecordAsync(string what, CancellationToken ct)

@@ -48,13 +48,14 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         Uri.TryCreate(device.OnvifUrl, UriKind.Absolute, out var onvif);
         if (_demoCamera is { } demo)
         {
-            rtsp = demo.RtspUri;
+            rtsp = Uri.TryCreate(options.Value.DemoCameraRtspUrl, UriKind.Absolute, out var stand) ? stand : demo.RtspUri;
             onvif = demo.OnvifDeviceUri;
         }
 
         var username = device.Username ?? string.Empty;
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
-        return new ResolvedCamera(new CameraEndpoint(rtsp, username.Length == 0 ? null : username, password, RtspTransport.Tcp), onvif, username, password);
+        var rtspUser = _demoCamera is not null && options.Value.DemoCameraRtspUrl is { Length: > 0 } ? string.Empty : username; // the stand-in asks for no password
+        return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth), onvif, username, password);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Portal.Core.Alarms;
+using Portal.Core.Audit;
 using Portal.Core.Devices;
 using Portal.Core.Security;
 using Portal.Media.Bridges;
@@ -18,6 +19,7 @@ public sealed class GateCameraService(
     DeviceService devices,
     GateCameraResolver resolver,
     AlarmService alarms,
+    CameraAuditRepository audit,
     IHttpClientFactory httpClients,
     ILoggerFactory loggerFactory,
     TimeProvider time) : IHostedService, IAsyncDisposable
@@ -37,7 +39,14 @@ public sealed class GateCameraService(
 
     internal CameraHub Hub => _hub ?? throw new InvalidOperationException("The media plane is not started.");
 
+    /// <summary>Every camera pulled now or before: state, viewers, and how it answers keyframe requests (admin diagnostics).</summary>
+    public IReadOnlyList<CameraPullStatus> GetPulls() => _hub?.GetPulls() ?? [];
+
     internal AlarmService Alarms => alarms;
+
+    internal CameraAuditRepository Audit => audit;
+
+    internal TimeProvider Time => time;
 
     internal ILogger Logger { get; } = loggerFactory.CreateLogger<GateCameraService>();
 
@@ -51,7 +60,7 @@ public sealed class GateCameraService(
             loggerFactory,
             time);
         _endpoint.Start();
-        _hub = new CameraHub(new CameraHubOptions(), loggerFactory, time);
+        _hub = new CameraHub(new CameraHubOptions { IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.CameraIdleTimeoutSeconds)) }, loggerFactory, time);
         Logger.LogInformation("WebRTC media on UDP {Port}, announced as {Address}", WebRtcPort, announced);
         return Task.CompletedTask;
     }
@@ -60,9 +69,9 @@ public sealed class GateCameraService(
 
     /// <summary>
     /// The school's gate camera as this user may use it, or null when the school is outside the user's scope,
-    /// has no (enabled) gate camera, or its address is unusable.
+    /// has no (enabled) gate camera, or its address is unusable. <paramref name="wall"/>: opened on the camera wall (for the audit).
     /// </summary>
-    public async Task<GateCameraHandle?> OpenAsync(UserScope scope, int schoolId, int? alarmId, string? remoteAddress, CancellationToken ct = default)
+    public async Task<GateCameraHandle?> OpenAsync(UserScope scope, int schoolId, int? alarmId, string? remoteAddress, bool wall = false, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(scope);
         var camera = (await devices.GetBySchoolAsync(scope, schoolId, ct).ConfigureAwait(false))
@@ -76,7 +85,8 @@ public sealed class GateCameraService(
         var onvif = mayControl && resolved.OnvifUri is { } uri
             ? new Media.Onvif.OnvifClient(httpClients.CreateClient(OnvifHttpClient), uri, resolved.Username, resolved.Password, timeProvider: time)
             : null;
-        return new GateCameraHandle(this, camera, resolved, scope, onvif, alarmId, remoteAddress);
+        var origin = alarmId is not null ? CameraOrigin.AlarmPopup : wall ? CameraOrigin.CameraWall : CameraOrigin.SchoolPage;
+        return new GateCameraHandle(this, camera, resolved, scope, onvif, alarmId, remoteAddress, origin);
     }
 
     public async ValueTask DisposeAsync()

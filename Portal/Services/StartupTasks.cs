@@ -58,9 +58,11 @@ public sealed class StartupTasks(
 
             await DemoUsers.EnsureAsync(
                 provider.GetRequiredService<UserManager<PortalUser>>(),
+                provider.GetRequiredService<IUserStore<PortalUser>>(),
                 provider.GetRequiredService<DistrictRepository>(),
                 provider.GetRequiredService<SchoolRepository>(),
-                ct).ConfigureAwait(false);
+                ct,
+                logger).ConfigureAwait(false);
         }
         else
         {

@@ -18,13 +18,23 @@ public sealed class DtlsServerSession : IDisposable
     private readonly DtlsDatagramTransport _transport;
     private readonly DtlsSrtpServer _server;
     private readonly byte[] _pumpBuffer = new byte[DtlsDatagramTransport.Mtu];
+    private readonly Action<Exception>? _failed;
     private DtlsTransport? _dtls;
     private int _pumping;
     private int _disposed;
 
-    public DtlsServerSession(DtlsCertificate certificate, string? remoteFingerprint, Action<byte[], int> send, TimeSpan handshakeTimeout)
+    /// <param name="certificate">Our certificate.</param>
+    /// <param name="remoteFingerprint">The browser's certificate fingerprint from its offer; null accepts any (tests).</param>
+    /// <param name="send">Sends one datagram to the browser.</param>
+    /// <param name="handshakeTimeout">Longest the handshake may take.</param>
+    /// <param name="failed">
+    /// Told when processing a datagram after the handshake failed in an unexpected way (anything but the closed
+    /// transport or a TLS alert): the session has stopped taking datagrams, and the owner should drop it.
+    /// </param>
+    public DtlsServerSession(DtlsCertificate certificate, string? remoteFingerprint, Action<byte[], int> send, TimeSpan handshakeTimeout, Action<Exception>? failed = null)
     {
         ArgumentNullException.ThrowIfNull(send);
+        _failed = failed;
         _transport = new DtlsDatagramTransport(span =>
         {
             var copy = span.ToArray();
@@ -34,6 +44,9 @@ public sealed class DtlsServerSession : IDisposable
     }
 
     public bool IsConnected => Volatile.Read(ref _dtls) is not null;
+
+    /// <summary>Fault injection for tests: runs in the pump before each record is processed (issue #14's loop tests).</summary>
+    internal Action? BeforePumpReceive { get; set; }
 
     /// <summary>Hands one received DTLS datagram to the session; malformed or excess datagrams are dropped.</summary>
     public bool OnDatagram(ReadOnlySpan<byte> datagram)
@@ -92,6 +105,7 @@ public sealed class DtlsServerSession : IDisposable
             while (Volatile.Read(ref _disposed) == 0 && _transport.Pending > 0 && _dtls is { } dtls)
             {
                 // Application data is not used (no data channels); Receive drives retransmission and alerts.
+                BeforePumpReceive?.Invoke();
                 dtls.Receive(_pumpBuffer, 0, _pumpBuffer.Length, 1);
             }
         }
@@ -102,6 +116,20 @@ public sealed class DtlsServerSession : IDisposable
         catch (ObjectDisposedException)
         {
             // The session closed while this pump was queued (seen in the media benchmark: it ended the process).
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Anything else BouncyCastle (or the send callback under it) throws would, on this thread-pool thread, end
+            // the whole portal (issue #14). Drop this one session instead: no more datagrams, the owner is told.
+            _transport.Close();
+            try
+            {
+                _failed?.Invoke(ex);
+            }
+            catch (Exception callbackFailure) when (callbackFailure is not OutOfMemoryException)
+            {
+                // The owner's handler must not undo the isolation either.
+            }
         }
         finally
         {

@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Portal.Core.Alarms;
+using Portal.Core.Alerts;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
+using Portal.Core.Installation;
 using Portal.Core.Schools;
 using Portal.Tests.Data;
 
@@ -13,6 +15,7 @@ namespace Portal.Tests.Core.Alarms;
 public sealed class AlarmTestCity : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly string _files;
 
     public AlarmTestCity()
     {
@@ -29,8 +32,15 @@ public sealed class AlarmTestCity : IAsyncDisposable
         Escalator = new AlarmEscalator(Repository, Notifier, Time, NullLogger<AlarmEscalator>.Instance);
         Service = new AlarmService(Repository, Intake, Notifier, Schools, Districts, Time);
         Verifier = new DeviceRequestVerifier(Database.Db, Devices, Secrets, Time, NullLogger<DeviceRequestVerifier>.Instance);
+        _files = Directory.CreateTempSubdirectory("portal-alarm-city-").FullName;
+        Installation = new InstallationService(Database.Db, new InstallationRepository(Database.Db), Schools, Districts, Devices,
+            new ProgrammeQueries(Database.Db, Time), new InstallationFiles(_files), Time);
+        Presence = new DevicePresence(Devices, Installation, Time, NullLogger<DevicePresence>.Instance);
+        Alerts = new AdminAlertRepository(Database.Db);
+        DeviceIntake = new DeviceIntake(Verifier, Devices, Schools, Districts, Secrets, Intake, Presence, Alerts, Time, NullLogger<DeviceIntake>.Instance);
         Intake.StartAsync(_stop.Token).GetAwaiter().GetResult();
         Notifier.StartAsync(_stop.Token).GetAwaiter().GetResult();
+        Presence.StartAsync(_stop.Token).GetAwaiter().GetResult();
     }
 
     public SqliteDb Database { get; }
@@ -57,6 +67,15 @@ public sealed class AlarmTestCity : IAsyncDisposable
 
     public DeviceRequestVerifier Verifier { get; }
 
+    public InstallationService Installation { get; }
+
+    public DevicePresence Presence { get; }
+
+    public AdminAlertRepository Alerts { get; }
+
+    /// <summary>The one entry point for device requests (HTTP and SIP doors).</summary>
+    public DeviceIntake DeviceIntake { get; }
+
     public async Task<(School School, Device Terminal)> SchoolInDistrictAsync(string districtCode, int index = 0)
     {
         var district = (await Districts.GetAllAsync()).Single(d => d.Code == districtCode);
@@ -71,10 +90,13 @@ public sealed class AlarmTestCity : IAsyncDisposable
         await _stop.CancelAsync();
         await Intake.StopAsync(CancellationToken.None);
         await Notifier.StopAsync(CancellationToken.None);
+        await Presence.StopAsync(CancellationToken.None);
         Intake.Dispose();
         Notifier.Dispose();
         Escalator.Dispose();
+        Presence.Dispose();
         _stop.Dispose();
         Database.Dispose();
+        Directory.Delete(_files, recursive: true);
     }
 }

@@ -61,6 +61,24 @@ public sealed class CompletionReportTests
         Assert.Equal(0, await job.RunAsync(CancellationToken.None));
         Assert.Equal(22, await city.CountAsync("SELECT COUNT(*) FROM CompletionReport WHERE Origin = 1"));
     }
+
+    /// <summary>Issue #14: one report that fails (injected: the database refuses its history row) no longer stops the rest.</summary>
+    [Fact]
+    public async Task WeeklyJob_OneReportFails_OthersAreWrittenAndARetryFillsTheGap()
+    {
+        await using var city = new InstallationCity();
+        var laoshan = await city.CountAsync("SELECT Id FROM District WHERE Code = '370212'");
+        await city.CountAsync($"CREATE TRIGGER InjectedFailure BEFORE INSERT ON CompletionReport WHEN NEW.DistrictId = {laoshan} BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+        var job = new WeeklyCompletionReportJob(city.Reports, new DistrictRepository(city.Database.Db), city.Time);
+
+        var failed = await Assert.ThrowsAsync<AggregateException>(() => job.RunAsync(CancellationToken.None));
+        Assert.Equal(2, failed.InnerExceptions.Count); // Laoshan's xlsx and PDF
+        Assert.Equal(20, await city.CountAsync("SELECT COUNT(*) FROM CompletionReport WHERE Origin = 1"));
+
+        await city.CountAsync("DROP TRIGGER InjectedFailure");
+        Assert.Equal(2, await job.RunAsync(CancellationToken.None));
+        Assert.Equal(22, await city.CountAsync("SELECT COUNT(*) FROM CompletionReport WHERE Origin = 1"));
+    }
 }
 
 /// <summary>Reads generated reports back; shared by the Core tests and the browser download test.</summary>

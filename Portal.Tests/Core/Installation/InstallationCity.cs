@@ -34,17 +34,19 @@ public sealed class InstallationCity : IAsyncDisposable
         new DemoCity(Database.Db, new DeviceSecrets(new EphemeralDataProtectionProvider()), Time).SeedAsync(schools).GetAwaiter().GetResult();
         Schools = new SchoolRepository(Database.Db);
         Queries = new ProgrammeQueries(Database.Db, Time);
-        Installation = new InstallationService(Database.Db, Schools, Queries, Files, Time);
+        Repository = new InstallationRepository(Database.Db);
+        Devices = new DeviceRepository(Database.Db);
+        Installation = new InstallationService(Database.Db, Repository, Schools, new DistrictRepository(Database.Db), Devices, Queries, Files, Time);
         var alarms = new AlarmRepository(Database.Db);
         _notifier = new AlarmNotifier(alarms, NullLogger<AlarmNotifier>.Instance);
         _intake = new AlarmIntake(Database.Db, _notifier, Time, NullLogger<AlarmIntake>.Instance);
         _intake.StartAsync(_stop.Token).GetAwaiter().GetResult();
         _notifier.StartAsync(_stop.Token).GetAwaiter().GetResult();
         Alarms = new AlarmService(alarms, _intake, _notifier, Schools, new DistrictRepository(Database.Db), Time);
-        Acceptance = new AcceptanceTestService(Database.Db, Schools, Alarms, Time);
+        Acceptance = new AcceptanceTestService(Database.Db, Repository, Schools, Alarms, Time);
         Reports = new CompletionReportService(Database.Db, Queries, Files, Time);
         Audit = new AuditRepository(Database.Db, Time);
-        Serials = new SerialConfirmationService(Database.Db, Audit, Time);
+        Serials = new SerialConfirmationService(Database.Db, Repository, Audit, Time);
     }
 
     public SqliteDb Database { get; }
@@ -56,6 +58,10 @@ public sealed class InstallationCity : IAsyncDisposable
     public InstallationFiles Files { get; }
 
     public SchoolRepository Schools { get; }
+
+    public InstallationRepository Repository { get; }
+
+    public DeviceRepository Devices { get; }
 
     public ProgrammeQueries Queries { get; }
 

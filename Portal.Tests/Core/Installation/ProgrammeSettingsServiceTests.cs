@@ -11,7 +11,7 @@ public sealed class ProgrammeSettingsServiceTests
     public async Task SaveSettingsAsync_EarlierDeadline_EveryUnfinishedSchoolBecomesOverdue()
     {
         await using var city = new InstallationCity();
-        var settings = new ProgrammeSettingsService(city.Database.Db, city.Time);
+        var settings = new ProgrammeSettingsService(city.Repository, city.Time);
         var now = InstallationCity.Now.UtcDateTime;
         Assert.True((await settings.SaveSettingsAsync(InstallationCity.CityBureau, new ProgrammeSettings(now.AddDays(-40), now.AddDays(-1)), Ct)).Succeeded);
         var snapshot = await city.Queries.GetSnapshotAsync(InstallationCity.CityBureau, ct: Ct);
@@ -23,7 +23,7 @@ public sealed class ProgrammeSettingsServiceTests
     public async Task SaveSettingsAsync_DistrictOfficerOrBadDates_RefusedAndNothingChanged()
     {
         await using var city = new InstallationCity();
-        var settings = new ProgrammeSettingsService(city.Database.Db, city.Time);
+        var settings = new ProgrammeSettingsService(city.Repository, city.Time);
         var before = await city.CountAsync("SELECT COUNT(*) FROM InstallationProgramme");
         var now = InstallationCity.Now.UtcDateTime;
         var districts = (await city.Queries.GetSnapshotAsync(InstallationCity.CityBureau, ct: Ct)).ByDistrict;

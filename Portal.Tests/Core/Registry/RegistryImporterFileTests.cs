@@ -256,4 +256,18 @@ public sealed class RegistryImporterFileTests : IAsyncLifetime
 
         return stream.ToArray();
     }
+
+    /// <summary>Issue #14: an XLSX whose shared strings unpack far past the part limit (a zip bomb) is refused, not inflated.</summary>
+    [Fact]
+    public void XlsxReader_PartLargerThanTheLimit_IsRefusedAsTooLarge()
+    {
+        using var file = RegistryFiles.Xlsx([RegistryFiles.Row(0).With(RegistryColumns.SchoolName, new string('校', 200_000))]);
+        var small = RegistryImportLimits.Default with { MaxPartBytes = 100_000 };
+        Assert.Null(XlsxReader.Read(file, 10, small, out var tooLarge));
+        Assert.True(tooLarge);
+
+        file.Position = 0;
+        Assert.NotNull(XlsxReader.Read(file, 10, RegistryImportLimits.Default, out tooLarge));
+        Assert.False(tooLarge);
+    }
 }

@@ -10,7 +10,6 @@ using Portal.Media.WebRtc;
 using Portal.Media.WebRtc.Dtls;
 using Portal.Media.WebRtc.Srtp;
 using Portal.Media.WebRtc.Stun;
-using Portal.Tests.Media.WebRtc.Dtls;
 using Xunit;
 
 namespace Portal.Tests.Media.WebRtc;
@@ -42,7 +41,7 @@ public class WebRtcEndpointTests
         Assert.Equal(browser.LocalEndPoint, response.XorMappedAddress);
 
         // DTLS: the browser is the client (we answered setup:passive).
-        var client = new DtlsTestClient(BrowserCertificate, endpoint.Certificate.Fingerprint);
+        var client = new DtlsViewerClient(BrowserCertificate, endpoint.Certificate.Fingerprint);
         var keys = await client.ConnectAsync(new SocketDatagramTransport(browser));
         await peer.WaitConnectedAsync(ct);
         Assert.Equal(WebRtcPeerState.Connected, peer.State);
@@ -129,7 +128,7 @@ public class WebRtcEndpointTests
         using var browser = Connect(endpoint, peer, out var ufrag, out var password);
         await CheckAsync(browser, ufrag, password, ct);
 
-        var impostor = new DtlsTestClient(DtlsCertificate.Generate(), endpoint.Certificate.Fingerprint);
+        var impostor = new DtlsViewerClient(DtlsCertificate.Generate(), endpoint.Certificate.Fingerprint);
         await Assert.ThrowsAnyAsync<Exception>(() => impostor.ConnectAsync(new SocketDatagramTransport(browser)));
 
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(20), ct);
@@ -216,6 +215,47 @@ public class WebRtcEndpointTests
 
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         Assert.Equal(0, endpoint.PeerCount);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TimerLoop_ClosedHandlerThrows_LoopGoesOnAndOtherPeersStillExpire()
+    {
+        // Issue #14: an ObjectDisposedException from one peer's disposal (here its Closed handler, as in a disposal
+        // race) ended the consent/RTCP loop for the process: no peer expired again and camera pulls leaked.
+        var ct = TestContext.Current.CancellationToken;
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 8, 0, 0, TimeSpan.Zero));
+        var options = new WebRtcEndpointOptions { BindAddress = IPAddress.Loopback, Port = 0, ConsentTimeout = TimeSpan.FromSeconds(30) };
+        await using var endpoint = new WebRtcEndpoint(options, NullLoggerFactory.Instance, time);
+        endpoint.Start();
+        var bad = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        var badClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bad.Closed += _ =>
+        {
+            badClosed.TrySetResult();
+            throw new ObjectDisposedException("SrtpContext", "injected: disposed under the loop");
+        };
+
+        await AdvanceUntilAsync(time, () => badClosed.Task.IsCompleted, ct);
+        Assert.Equal(0, endpoint.PeerCount);
+
+        // The loop survived: a peer created afterwards still expires, and so does one that throws something else.
+        var good = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        var other = endpoint.CreatePeer(WebRtcOffers.Console(BrowserCertificate.Fingerprint));
+        other.Closed += _ => throw new InvalidOperationException("injected");
+        await AdvanceUntilAsync(time, () => good.State == WebRtcPeerState.Closed && other.State == WebRtcPeerState.Closed, ct);
+        Assert.Equal(0, endpoint.PeerCount);
+    }
+
+    /// <summary>Moves the fake clock a second at a time (the loop's period) until the condition holds.</summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider time, Func<bool> condition, CancellationToken ct)
+    {
+        for (var i = 0; i < 600 && !condition(); i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(10, ct); // lets the loop run its tick; the condition, not this delay, decides
+        }
+
+        Assert.True(condition(), "the consent loop did not get there");
     }
 
     [Fact(Timeout = 60_000)]

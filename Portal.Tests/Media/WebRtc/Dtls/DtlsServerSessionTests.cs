@@ -13,7 +13,7 @@ public class DtlsServerSessionTests
     public async Task HandshakeAsync_BouncyCastleClient_BothSidesExportSameSrtpKeys()
     {
         using var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
-        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+        var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
 
         var serverKeys = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
         var clientKeys = await client.ConnectAsync(pipe.Client);
@@ -36,7 +36,7 @@ public class DtlsServerSessionTests
     {
         var stranger = DtlsCertificate.Generate();
         using var pipe = new Pipe(stranger.Fingerprint, TimeSpan.FromSeconds(10));
-        var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+        var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
 
         var server = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
         await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync(pipe.Client));
@@ -102,7 +102,7 @@ public class DtlsServerSessionTests
         for (var i = 0; i < 5; i++)
         {
             var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10));
-            var client = new DtlsTestClient(ClientCertificate, ServerCertificate.Fingerprint);
+            var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
             var handshake = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
             await client.ConnectAsync(pipe.Client);
             await handshake;
@@ -124,13 +124,34 @@ public class DtlsServerSessionTests
         }
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Pump_UnexpectedExceptionAfterHandshake_DropsOnlyThisSessionAndTellsOwner()
+    {
+        // Issue #14: the post-handshake pump runs on the thread pool, where an exception it does not catch ends the
+        // portal. Here processing a record throws something unexpected (as a BouncyCastle bug would): the session must
+        // stop taking datagrams and tell its owner, and the process must carry on.
+        var failures = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var pipe = new Pipe(ClientCertificate.Fingerprint, TimeSpan.FromSeconds(10), failures.SetResult);
+        var client = new DtlsViewerClient(ClientCertificate, ServerCertificate.Fingerprint);
+        var handshake = pipe.Server.HandshakeAsync(TestContext.Current.CancellationToken);
+        await client.ConnectAsync(pipe.Client, TestContext.Current.CancellationToken);
+        await handshake;
+
+        pipe.Server.BeforePumpReceive = () => throw new InvalidOperationException("injected: unexpected failure in the DTLS stack");
+        Assert.True(pipe.Server.OnDatagram(new byte[] { 23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 }));
+
+        var failure = await failures.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.IsType<InvalidOperationException>(failure);
+        Assert.False(pipe.Server.OnDatagram(new byte[] { 23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 }));
+    }
+
     /// <summary>Server session and client transport wired back to back in memory.</summary>
     private sealed class Pipe : IDisposable
     {
-        public Pipe(string? clientFingerprint, TimeSpan timeout)
+        public Pipe(string? clientFingerprint, TimeSpan timeout, Action<Exception>? failed = null)
         {
             QueueDatagramTransport? client = null;
-            Server = new DtlsServerSession(ServerCertificate, clientFingerprint, (buffer, length) => client!.Deliver(buffer[..length]), timeout);
+            Server = new DtlsServerSession(ServerCertificate, clientFingerprint, (buffer, length) => client!.Deliver(buffer[..length]), timeout, failed);
             client = new QueueDatagramTransport(datagram => Server.OnDatagram(datagram));
             Client = client;
         }

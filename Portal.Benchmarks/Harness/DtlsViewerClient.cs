@@ -5,13 +5,14 @@ using Org.BouncyCastle.Tls;
 using Org.BouncyCastle.Tls.Crypto.Impl.BC;
 using Portal.Media.WebRtc.Dtls;
 
-namespace Portal.Tests.Media.WebRtc.Dtls;
+namespace Portal.Benchmarks.Harness;
 
 /// <summary>
-/// A browser stand-in for tests: a BouncyCastle DTLS 1.2 client offering use_srtp, presenting its own certificate
-/// and holding the server to the fingerprint from the answer.
+/// The browser's half of DTLS-SRTP: a BouncyCastle DTLS 1.2 client offering use_srtp, presenting its own certificate
+/// and holding the server to the fingerprint from the answer. <see cref="WebRtcViewer"/> runs it over its socket; the
+/// DTLS tests run it over an in-memory <see cref="QueueDatagramTransport"/> or a bare <see cref="SocketDatagramTransport"/>.
 /// </summary>
-internal sealed class DtlsTestClient(DtlsCertificate certificate, string? expectedServerFingerprint)
+public sealed class DtlsViewerClient(DtlsCertificate certificate, string? expectedServerFingerprint, int timeoutMillis = 10_000)
     : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
 {
     private DtlsSrtpKeys? _keys;
@@ -20,21 +21,32 @@ internal sealed class DtlsTestClient(DtlsCertificate certificate, string? expect
 
     public string? ExpectedServerFingerprint => expectedServerFingerprint;
 
-    /// <summary>Runs the blocking handshake on a worker thread and returns the SRTP keys.</summary>
-    public Task<DtlsSrtpKeys> ConnectAsync(DatagramTransport transport) => Task.Run(() =>
-    {
-        _ = new DtlsClientProtocol().Connect(this, transport); // application data unused; SRTP follows on the same transport
-        return _keys ?? throw new IOException("no SRTP keys");
-    });
+    /// <summary>The transport after the handshake; <see cref="DtlsTransport.Close"/> sends close_notify.</summary>
+    public DtlsTransport? Transport { get; private set; }
 
+    /// <summary>Runs the blocking handshake on its own thread and returns the SRTP keys.</summary>
+    public Task<DtlsSrtpKeys> ConnectAsync(DatagramTransport transport, CancellationToken cancellationToken = default) =>
+        Task.Factory.StartNew(
+            () =>
+            {
+                Transport = new DtlsClientProtocol().Connect(this, transport); // application data unused; SRTP follows on the same transport
+                return _keys ?? throw new IOException("DTLS handshake completed without SRTP keys");
+            },
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+    /// <inheritdoc />
     public override void NotifyHandshakeComplete()
     {
         base.NotifyHandshakeComplete();
         _keys = DtlsSrtpKeys.FromKeyingMaterial(m_context.ExportKeyingMaterial(DtlsSrtpKeys.ExporterLabel, null, DtlsSrtpKeys.MaterialLength));
     }
 
-    public override int GetHandshakeTimeoutMillis() => 10_000;
+    /// <inheritdoc />
+    public override int GetHandshakeTimeoutMillis() => timeoutMillis;
 
+    /// <inheritdoc />
     public override IDictionary<int, byte[]> GetClientExtensions()
     {
         var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
@@ -42,18 +54,20 @@ internal sealed class DtlsTestClient(DtlsCertificate certificate, string? expect
         return extensions;
     }
 
+    /// <inheritdoc />
     public override TlsAuthentication GetAuthentication() => new Authentication(this);
 
+    /// <inheritdoc />
     protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
 
-    private sealed class Authentication(DtlsTestClient owner) : TlsAuthentication
+    private sealed class Authentication(DtlsViewerClient owner) : TlsAuthentication
     {
         public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
         {
             var der = serverCertificate.Certificate.GetCertificateAt(0).GetEncoded();
             if (owner.ExpectedServerFingerprint is { } expected && !DtlsCertificate.MatchesFingerprint(expected, der))
             {
-                throw new TlsFatalAlert(AlertDescription.bad_certificate, "server fingerprint mismatch");
+                throw new TlsFatalAlert(AlertDescription.bad_certificate, "server certificate does not match the answer's fingerprint");
             }
         }
 
@@ -62,10 +76,10 @@ internal sealed class DtlsTestClient(DtlsCertificate certificate, string? expect
     }
 }
 
-/// <summary>An in-memory datagram pipe end for handshakes without sockets.</summary>
-internal sealed class QueueDatagramTransport(Action<byte[]> send) : DatagramTransport, IDisposable
+/// <summary>An in-memory datagram pipe end, for handshakes without sockets.</summary>
+public sealed class QueueDatagramTransport(Action<byte[]> send) : DatagramTransport, IDisposable
 {
-    private readonly BlockingCollection<byte[]> _incoming = new();
+    private readonly BlockingCollection<byte[]> _incoming = [];
 
     public void Deliver(byte[] datagram) => _incoming.Add(datagram);
 
@@ -97,8 +111,8 @@ internal sealed class QueueDatagramTransport(Action<byte[]> send) : DatagramTran
     public void Dispose() => _incoming.Dispose();
 }
 
-/// <summary>BouncyCastle's client transport over the browser's connected UDP socket.</summary>
-internal sealed class SocketDatagramTransport(Socket socket) : DatagramTransport
+/// <summary>BouncyCastle's client transport over a connected UDP socket that carries nothing but DTLS.</summary>
+public sealed class SocketDatagramTransport(Socket socket) : DatagramTransport
 {
     public int GetReceiveLimit() => 1500;
 

@@ -4,15 +4,15 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
-using Org.BouncyCastle.Tls.Crypto.Impl.BC;
+using Portal.Media.Core;
+using Portal.Media.Rtp.Rtcp;
 using Portal.Media.Sdp;
 using Portal.Media.WebRtc.Dtls;
 using Portal.Media.WebRtc.Srtp;
 using Portal.Media.WebRtc.Stun;
 
-namespace Portal.Benchmarks;
+namespace Portal.Benchmarks.Harness;
 
 /// <summary>
 /// A browser stand-in that costs far less than Chromium: a recvonly H.264 offer, one nominating ICE check with the
@@ -23,7 +23,7 @@ namespace Portal.Benchmarks;
 /// Everything goes over its own UDP socket on 127.0.0.1 to the answer's host candidate, as Chrome's would.
 /// Nothing is decoded: the viewer proves delivery and integrity, not picture quality.
 /// </remarks>
-internal sealed class WebRtcViewer : IAsyncDisposable
+public sealed class WebRtcViewer : IAsyncDisposable
 {
     private const int ReceiveBufferBytes = 4 * 1024 * 1024;
 
@@ -35,7 +35,10 @@ internal sealed class WebRtcViewer : IAsyncDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly Lock _sequenceLock = new();
     private readonly TaskCompletionSource _checked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IMediaSink? _sink;
     private SrtpContext? _srtp;
+    private SrtpContext? _srtpOut;
+    private uint _mediaSsrc;
     private string _stunUsername = string.Empty;
     private byte[] _stunKey = [];
     private Task _receiveLoop = Task.CompletedTask;
@@ -47,12 +50,18 @@ internal sealed class WebRtcViewer : IAsyncDisposable
     private long _firstSequence = -1;
     private long _firstPacketTicks;
 
-    public WebRtcViewer(DtlsCertificate certificate)
+    /// <param name="certificate">The viewer's DTLS certificate (its fingerprint goes in the offer).</param>
+    /// <param name="sink">Also handed every decrypted RTP packet (e.g. an <see cref="RtpCollector"/>), on the receive loop.</param>
+    public WebRtcViewer(DtlsCertificate certificate, IMediaSink? sink = null)
     {
         _certificate = certificate;
+        _sink = sink;
         _socket.ReceiveBufferSize = ReceiveBufferBytes; // capped by net.core.rmem_max; reported by the caller
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
     }
+
+    /// <summary>What the viewer receives, as handed to its sink: H.264 video.</summary>
+    public static MediaTrack VideoTrack { get; } = new(MediaKind.Video, new Codec(Codec.H264, 90000, 102, 0, "packetization-mode=1"), "0");
 
     /// <summary>Authenticated, decrypted RTP packets received.</summary>
     public long Packets => Interlocked.Read(ref _packets);
@@ -132,18 +141,42 @@ internal sealed class WebRtcViewer : IAsyncDisposable
         _consentLoop = ConsentLoopAsync(_cts.Token);
         var client = new DtlsViewerClient(_certificate, fingerprint, (int)timeout.TotalMilliseconds);
         var transport = new ViewerDatagramTransport(this);
-        var keys = await Task.Factory.StartNew(
-            () =>
-            {
-                _ = new DtlsClientProtocol().Connect(client, transport);
-                return client.Keys ?? throw new IOException("DTLS handshake completed without SRTP keys");
-            },
-            linked.Token,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default).ConfigureAwait(false);
+        var keys = await client.ConnectAsync(transport, linked.Token).ConfigureAwait(false);
 
-        // The server protects with the server_write keys; we unprotect with the same.
+        // The server protects with the server_write keys; we unprotect with the same, and protect our RTCP with ours.
+        Volatile.Write(ref _srtpOut, keys.CreateClientContext());
         Volatile.Write(ref _srtp, keys.CreateServerContext());
+    }
+
+    /// <summary>Sends a PLI for the video we receive (as a browser does when it cannot decode); false before any media.</summary>
+    public bool RequestKeyframe()
+    {
+        var srtp = Volatile.Read(ref _srtpOut);
+        var media = Volatile.Read(ref _mediaSsrc);
+        if (srtp is null || media == 0)
+        {
+            return false;
+        }
+
+        var buffer = new byte[64];
+        var length = new RtcpPli(0x5EED, media).Write(buffer);
+        lock (srtp)
+        {
+            if (!srtp.TryProtectRtcp(buffer, length, out length, out _))
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            _socket.Send(buffer.AsSpan(0, length));
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -160,6 +193,7 @@ internal sealed class WebRtcViewer : IAsyncDisposable
         }
 
         _srtp?.Dispose();
+        _srtpOut?.Dispose();
         _dtlsIn.Dispose();
         _cts.Dispose();
     }
@@ -283,8 +317,10 @@ internal sealed class WebRtcViewer : IAsyncDisposable
             }
         }
 
+        Volatile.Write(ref _mediaSsrc, BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]));
         Interlocked.Increment(ref _packets);
         Interlocked.Add(ref _bytes, length);
+        _sink?.WriteRtp(VideoTrack, datagram[..length]);
     }
 
     /// <summary>BouncyCastle's blocking transport over the viewer's socket and its DTLS queue.</summary>
@@ -332,49 +368,5 @@ internal sealed class WebRtcViewer : IAsyncDisposable
         public void Close()
         {
         }
-    }
-
-    /// <summary>DTLS 1.2 client offering use_srtp, presenting the viewer's certificate, checking the answer's fingerprint.</summary>
-    private sealed class DtlsViewerClient(DtlsCertificate certificate, string serverFingerprint, int timeoutMillis)
-        : DefaultTlsClient(new BcTlsCrypto(new SecureRandom()))
-    {
-        public DtlsSrtpKeys? Keys { get; private set; }
-
-        public override int GetHandshakeTimeoutMillis() => timeoutMillis;
-
-        public override IDictionary<int, byte[]> GetClientExtensions()
-        {
-            var extensions = TlsExtensionsUtilities.EnsureExtensionsInitialised(base.GetClientExtensions());
-            TlsSrtpUtilities.AddUseSrtpExtension(extensions, new UseSrtpData([SrtpProtectionProfile.SRTP_AES128_CM_HMAC_SHA1_80], TlsUtilities.EmptyBytes));
-            return extensions;
-        }
-
-        public override void NotifyHandshakeComplete()
-        {
-            base.NotifyHandshakeComplete();
-            Keys = DtlsSrtpKeys.FromKeyingMaterial(m_context.ExportKeyingMaterial(DtlsSrtpKeys.ExporterLabel, null, DtlsSrtpKeys.MaterialLength));
-        }
-
-        public override TlsAuthentication GetAuthentication() => new Authentication(this);
-
-        protected override ProtocolVersion[] GetSupportedVersions() => ProtocolVersion.DTLSv12.Only();
-
-        private sealed class Authentication(DtlsViewerClient owner) : TlsAuthentication
-        {
-            public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
-            {
-                if (!DtlsCertificate.MatchesFingerprint(owner.ServerFingerprint, serverCertificate.Certificate.GetCertificateAt(0).GetEncoded()))
-                {
-                    throw new TlsFatalAlert(AlertDescription.bad_certificate, "server certificate does not match the answer's fingerprint");
-                }
-            }
-
-            public TlsCredentials GetClientCredentials(CertificateRequest certificateRequest) =>
-                owner.Certificate.CreateSigner(owner.m_context, (BcTlsCrypto)owner.Crypto);
-        }
-
-        private string ServerFingerprint => serverFingerprint;
-
-        private DtlsCertificate Certificate => certificate;
     }
 }

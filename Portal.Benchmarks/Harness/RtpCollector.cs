@@ -1,11 +1,10 @@
 using Portal.Media.Core;
 using Portal.Media.Rtp;
-using Xunit;
 
-namespace Portal.Tests.Media;
+namespace Portal.Benchmarks.Harness;
 
 /// <summary>A media sink for tests: keeps a copy of every packet and depacketizes the H.264 it gets.</summary>
-internal sealed class RtpCollector : IMediaSink
+public sealed class RtpCollector : IMediaSink
 {
     private readonly Lock _gate = new();
     private readonly List<byte[]> _packets = [];
@@ -43,6 +42,7 @@ internal sealed class RtpCollector : IMediaSink
 
     public long MalformedPackets => _depacketizer.MalformedPackets;
 
+    /// <inheritdoc />
     public void WriteRtp(MediaTrack track, ReadOnlySpan<byte> packet)
     {
         lock (_gate)
@@ -53,18 +53,7 @@ internal sealed class RtpCollector : IMediaSink
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test after <paramref name="seconds"/>.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, double seconds, string what)
-    {
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(seconds * TimeProvider.System.TimestampFrequency);
-        while (!condition())
-        {
-            if (TimeProvider.System.GetTimestamp() > deadline)
-            {
-                throw new TimeoutException($"Timed out after {seconds} s waiting for {what}.");
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-    }
+    /// <summary>Polls <paramref name="condition"/> until it holds; throws <see cref="TimeoutException"/> after <paramref name="seconds"/>.</summary>
+    public static Task WaitUntilAsync(Func<bool> condition, double seconds, string what, CancellationToken cancellationToken = default) =>
+        Poll.UntilAsync(condition, TimeSpan.FromSeconds(seconds), what, cancellationToken);
 }

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Portal.Benchmarks.Harness;
+using Portal.Simulator.Terminals;
+
+namespace Portal.Benchmarks;
+
+/// <summary>
+/// Part 1 of <c>media</c> (issue #15): the real alarm path, from a terminal's press to the first decoded frame of the gate
+/// camera in the pop-up that opens by itself on a district console in Chromium, with no pull of the camera before the
+/// press. For (a) the demo portal's simulated camera, (b) GStreamer's RTSP server with a 2 s GOP, which honours RTCP
+/// PLI/FIR, (c) the same server ignoring keyframe requests.
+/// </summary>
+/// <remarks>
+/// The portal starts the camera's pull when the alarm is committed and asks the camera for a keyframe; the pop-up's
+/// WebRTC session then starts from the cached keyframe. Each press is from another terminal of the console's district;
+/// after it the alarm is answered and closed in the pop-up, and the next press waits until the portal reports no pull
+/// (its idle stop is set to 2 s here). The press is timed on this process's clock and the frame on the page's
+/// (<c>Date.now()</c> in <c>requestVideoFrameCallback</c>): one machine, one wall clock.
+/// </remarks>
+internal static class MediaPressToFrame
+{
+    private const string Arm = """
+        () => {
+          const state = { video: null, decoded: null, presented: null };
+          window.__pf = state;
+          let hooked = null;
+          const tick = async () => {
+            if (state !== window.__pf) return;
+            const v = document.querySelector('[data-testid=alarm-popup] video[data-testid=camera-video]');
+            if (v && state.video === null) state.video = Date.now();
+            if (v && v !== hooked && v.requestVideoFrameCallback) {
+              hooked = v;
+              v.requestVideoFrameCallback(() => { if (state.presented === null) state.presented = Date.now(); });
+            }
+            if (v && v.portalPc) {
+              const stats = await v.portalPc.getStats();
+              stats.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0 && state.decoded === null) state.decoded = Date.now(); });
+            }
+            if (state.decoded === null || state.presented === null) setTimeout(tick, 5);
+          };
+          tick();
+        }
+        """;
+
+    /// <summary>Runs (a), (b) and (c); false when an aim is missed or a part could not run.</summary>
+    public static async Task<bool> RunAsync(int presses)
+    {
+        var results = new List<(string Label, List<double> Values, string? Skipped)>
+        {
+            await MeasureAsync("(a) simulated camera (honours PLI/FIR)", null, ignoreKeyframeRequests: false, presses).ConfigureAwait(false),
+        };
+
+        var unavailable = await GStreamerRtspServer.CheckAvailableAsync().ConfigureAwait(false);
+        foreach (var ignore in new[] { false, true })
+        {
+            var label = ignore ? "(c) GStreamer RTSP server, 2 s GOP, keyframe requests ignored" : "(b) GStreamer RTSP server, 2 s GOP, honours PLI/FIR";
+            if (unavailable is not null)
+            {
+                Console.WriteLine($"  {label}: not measured: {unavailable}");
+                results.Add((label, [], unavailable));
+                continue;
+            }
+
+            results.Add(await MeasureAsync(label, ignore, ignore, presses).ConfigureAwait(false));
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"[press -> first frame] press (signed device API) -> first decoded frame in the auto-opened pop-up, no prior pull, n={presses} each:"));
+        var ok = true;
+        foreach (var (label, values, skipped) in results)
+        {
+            if (skipped is not null)
+            {
+                Console.WriteLine($"    {label,-66} not measured");
+                ok = false;
+                continue;
+            }
+
+            var sorted = values.Order().ToList();
+            var p95 = Percentiles.Of(sorted, 0.95);
+            var aim = label.StartsWith("(c)", StringComparison.Ordinal) ? "bounded by the camera's 2 s GOP (no request can hasten it)" : p95 <= 500 ? "aim p95 <= 500 ms: met" : "aim p95 <= 500 ms: NOT met";
+            Console.WriteLine(FormattableString.Invariant(
+                $"    {label,-66} p50 {Percentiles.Of(sorted, 0.5),5:0} ms  p95 {p95,5:0} ms  max {(sorted.Count == 0 ? double.NaN : sorted[^1]),5:0} ms   {aim}"));
+            ok &= label.StartsWith("(c)", StringComparison.Ordinal) || p95 <= 500;
+        }
+
+        return ok;
+    }
+
+    /// <param name="label">What is measured.</param>
+    /// <param name="gstreamer">Null: the demo portal's own simulated camera; else GStreamer's server, ignoring keyframe requests or not.</param>
+    /// <param name="ignoreKeyframeRequests">For GStreamer's server.</param>
+    /// <param name="presses">Presses to time.</param>
+    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses)
+    {
+        await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests).ConfigureAwait(false);
+        List<string> arguments = ["--Portal:CameraIdleTimeoutSeconds=2"];
+        if (gst is not null)
+        {
+            arguments.Add("--Portal:DemoCameraRtspUrl=" + gst.Uri);
+        }
+
+        await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions { DemoSchoolCount = 10 * (presses + 2), LogLevel = "Warning", EchoErrors = true, Arguments = arguments }).ConfigureAwait(false);
+        using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
+        await using var browser = await Chromium.LaunchAsync(playwright).ConfigureAwait(false);
+        var admin = await SignInAsync(browser, portal.BaseUrl, "admin").ConfigureAwait(false);
+        var page = await SignInAsync(browser, portal.BaseUrl, "shinan110").ConfigureAwait(false);
+        using var http = new HttpClient { BaseAddress = new Uri(portal.BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
+        Console.WriteLine($"[press -> first frame] {label}: portal {portal.BaseUrl}, shinan110's console in Chromium{(gst is null ? string.Empty : ", camera " + gst.Uri)}");
+
+        // One warm-up press (JIT, first DTLS, first ONVIF request), then the timed ones; each from a new terminal of
+        // 市南区 (district 0: terminal ATS000000n0 is school n0's).
+        var values = new List<double>();
+        for (var i = 0; i <= presses; i++)
+        {
+            await WaitNoPullAsync(admin).ConfigureAwait(false);
+            await page.EvaluateAsync(Arm).ConfigureAwait(false);
+            var serial = "ATS" + (i * 10).ToString("D8", CultureInfo.InvariantCulture);
+            var pressed = DateTimeOffset.UtcNow;
+            var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
+            if (result.Status != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"press {serial}: {result.Status} {result.Body}");
+            }
+
+            var alarmId = JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32();
+            await page.WaitForFunctionAsync("() => window.__pf.decoded !== null || window.__pf.presented !== null", null, new PageWaitForFunctionOptions { Timeout = 30_000, PollingInterval = 10 }).ConfigureAwait(false);
+            var state = await page.EvaluateAsync<JsonElement>("() => window.__pf").ConfigureAwait(false);
+            double At(string name) => state.GetProperty(name).ValueKind == JsonValueKind.Number ? state.GetProperty(name).GetDouble() - pressed.ToUnixTimeMilliseconds() : double.NaN;
+            var frame = double.IsNaN(At("presented")) ? At("decoded") : At("presented");
+            Console.WriteLine(FormattableString.Invariant($"  {(i == 0 ? "warm-up (not counted)" : "press " + i)}: alarm {alarmId}, pop-up video element {At("video"):0} ms, FIRST FRAME {frame:0} ms"));
+            if (i > 0)
+            {
+                values.Add(frame);
+            }
+
+            await CloseAlarmAsync(page, alarmId).ConfigureAwait(false);
+        }
+
+        return (label, values, null);
+    }
+
+    private static async Task<IPage> SignInAsync(IBrowser browser, string url, string user)
+    {
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url, ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } }).ConfigureAwait(false);
+        context.SetDefaultTimeout(120_000); // a loaded machine signs in slowly; the timings below are taken by the page itself
+        context.SetDefaultNavigationTimeout(120_000);
+        var page = await context.NewPageAsync().ConfigureAwait(false);
+        await page.GotoAsync(user == "admin" ? "/" : "/police").ConfigureAwait(false);
+        await page.Locator("#username").FillAsync(user).ConfigureAwait(false);
+        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
+        await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
+        await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+        return page;
+    }
+
+    /// <summary>Answers and closes the alarm in its pop-up (disposition "test"), then closes the pop-up: its camera is let go.</summary>
+    private static async Task CloseAlarmAsync(IPage page, int alarmId)
+    {
+        var popup = page.Locator($"[data-testid=alarm-popup][data-alarm-id='{alarmId}']");
+        await popup.GetByTestId("answer").ClickAsync().ConfigureAwait(false);
+        await popup.GetByTestId("disposition").ClickAsync().ConfigureAwait(false);
+        await page.Locator(".mud-popover-open").GetByText("测试", new() { Exact = true }).ClickAsync().ConfigureAwait(false);
+        await popup.GetByTestId("close-alarm").ClickAsync().ConfigureAwait(false);
+        await page.Locator($"[data-testid=alarm-card][data-alarm-id='{alarmId}'][data-state=Closed]").WaitForAsync().ConfigureAwait(false);
+        await popup.GetByTestId("popup-close").ClickAsync().ConfigureAwait(false);
+        await page.WaitForFunctionAsync("() => !document.querySelector('[data-testid=alarm-popup]')").ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the portal pulls no camera (the admin-only media diagnostics).</summary>
+    private static Task WaitNoPullAsync(IPage admin) =>
+        Poll.UntilAsync(
+            async () =>
+            {
+                var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
+                using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
+                return json.RootElement.GetProperty("cameras").EnumerateArray().All(c => c.GetProperty("state").ValueKind == JsonValueKind.Null);
+            },
+            TimeSpan.FromSeconds(60),
+            "the camera pull to stop");
+}

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Portal.Core.Installation;
+
+namespace Portal.Core.Devices;
+
+/// <summary>
+/// When each device was last seen (a signed request, a SIP registration or call), kept in memory and written in
+/// one transaction every <see cref="FlushInterval"/>: 10,000 devices heartbeating every 60 s are ~170 sightings a
+/// second, which as one durable write each would queue for the same write lock as the alarms. The health checks
+/// read <see cref="Device.LastSeenUtc"/> (at most a flush interval old) or <see cref="GetLastSeenUtc"/>.
+/// A device seen for the first time (below Connected) is handed to <see cref="InstallationService.MarkDeviceSeenAsync"/>
+/// at once, off the caller's path: that moves it to Connected and may complete the school's "devices online" step.
+/// </summary>
+public sealed class DevicePresence(DeviceRepository devices, InstallationService installation, TimeProvider time, ILogger<DevicePresence> logger) : BackgroundService
+{
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _swap = new();
+    private Dictionary<int, DateTime> _pending = [];
+
+    // The newest flushed or pending sighting per device, for readers that cannot wait for the flush.
+    private readonly ConcurrentDictionary<int, DateTime> _latest = new();
+    private readonly ConcurrentDictionary<int, byte> _firstSeenQueued = new();
+    private readonly Channel<int> _firstSeen = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Records that <paramref name="device"/> was seen now. Costs no database write on the caller's path.</summary>
+    public void Seen(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var now = time.GetUtcNow().UtcDateTime;
+        lock (_swap)
+        {
+            _pending[device.Id] = now;
+        }
+
+        _latest[device.Id] = now;
+        if (device.InstallState < DeviceInstallState.Connected && _firstSeenQueued.TryAdd(device.Id, 0))
+        {
+            _firstSeen.Writer.TryWrite(device.Id);
+        }
+    }
+
+    /// <summary>When the device was last seen by this process (flushed or not); null when not since start.</summary>
+    public DateTime? GetLastSeenUtc(int deviceId) => _latest.TryGetValue(deviceId, out var at) ? at : null;
+
+    /// <summary>Writes the sightings gathered since the last flush, in one transaction. Returns how many devices it wrote.</summary>
+    public async Task<int> FlushAsync(CancellationToken ct = default)
+    {
+        Dictionary<int, DateTime> batch;
+        lock (_swap)
+        {
+            if (_pending.Count == 0)
+            {
+                return 0;
+            }
+
+            batch = _pending;
+            _pending = [];
+        }
+
+        try
+        {
+            await devices.SetLastSeenAsync([.. batch.Select(p => (p.Key, p.Value))], ct).ConfigureAwait(false);
+            return batch.Count;
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+        {
+            // Put them back (a newer sighting wins) so the next flush writes them.
+            lock (_swap)
+            {
+                foreach (var (id, at) in batch)
+                {
+                    _pending.TryAdd(id, at); // a newer sighting taken meanwhile wins
+                }
+            }
+
+            logger.LogError(ex, "Could not write {Count} device sightings; they are kept for the next flush", batch.Count);
+            return 0;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var firstSeen = MarkFirstSeenAsync(stoppingToken);
+        using var timer = new PeriodicTimer(FlushInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await FlushAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await firstSeen.ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+
+        // What was seen since the last tick is not lost at a clean stop.
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task MarkFirstSeenAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var id in _firstSeen.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    await installation.MarkDeviceSeenAsync(id, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
+                {
+                    // Its next sighting queues it again.
+                    logger.LogError(ex, "Could not mark device {DeviceId} connected", id);
+                }
+
+                _firstSeenQueued.TryRemove(id, out _);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+}
