@@ -50,13 +50,14 @@ public static class AuditActions
     public const string ClientCreated = "Client.Created";
     public const string ClientSecretRotated = "Client.SecretRotated";
     public const string ClientDeleted = "Client.Deleted";
+    public const string AlertClosed = "Alert.Closed";
 
     public static readonly IReadOnlyList<string> All =
     [
         SetupLinkIssued, SetupCompleted, DistrictCreated, DistrictUpdated, CentreCreated, CentreUpdated, DistrictsImported,
         UserCreated, UserDisabled, UserEnabled, UserPasswordReset, UserRoleChanged, UserTwoFactorRequired, UserTwoFactorReset, UserUnlocked,
         DeviceApiKeyIssued, DeviceApiKeyRotated, DeviceApiKeyRevoked, DeviceSipPasswordIssued, DeviceSipPasswordRevoked, DeviceCameraLoginSet,
-        DeviceSerialConfirmed, DeviceSerialRejected, ClientCreated, ClientSecretRotated, ClientDeleted,
+        DeviceSerialConfirmed, DeviceSerialRejected, ClientCreated, ClientSecretRotated, ClientDeleted, AlertClosed,
     ];
 }
 

@@ -23,6 +23,7 @@ public sealed partial class ProductionInstallTests
     private const string OperatorPassword = "Operator-Init@2026-one";
     private const string OperatorNewPassword = "Operator-Mine@2026-own";
     private const string TerminalSerial = "PRODT0000001";
+    private const string OrphanSerial = "PRODT0000002";
     private const string SchoolName = "青岛市测试新区第一小学";
 
     [GeneratedRegex(@"https?://\S+/setup\?token=[A-Za-z0-9_\-]+")]
@@ -98,24 +99,23 @@ public sealed partial class ProductionInstallTests
         await admin.GetByTestId("user-save").ClickAsync();
         await Assertions.Expect(admin.Locator("tr", new() { HasText = "xinqu110" }).GetByTestId("user-must-change")).ToBeVisibleAsync();
 
-        // 4. The registry: the school with its terminal and camera, in the new district.
+        // 4. The registry: the school with its terminal and camera, in the new district (and one in the district without a centre).
         await admin.GotoAsync("/admin/import");
         await PortalFixture.WaitInteractiveAsync(admin);
         var file = Encoding.UTF8.GetBytes(Header + "\n3379990201," + SchoolName + ",小学,测试新区,测试新区某路1号,120.3,36.1,校长甲,0532-1,AT-200,"
-            + TerminalSerial + ",prod-0001,PTZ-4K,PRODC0000001,rtsp://prod-1.school.local/1,http://prod-1.school.local/onvif\n");
+            + TerminalSerial + ",prod-0001,PTZ-4K,PRODC0000001,rtsp://prod-1.school.local/1,http://prod-1.school.local/onvif\n"
+            + "3379990202,青岛市测试旧区第一小学,小学,测试旧区,测试旧区某路2号,120.3,36.1,校长乙,0532-2,AT-200,"
+            + OrphanSerial + ",prod-0002,PTZ-4K,PRODC0000002,rtsp://prod-2.school.local/1,http://prod-2.school.local/onvif\n");
         await admin.Locator("input[type=file]").First.SetInputFilesAsync(new FilePayload { Name = "register.csv", MimeType = "text/csv", Buffer = file });
         await Assertions.Expect(admin.GetByTestId("import-result")).ToHaveAttributeAsync("data-succeeded", "true");
         await admin.GetByTestId("import-apply").ClickAsync();
         await Assertions.Expect(admin.GetByTestId("import-result")).ToContainTextAsync("导入完成");
 
-        // 5. The terminal's key, shown once.
+        // 5. The terminals' keys, shown once.
         await admin.GotoAsync("/admin/devices");
         await PortalFixture.WaitInteractiveAsync(admin);
-        await admin.Locator("tr", new() { HasText = TerminalSerial }).GetByTestId("device-credentials").ClickAsync();
-        await admin.GetByTestId("api-key-issue").ClickAsync();
-        var apiKey = (await admin.GetByTestId("secret-once").InnerTextAsync()).Trim();
-        Assert.False(string.IsNullOrEmpty(apiKey));
-        await admin.GetByTestId("secret-once-close").ClickAsync();
+        var apiKey = await IssueKeyAsync(admin, TerminalSerial);
+        var orphanKey = await IssueKeyAsync(admin, OrphanSerial);
         await using (var connection = own.Db.Open())
         {
             var stored = await connection.QuerySingleAsync<string?>("SELECT ApiKeyProtected FROM Device WHERE SerialNumber = @TerminalSerial", new { TerminalSerial });
@@ -142,6 +142,22 @@ public sealed partial class ProductionInstallTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await new SignedAlarmClient(http, TerminalSerial, apiKey + "x").PressAsync()).Status);
         var alarmId = System.Text.Json.JsonDocument.Parse(press.Body).RootElement.GetProperty("alarmId").GetInt32();
 
+        // A terminal whose district has no centre, in a city without a city centre: a clear answer, and an alert on the
+        // administrators' districts page until one of them deals with it (audited).
+        var orphan = await new SignedAlarmClient(http, OrphanSerial, orphanKey).PressAsync();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, orphan.Status);
+        Assert.Contains("NoCentre", orphan.Body, StringComparison.Ordinal);
+        await admin.GotoAsync("/admin/districts");
+        await PortalFixture.WaitInteractiveAsync(admin);
+        var alert = admin.Locator("[data-testid=admin-alert][data-kind=NoCentre]");
+        await Assertions.Expect(alert).ToContainTextAsync("测试旧区第一小学");
+        await alert.GetByTestId("admin-alert-close").ClickAsync();
+        await Assertions.Expect(alert).ToHaveCountAsync(0);
+        await using (var connection = own.Db.Open())
+        {
+            Assert.Equal("cityadmin", await connection.QuerySingleAsync<string>("SELECT UserName FROM AuditLog WHERE Action = 'Alert.Closed'"));
+        }
+
         // 8. Outside systems (client credentials): one for the new district's alarms, one for the other district's.
         var (newId, newSecret) = await RegisterClientAsync(admin, "测试新区接警系统", "370299 测试新区");
         var (oldId, oldSecret) = await RegisterClientAsync(admin, "测试旧区接警系统", "370298 测试旧区");
@@ -164,6 +180,18 @@ public sealed partial class ProductionInstallTests
         Assert.Equal(HttpStatusCode.BadRequest, (await TokenResponseAsync(http, newId, newSecret, "registry.read")).StatusCode);
         Assert.NotEqual(HttpStatusCode.OK, (await TokenResponseAsync(http, newId, newSecret + "x", "alarms.read")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(http, null, "/api/alarms")).Status);
+    }
+
+    private static async Task<string> IssueKeyAsync(IPage admin, string serial)
+    {
+        await admin.Locator("tr", new() { HasText = serial }).GetByTestId("device-credentials").ClickAsync();
+        await admin.GetByTestId("api-key-issue").ClickAsync();
+        var key = (await admin.GetByTestId("secret-once").InnerTextAsync()).Trim();
+        Assert.False(string.IsNullOrEmpty(key));
+        await admin.GetByTestId("secret-once-close").ClickAsync();
+        await admin.GetByTestId("credentials-close").ClickAsync();
+        await Assertions.Expect(admin.GetByTestId("credentials-close")).ToHaveCountAsync(0);
+        return key;
     }
 
     private static async Task CreateDistrictAsync(IPage admin, string code, string name, string nameEn)
