@@ -306,14 +306,7 @@ public static class AlarmBenchmark
 
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync("/police").ConfigureAwait(false);
-        await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);
-        await page.Locator("#password").FillAsync(Portal.Services.DemoUsers.Password).ConfigureAwait(false);
-        await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
-
-        // Police sign in with two factors (issue #14); the demo account's key is published (README).
-        await page.Locator("#code").FillAsync(Portal.SignIn.Totp.Compute(Portal.Services.DemoUsers.TotpKey("city110"), TimeProvider.System.GetUtcNow())).ConfigureAwait(false);
-        await page.Locator("#code-submit").ClickAsync().ConfigureAwait(false);
-        await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+        await Harness.DemoSignIn.SignInAsync(page, "city110").ConfigureAwait(false);
         await page.EvaluateAsync(Observer).ConfigureAwait(false);
         return page;
     }

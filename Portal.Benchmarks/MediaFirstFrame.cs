@@ -97,14 +97,7 @@ internal static class MediaFirstFrame
             var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url, ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } }).ConfigureAwait(false);
             var page = await context.NewPageAsync().ConfigureAwait(false);
             await page.GotoAsync("/police").ConfigureAwait(false);
-            await page.Locator("#username").FillAsync("city110").ConfigureAwait(false);
-            await page.Locator("#password").FillAsync(Portal.Services.DemoUsers.Password).ConfigureAwait(false);
-            await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
-
-            // Police sign in with two factors (issue #14); the demo account's key is published (README).
-            await page.Locator("#code").FillAsync(Portal.SignIn.Totp.Compute(Portal.Services.DemoUsers.TotpKey("city110"), TimeProvider.System.GetUtcNow())).ConfigureAwait(false);
-            await page.Locator("#code-submit").ClickAsync().ConfigureAwait(false);
-            await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+            await Harness.DemoSignIn.SignInAsync(page, "city110").ConfigureAwait(false);
             await page.Locator("[data-testid=alarm-card]").Nth(Alarms - 1).WaitForAsync().ConfigureAwait(false);
             Console.WriteLine(FormattableString.Invariant(
                 $"  portal at {url}, city110 console in Chromium with {Alarms} open alarms (schools in 5 districts); a click on a card opens the pop-up and its camera"));

@@ -149,10 +149,7 @@ internal static class MediaPressToFrame
         context.SetDefaultNavigationTimeout(120_000);
         var page = await context.NewPageAsync().ConfigureAwait(false);
         await page.GotoAsync(user == "admin" ? "/" : "/police").ConfigureAwait(false);
-        await page.Locator("#username").FillAsync(user).ConfigureAwait(false);
-        await page.Locator("#password").FillAsync("Demo@2026").ConfigureAwait(false);
-        await page.Locator("#login-submit").ClickAsync().ConfigureAwait(false);
-        await page.Locator("[data-testid=main][data-interactive=true]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
+        await Harness.DemoSignIn.SignInAsync(page, user).ConfigureAwait(false);
         return page;
     }
 

@@ -141,6 +141,10 @@ public sealed class PortalFixture : IAsyncDisposable
             _portal = await PortalProcess.StartAsync(new PortalProcessOptions { Arguments = ["--Portal:Security:SessionRevalidationSeconds=" + RevalidationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)] });
             _playwright = await Playwright.CreateAsync();
             _browser = await Chromium.LaunchAsync(_playwright);
+
+            // Playwright's 5 s for an expectation is one slow server render on a busy 2-core machine (a static form's
+            // post and redirect under the whole suite's load): expectations wait for their condition up to 20 s.
+            Assertions.SetDefaultExpectTimeout(20_000);
         }
         finally
         {

@@ -38,10 +38,7 @@ public sealed class PortalStopTests(PortalFixture fixture)
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
-        await page.Locator("#username").FillAsync("city110");
-        await page.Locator("#password").FillAsync("Demo@2026");
-        await page.Locator("#login-submit").ClickAsync();
-        await PortalFixture.WaitInteractiveAsync(page);
+        await DemoSignIn.SignInAsync(page, "city110");
 
         var codes = new List<int>();
         for (var round = 0; round < rounds; round++)
