@@ -180,7 +180,38 @@ public sealed partial class ProductionInstallTests
         Assert.Equal(HttpStatusCode.BadRequest, (await TokenResponseAsync(http, newId, newSecret, "registry.read")).StatusCode);
         Assert.NotEqual(HttpStatusCode.OK, (await TokenResponseAsync(http, newId, newSecret + "x", "alarms.read")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(http, null, "/api/alarms")).Status);
+
+        // 9. /connect/userinfo: a person's token (code + PKCE as the portal's own public client, in the administrator's
+        // signed-in browser) names the person; an outside system's token names nobody.
+        var verifier = Base64Url(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url(System.Security.Cryptography.SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var redirect = own.BaseUrl + "/signin-oidc";
+        var authorize = await adminContext.APIRequest.GetAsync("/connect/authorize?client_id=portal-web&response_type=code&scope=openid%20profile%20roles"
+            + "&redirect_uri=" + Uri.EscapeDataString(redirect) + "&code_challenge=" + challenge + "&code_challenge_method=S256&state=userinfo-test",
+            new() { MaxRedirects = 0 });
+        Assert.Equal(302, authorize.Status);
+        var code = System.Web.HttpUtility.ParseQueryString(new Uri(authorize.Headers["location"]).Query)["code"];
+        Assert.False(string.IsNullOrEmpty(code), authorize.Headers["location"]);
+        using var exchange = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "authorization_code",
+            ["client_id"] = "portal-web",
+            ["code"] = code,
+            ["redirect_uri"] = redirect,
+            ["code_verifier"] = verifier,
+        });
+        using var tokens = await http.PostAsync(new Uri("/connect/token", UriKind.Relative), exchange);
+        var tokenBody = await tokens.Content.ReadAsStringAsync();
+        Assert.True(tokens.IsSuccessStatusCode, tokenBody);
+        var personToken = System.Text.Json.JsonDocument.Parse(tokenBody).RootElement.GetProperty("access_token").GetString();
+        var userinfo = await GetAsync(http, personToken, "/connect/userinfo");
+        Assert.Equal(HttpStatusCode.OK, userinfo.Status);
+        Assert.Contains("\"cityadmin\"", userinfo.Body, StringComparison.Ordinal);
+        Assert.Contains("\"Admin\"", userinfo.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(http, token, "/connect/userinfo")).Status);
     }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private static async Task<string> IssueKeyAsync(IPage admin, string serial)
     {
