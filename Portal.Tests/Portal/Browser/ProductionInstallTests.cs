@@ -91,10 +91,8 @@ public sealed partial class ProductionInstallTests
         await admin.GetByTestId("new-user").ClickAsync();
         await admin.GetByTestId("user-name-input").FillAsync("xinqu110");
         await admin.GetByTestId("user-display-input").FillAsync("测试新区值班员");
-        await admin.GetByTestId("user-role-input").ClickAsync();
-        await admin.Locator(".mud-popover-open").GetByText("分局110指挥中心", new() { Exact = true }).ClickAsync();
-        await admin.GetByTestId("user-district-input").ClickAsync();
-        await admin.Locator(".mud-popover-open").GetByText("370299 测试新区", new() { Exact = true }).ClickAsync();
+        await ChooseAsync(admin, "user-role-input", "分局110指挥中心");
+        await ChooseAsync(admin, "user-district-input", "370299 测试新区");
         await admin.GetByTestId("user-password-input").FillAsync(OperatorPassword);
         await admin.GetByTestId("user-save").ClickAsync();
         await Assertions.Expect(admin.Locator("tr", new() { HasText = "xinqu110" }).GetByTestId("user-must-change")).ToBeVisibleAsync();
@@ -213,6 +211,14 @@ public sealed partial class ProductionInstallTests
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>Picks <paramref name="text"/> in a MudSelect (its test id is on a hidden input: the click goes to the field around it).</summary>
+    private static async Task ChooseAsync(IPage page, string testId, string text)
+    {
+        await page.GetByTestId(testId).Locator("xpath=..").ClickAsync();
+        await page.Locator(".mud-popover-open").GetByText(text, new() { Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator(".mud-popover-open").GetByText(text, new() { Exact = true })).ToHaveCountAsync(0);
+    }
+
     private static async Task<string> IssueKeyAsync(IPage admin, string serial)
     {
         await admin.Locator("tr", new() { HasText = serial }).GetByTestId("device-credentials").ClickAsync();
@@ -242,10 +248,8 @@ public sealed partial class ProductionInstallTests
         await PortalFixture.WaitInteractiveAsync(admin);
         await admin.GetByTestId("new-client").ClickAsync();
         await admin.GetByTestId("client-name-input").FillAsync(name);
-        await admin.GetByTestId("client-role-input").ClickAsync();
-        await admin.Locator(".mud-popover-open").GetByText("分局110指挥中心", new() { Exact = true }).ClickAsync();
-        await admin.GetByTestId("client-district-input").ClickAsync();
-        await admin.Locator(".mud-popover-open").GetByText(district, new() { Exact = true }).ClickAsync();
+        await ChooseAsync(admin, "client-role-input", "分局110指挥中心");
+        await ChooseAsync(admin, "client-district-input", district);
         await admin.Locator(".mud-dialog").GetByText("alarms.read").ClickAsync();
         await admin.GetByTestId("client-save").ClickAsync();
         var shown = admin.GetByTestId("secret-once");
