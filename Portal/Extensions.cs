@@ -3,15 +3,21 @@ using System.Security.Cryptography.X509Certificates;
 using Hangfire;
 using Hangfire.InMemory;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using MudBlazor.Services;
+using OpenIddict.Server;
 using Microsoft.AspNetCore.Components.Authorization;
 using OpenIddict.Validation.AspNetCore;
+using Portal.Administration;
 using Portal.Core.Alarms;
+using Portal.Core.Audit;
 using Portal.Core.Data;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
@@ -78,9 +84,16 @@ public static class Extensions
             o.UseOpenIddict();
         });
 
-        services.AddDataProtection()
-            .SetApplicationName("SchoolSafetyPortal")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataFolder, "keys")));
+        // Issue 13: the Data Protection key ring lives in the database, shared by every instance and backed up with
+        // it; a configured certificate encrypts each key there (StartupTasks moves an older install's keys folder in).
+        var dataProtection = services.AddDataProtection().SetApplicationName("SchoolSafetyPortal");
+        var keyStore = new DatabaseXmlRepository(db, TimeProvider.System);
+        services.AddSingleton(keyStore);
+        services.Configure<KeyManagementOptions>(o => o.XmlRepository = keyStore);
+        if (!string.IsNullOrEmpty(options.DataProtectionCertificatePath))
+        {
+            dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(options.DataProtectionCertificatePath, options.DataProtectionCertificatePassword));
+        }
 
         // Core
         services.AddSingleton<DistrictRepository>();
@@ -129,6 +142,20 @@ public static class Extensions
         services.AddScoped<CurrentUser>();
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, ClientAddressCircuitHandler>();
         services.AddSingleton<StartupTasks>();
+
+        // Issue 13: administration of a real city (audit, districts and centres, device credentials, users, outside
+        // systems, the first-run setup link).
+        services.AddSingleton<AuditRepository>();
+        services.AddSingleton<DistrictService>();
+        services.AddSingleton<Portal.Core.Registry.DistrictImporter>();
+        services.AddSingleton(new DeviceCredentialOptions(options.ApiKeyRotationOverlap));
+        services.AddSingleton<DeviceCredentialService>();
+        services.AddSingleton<SerialConfirmationService>();
+        services.AddSingleton<SetupTokenRepository>();
+        services.AddSingleton<TokenKeyRepository>();
+        services.AddScoped<OutsideClientService>();
+        services.AddScoped<UserAdministration>();
+        services.AddSingleton<FirstRunSetup>();
 
         // Media plane: gate cameras to browsers (WebRTC), steered over ONVIF.
         services.AddHttpClient(GateCameraService.OnvifHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5));
@@ -307,10 +334,12 @@ public static class Extensions
                 UserSessions.Attach(c.Events, UserSessionKind.SignInServer);
             }));
 
+        // Issue 13: a bearer token must carry the scope the API serves (ApiScopes); the portal's own session passes on role and scope.
+        services.AddSingleton<IAuthorizationHandler, ApiScopeHandler>();
         services.AddAuthorizationBuilder()
-            .AddPolicy(ApiPolicy, p => p
-                .AddAuthenticationSchemes(PortalCookie, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
-                .RequireAuthenticatedUser());
+            .AddPolicy(ApiPolicy, p => ApiScopePolicy(p, PortalClaims.ApiScope))
+            .AddPolicy(ApiScopes.AlarmsPolicy, p => ApiScopePolicy(p, ApiScopes.AlarmsRead))
+            .AddPolicy(ApiScopes.RegistryPolicy, p => ApiScopePolicy(p, ApiScopes.RegistryRead));
 
         services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<PortalIdentityDbContext>())
@@ -323,31 +352,45 @@ public static class Extensions
                     .SetUserInfoEndpointUris("connect/userinfo");
                 o.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
                 o.AllowRefreshTokenFlow();
-                o.RegisterScopes("openid", "profile", "roles", PortalClaims.ApiScope);
+                o.AllowClientCredentialsFlow();
+                o.RegisterScopes("openid", "profile", "roles", PortalClaims.ApiScope, ApiScopes.AlarmsRead, ApiScopes.RegistryRead);
                 o.RegisterClaims(PortalClaims.Role, PortalClaims.DistrictId, PortalClaims.SchoolId, PortalClaims.Name);
                 if (!string.IsNullOrEmpty(options.TokenCertificatePath))
                 {
                     var certificate = X509CertificateLoader.LoadPkcs12FromFile(options.TokenCertificatePath, options.TokenCertificatePassword);
                     o.AddSigningCertificate(certificate).AddEncryptionCertificate(certificate);
                 }
-                else
-                {
-                    o.AddEphemeralSigningKey().AddEphemeralEncryptionKey();
-                }
+
+                // Without a certificate: keys kept in the database by TokenKeyRing (registered below), not ephemeral ones.
 
                 o.DisableAccessTokenEncryption();
                 o.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
                     .DisableTransportSecurityRequirement();
             })
             .AddValidation(o =>
             {
                 o.UseLocalServer();
                 o.UseAspNetCore();
+
+                // A deleted outside client's tokens are revoked in the token table; look each one up so they stop at once.
+                o.EnableTokenEntryValidation();
             });
+
+        if (string.IsNullOrEmpty(options.TokenCertificatePath))
+        {
+            services.AddSingleton<TokenKeyRing>();
+            services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfiguration>();
+        }
     }
+
+    private static void ApiScopePolicy(AuthorizationPolicyBuilder policy, string scope) => policy
+        .AddAuthenticationSchemes(PortalCookie, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+        .RequireAuthenticatedUser()
+        .AddRequirements(new ApiScopeRequirement(scope));
 
     private static Task ApiAwareRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ctx, int status)
     {

@@ -26,6 +26,28 @@ public sealed class PortalOptions
 
     public string? TokenCertificatePassword { get; set; }
 
+    // Issue 13: a production install (keys shared by instances, credentials, first-run setup).
+
+    /// <summary>
+    /// Without a token certificate, the OpenID Connect server's keys live in the database (protected with Data
+    /// Protection) and a new pair takes over every this many days; the previous two periods' keys still validate.
+    /// </summary>
+    public int TokenKeyRotationDays { get; set; } = 90;
+
+    /// <summary>
+    /// A PFX whose certificate encrypts the Data Protection keys in the database (they protect every device secret,
+    /// TOTP key and session). Without it the keys are stored unencrypted: protect the database and its backups.
+    /// </summary>
+    public string? DataProtectionCertificatePath { get; set; }
+
+    public string? DataProtectionCertificatePassword { get; set; }
+
+    /// <summary>How long a rotated-out device API key is still accepted, so a terminal being re-keyed misses no alarm.</summary>
+    public TimeSpan ApiKeyRotationOverlap { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long the first-run setup link printed to the log stays valid.</summary>
+    public TimeSpan SetupLinkLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>
     /// Map tiles for the alarm pop-up, as a URL template with {z}, {x} and {y} (for example the police GIS's
     /// tile server). Without one the pop-up shows a plain schematic with the coordinates.

@@ -86,6 +86,15 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
         var signed = CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(request.Signature.ToLowerInvariant()));
 
         var now = time.GetUtcNow();
+        if (!signed && key is not null)
+        {
+            // After a rotation the previous key is accepted for a short overlap, so a terminal still being re-keyed
+            // raises its alarm (DeviceCredentialService.IssueApiKeyAsync sets the end of the overlap, issue 13).
+            var (previousProtected, previousUntil) = await devices.GetPreviousApiKeyAsync(device!.Id, ct).ConfigureAwait(false);
+            signed = previousUntil is { } until && now.UtcDateTime < until && secrets.Unprotect(previousProtected) is { } previous
+                && SignatureMatches(previous, toSign, request.Signature);
+        }
+
         var stale = (now - DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(unix, 0, 253402300799))).Duration() > Window;
         var failure = device is null ? DeviceAuthFailure.UnknownDevice
             : !device.Enabled ? DeviceAuthFailure.Disabled
@@ -116,6 +125,9 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
 
         return (device, DeviceAuthFailure.None);
     }
+
+    private static bool SignatureMatches(string key, string stringToSign, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, stringToSign)), Encoding.ASCII.GetBytes(signature.ToLowerInvariant()));
 
     /// <summary>
     /// Remembers a correctly signed request's nonce in memory for the window; false when it was seen already (a replay).
