@@ -57,4 +57,5 @@ public abstract class AuditRepositoryTests(ITestDatabase database) : RepositoryT
 
 public sealed class SqliteAuditRepositoryTests(SqliteDb database) : AuditRepositoryTests(database), IClassFixture<SqliteDb>;
 
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerAuditRepositoryTests(SqlServerDb database) : AuditRepositoryTests(database), IClassFixture<SqlServerDb>;

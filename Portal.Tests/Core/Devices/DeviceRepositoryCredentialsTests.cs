@@ -56,4 +56,5 @@ public abstract class DeviceRepositoryCredentialsTests(ITestDatabase database) :
 
 public sealed class SqliteDeviceRepositoryCredentialsTests(SqliteDb database) : DeviceRepositoryCredentialsTests(database), IClassFixture<SqliteDb>;
 
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerDeviceRepositoryCredentialsTests(SqlServerDb database) : DeviceRepositoryCredentialsTests(database), IClassFixture<SqlServerDb>;

@@ -62,4 +62,5 @@ public abstract class DistrictRepositoryTests(ITestDatabase database) : Reposito
 
 public sealed class SqliteDistrictRepositoryTests(SqliteDb database) : DistrictRepositoryTests(database), IClassFixture<SqliteDb>;
 
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerDistrictRepositoryTests(SqlServerDb database) : DistrictRepositoryTests(database), IClassFixture<SqlServerDb>;

@@ -92,4 +92,5 @@ public abstract class DatabaseXmlRepositoryTests(ITestDatabase database) : Repos
 public sealed class SqliteDatabaseXmlRepositoryTests(SqliteDb database) : DatabaseXmlRepositoryTests(database), IClassFixture<SqliteDb>;
 
 [Collection(nameof(DatabaseXmlRepositoryTests))]
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerDatabaseXmlRepositoryTests(SqlServerDb database) : DatabaseXmlRepositoryTests(database), IClassFixture<SqlServerDb>;

@@ -50,4 +50,5 @@ public abstract class SetupTokenRepositoryTests(ITestDatabase database) : Reposi
 
 public sealed class SqliteSetupTokenRepositoryTests(SqliteDb database) : SetupTokenRepositoryTests(database), IClassFixture<SqliteDb>;
 
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerSetupTokenRepositoryTests(SqlServerDb database) : SetupTokenRepositoryTests(database), IClassFixture<SqlServerDb>;

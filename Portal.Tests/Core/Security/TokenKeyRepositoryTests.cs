@@ -30,4 +30,5 @@ public abstract class TokenKeyRepositoryTests(ITestDatabase database) : Reposito
 
 public sealed class SqliteTokenKeyRepositoryTests(SqliteDb database) : TokenKeyRepositoryTests(database), IClassFixture<SqliteDb>;
 
+[Trait("Category", "SqlServer")]
 public sealed class SqlServerTokenKeyRepositoryTests(SqlServerDb database) : TokenKeyRepositoryTests(database), IClassFixture<SqlServerDb>;
