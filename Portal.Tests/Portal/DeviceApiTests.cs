@@ -79,7 +79,7 @@ public sealed class DeviceApiTests(PortalFixture portal)
         const string serial = "ATS00000071";
         var terminal = new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial);
 
-        // 60 presses at once against a per-device burst of 40 (DeviceRateLimitOptions' defaults; the address allows 200).
+        // 60 presses at once against a per-device burst of 40 (DeviceRateLimitOptions' defaults; the shared portal lifts the per-address limit).
         var nonces = Enumerable.Range(0, 60).Select(i => FormattableString.Invariant($"allowance-test-{i}")).ToArray();
         var answers = await Task.WhenAll(nonces.Select(n => terminal.PressAsync(nonce: n)));
         var limited = answers.Select((a, i) => (Answer: a, Nonce: nonces[i])).Where(p => p.Answer.Status == HttpStatusCode.TooManyRequests).ToList();

@@ -138,7 +138,18 @@ public sealed class PortalFixture : IAsyncDisposable
                 return;
             }
 
-            _portal = await PortalProcess.StartAsync(new PortalProcessOptions { Arguments = ["--Portal:Security:SessionRevalidationSeconds=" + RevalidationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)] });
+            // Every test's device requests come from 127.0.0.1: the per-address limit (issue 14, tested on a portal of its
+            // own in DeviceApiFloodTests) is lifted here, so one test's burst never turns another's press into a 429.
+            // The per-device limit stays as shipped.
+            _portal = await PortalProcess.StartAsync(new PortalProcessOptions
+            {
+                Arguments =
+                [
+                    "--Portal:Security:SessionRevalidationSeconds=" + RevalidationSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--Portal:DeviceRateLimits:PerAddressBurst=1000000",
+                    "--Portal:DeviceRateLimits:PerAddressPerSecond=1000000",
+                ],
+            });
             _playwright = await Playwright.CreateAsync();
             _browser = await Chromium.LaunchAsync(_playwright);
 

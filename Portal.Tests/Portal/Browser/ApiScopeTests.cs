@@ -52,7 +52,11 @@ public sealed class ApiScopeTests(PortalFixture portal)
         var id = list.RootElement.GetProperty("items")[0].GetProperty("id").GetInt32();
 
         var devices = await (await api.GetAsync($"/api/schools/{id}/devices")).TextAsync();
-        Assert.Contains("hasSecret", devices, StringComparison.Ordinal);
+        // Need to know (issue 13): a principal sees the devices and their state, not their addresses, logins or whether
+        // a secret is set; that is the administrator's view.
+        Assert.Contains("serialNumber", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("hasSecret", devices, StringComparison.Ordinal);
+        Assert.DoesNotContain("rtspUrl", devices, StringComparison.Ordinal);
         Assert.DoesNotContain("secretProtected", devices, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("CfDJ8", devices, StringComparison.Ordinal); // Data Protection payloads start so
 
