@@ -217,7 +217,7 @@ public sealed class DeviceHealthCheckTests
     [Fact]
     public async Task Cycle_FlappingCamera_ReportedOnceAsFlapping()
     {
-        var options = new HealthOptions { ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120, FlapTransitions = 4, FlapWindowMinutes = 30 };
+        var options = new HealthOptions { ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120, FlapTransitions = 4, FlapWindowMinutes = 30, RetryIntervalSeconds = 0 };
         await using var city = new HealthCity(options: options);
         await using var cameras = await SimulatedCamera.StartAsync(FleetOptions(new SimulatedCameraFleet()), cancellationToken: TestContext.Current.CancellationToken);
         var (camera, school) = await OwnCameraAsync(city, cameras, "flappy");
