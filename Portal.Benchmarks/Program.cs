@@ -13,8 +13,12 @@ public static class Program
                 return await AlarmBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "media":
                 return await MediaBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
+            case "flood":
+                return await FloodBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "health":
                 return await HealthBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
+            case "sip": // SIP intercom (issue 11)
+                return await SipBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "report":
                 return await ReportBenchmark.RunAsync(args.ElementAtOrDefault(1)).ConfigureAwait(false);
             default:
@@ -23,7 +27,9 @@ public static class Program
                 Console.WriteLine("  " + AlarmBenchmark.Usage + "   device request -> answer and -> console DOM, a burst; --floor: the bare floor first, and the ratios");
                 Console.WriteLine("  " + MediaBenchmark.Usage + "   gate camera first frame in Chromium, 100 viewers of 4 Mbps, allocations per packet");
                 Console.WriteLine("  " + HealthBenchmark.Usage + "   device health: one check cycle over a simulated city, 1 % outages, detection time");
+                Console.WriteLine("  " + SipBenchmark.Usage + "   digest registration storm (portal and Kamailio), press INVITE -> 180 latency");
                 Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
+                Console.WriteLine("  " + FloodBenchmark.Usage + "   a terminal's answer times while unsigned and badly signed requests flood the device API");
                 return 1;
         }
     }

@@ -10,6 +10,8 @@ public static class Program
     {
         ["camera"] = (CameraCommand.Usage, CameraCommand.RunAsync),
         ["alarm"] = (AlarmCommand.Usage, AlarmCommand.RunAsync),
+        ["heartbeat"] = (HeartbeatCommand.Usage, HeartbeatCommand.RunAsync),
+        ["sip-terminal"] = (SipTerminalCommand.Usage, SipTerminalCommand.RunAsync),
     };
 
     public static async Task<int> Main(string[] args)

@@ -3,15 +3,21 @@ using System.Security.Cryptography.X509Certificates;
 using Hangfire;
 using Hangfire.InMemory;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using MudBlazor.Services;
+using OpenIddict.Server;
 using Microsoft.AspNetCore.Components.Authorization;
 using OpenIddict.Validation.AspNetCore;
+using Portal.Administration;
 using Portal.Core.Alarms;
+using Portal.Core.Audit;
 using Portal.Core.Data;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
@@ -21,6 +27,7 @@ using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
+using Portal.Endpoints;
 using Portal.Health;
 using Portal.Hosting;
 using Portal.Notifications;
@@ -77,9 +84,16 @@ public static class Extensions
             o.UseOpenIddict();
         });
 
-        services.AddDataProtection()
-            .SetApplicationName("SchoolSafetyPortal")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataFolder, "keys")));
+        // Issue 13: the Data Protection key ring lives in the database, shared by every instance and backed up with
+        // it; a configured certificate encrypts each key there (StartupTasks moves an older install's keys folder in).
+        var dataProtection = services.AddDataProtection().SetApplicationName("SchoolSafetyPortal");
+        var keyStore = new DatabaseXmlRepository(db, TimeProvider.System);
+        services.AddSingleton(keyStore);
+        services.Configure<KeyManagementOptions>(o => o.XmlRepository = keyStore);
+        if (!string.IsNullOrEmpty(options.DataProtectionCertificatePath))
+        {
+            dataProtection.ProtectKeysWithCertificate(X509CertificateLoader.LoadPkcs12FromFile(options.DataProtectionCertificatePath, options.DataProtectionCertificatePassword));
+        }
 
         // Core
         services.AddSingleton<DistrictRepository>();
@@ -101,11 +115,18 @@ public static class Extensions
         services.AddSingleton<DeviceRequestVerifier>();
         services.AddTransient<DeviceNonceCleanupJob>();
 
-        // The device door: one entry point for every device request (HTTP and SIP), sightings coalesced off its path.
+        // The device door: one entry point for every device request (HTTP and SIP), sightings and refusals counted in
+        // memory and written off its path, rate limits per source address (middleware) and per device.
         services.AddSingleton<Portal.Core.Alerts.AdminAlertRepository>();
         services.AddSingleton<DevicePresence>();
         services.AddHostedService(sp => sp.GetRequiredService<DevicePresence>());
+        services.AddSingleton<DeviceRefusalCounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeviceRefusalCounter>());
+        services.AddSingleton(sp => new DeviceRateLimiter(options.DeviceRateLimits, sp.GetRequiredService<TimeProvider>()));
+        services.AddDeviceRateLimiting(options.DeviceRateLimits);
         services.AddSingleton<DeviceIntake>();
+        services.AddTransient<DeviceRefusalRetentionJob>();
+        services.AddTransient<SecurityLogRetentionJob>();
 
         services.AddSingleton<AlarmRepository>();
         services.AddSingleton<AlarmNotifier>();
@@ -122,8 +143,25 @@ public static class Extensions
         services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, ClientAddressCircuitHandler>();
         services.AddSingleton<StartupTasks>();
 
+        // Issue 13: administration of a real city (audit, districts and centres, device credentials, users, outside
+        // systems, the first-run setup link).
+        services.AddSingleton<AuditRepository>();
+        services.AddSingleton<DistrictService>();
+        services.AddSingleton<Portal.Core.Registry.DistrictImporter>();
+        services.AddSingleton(new DeviceCredentialOptions(options.ApiKeyRotationOverlap));
+        services.AddSingleton<DeviceCredentialService>();
+        services.AddSingleton<SerialConfirmationService>();
+        services.AddSingleton<SetupTokenRepository>();
+        services.AddSingleton<TokenKeyRepository>();
+        services.AddScoped<OutsideClientService>();
+        services.AddScoped<UserAdministration>();
+        services.AddSingleton<FirstRunSetup>();
+
         // Media plane: gate cameras to browsers (WebRTC), steered over ONVIF.
         services.AddHttpClient(GateCameraService.OnvifHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5));
+
+        // Camera models' keyframe hooks (issue #15): the camera's credentials go in headers, which are never logged.
+        services.AddHttpClient(GateCameraService.KeyframeHookHttpClient, c => c.Timeout = TimeSpan.FromSeconds(5)).RedactLoggedHeaders(_ => true);
         services.AddSingleton<GateCameraResolver>();
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraResolver>());
         services.AddSingleton<GateCameraService>();
@@ -144,7 +182,7 @@ public static class Extensions
         services.AddTransient<DeviceHealthCheckJob>();
         services.AddTransient<HealthRetentionJob>();
         services.AddSingleton<ICameraProbe, CameraHealthProbe>();
-        services.AddSingleton<ISipOptionsProbe, NoSipOptionsProbe>(); // the SIP user agent's OPTIONS probe replaces this
+        services.AddSingleton<ISipOptionsProbe, Portal.Intercom.SipOptionsProbe>(); // terminals without a fresh signal: SIP OPTIONS over their registration
         services.AddHttpClient(CameraHealthProbe.HttpClientName, c =>
         {
             c.Timeout = TimeSpan.FromSeconds(15);
@@ -159,6 +197,11 @@ public static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<WebPushSender>());
         services.AddHostedService<AlarmPushForwarder>();
         services.AddScoped<NotificationInbox>();
+        // SIP intercom (issue 11): terminals register and call; operators talk on the cameras' WebRTC endpoint (started above).
+        services.AddSingleton<Portal.Intercom.IntercomService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.IntercomService>());
+        services.AddSingleton<Portal.Intercom.DemoIntercom>();
+        services.AddHostedService(sp => sp.GetRequiredService<Portal.Intercom.DemoIntercom>());
 
         AddSignIn(services, options, publicUrl);
         services.AddPortalWebSecurity(options); // issue #14: CSP, no framing, forwarded headers, Secure cookies, HSTS
@@ -291,10 +334,12 @@ public static class Extensions
                 UserSessions.Attach(c.Events, UserSessionKind.SignInServer);
             }));
 
+        // Issue 13: a bearer token must carry the scope the API serves (ApiScopes); the portal's own session passes on role and scope.
+        services.AddSingleton<IAuthorizationHandler, ApiScopeHandler>();
         services.AddAuthorizationBuilder()
-            .AddPolicy(ApiPolicy, p => p
-                .AddAuthenticationSchemes(PortalCookie, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
-                .RequireAuthenticatedUser());
+            .AddPolicy(ApiPolicy, p => ApiScopePolicy(p, PortalClaims.ApiScope))
+            .AddPolicy(ApiScopes.AlarmsPolicy, p => ApiScopePolicy(p, ApiScopes.AlarmsRead))
+            .AddPolicy(ApiScopes.RegistryPolicy, p => ApiScopePolicy(p, ApiScopes.RegistryRead));
 
         services.AddOpenIddict()
             .AddCore(o => o.UseEntityFrameworkCore().UseDbContext<PortalIdentityDbContext>())
@@ -307,31 +352,45 @@ public static class Extensions
                     .SetUserInfoEndpointUris("connect/userinfo");
                 o.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
                 o.AllowRefreshTokenFlow();
-                o.RegisterScopes("openid", "profile", "roles", PortalClaims.ApiScope);
+                o.AllowClientCredentialsFlow();
+                o.RegisterScopes("openid", "profile", "roles", PortalClaims.ApiScope, ApiScopes.AlarmsRead, ApiScopes.RegistryRead);
                 o.RegisterClaims(PortalClaims.Role, PortalClaims.DistrictId, PortalClaims.SchoolId, PortalClaims.Name);
                 if (!string.IsNullOrEmpty(options.TokenCertificatePath))
                 {
                     var certificate = X509CertificateLoader.LoadPkcs12FromFile(options.TokenCertificatePath, options.TokenCertificatePassword);
                     o.AddSigningCertificate(certificate).AddEncryptionCertificate(certificate);
                 }
-                else
-                {
-                    o.AddEphemeralSigningKey().AddEphemeralEncryptionKey();
-                }
+
+                // Without a certificate: keys kept in the database by TokenKeyRing (registered below), not ephemeral ones.
 
                 o.DisableAccessTokenEncryption();
                 o.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableTokenEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
                     .DisableTransportSecurityRequirement();
             })
             .AddValidation(o =>
             {
                 o.UseLocalServer();
                 o.UseAspNetCore();
+
+                // A deleted outside client's tokens are revoked in the token table; look each one up so they stop at once.
+                o.EnableTokenEntryValidation();
             });
+
+        if (string.IsNullOrEmpty(options.TokenCertificatePath))
+        {
+            services.AddSingleton<TokenKeyRing>();
+            services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, TokenKeyRingConfiguration>();
+        }
     }
+
+    private static void ApiScopePolicy(AuthorizationPolicyBuilder policy, string scope) => policy
+        .AddAuthenticationSchemes(PortalCookie, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+        .RequireAuthenticatedUser()
+        .AddRequirements(new ApiScopeRequirement(scope));
 
     private static Task ApiAwareRedirect(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> ctx, int status)
     {

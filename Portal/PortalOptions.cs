@@ -26,6 +26,28 @@ public sealed class PortalOptions
 
     public string? TokenCertificatePassword { get; set; }
 
+    // Issue 13: a production install (keys shared by instances, credentials, first-run setup).
+
+    /// <summary>
+    /// Without a token certificate, the OpenID Connect server's keys live in the database (protected with Data
+    /// Protection) and a new pair takes over every this many days; the previous two periods' keys still validate.
+    /// </summary>
+    public int TokenKeyRotationDays { get; set; } = 90;
+
+    /// <summary>
+    /// A PFX whose certificate encrypts the Data Protection keys in the database (they protect every device secret,
+    /// TOTP key and session). Without it the keys are stored unencrypted: protect the database and its backups.
+    /// </summary>
+    public string? DataProtectionCertificatePath { get; set; }
+
+    public string? DataProtectionCertificatePassword { get; set; }
+
+    /// <summary>How long a rotated-out device API key is still accepted, so a terminal being re-keyed misses no alarm.</summary>
+    public TimeSpan ApiKeyRotationOverlap { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long the first-run setup link printed to the log stays valid.</summary>
+    public TimeSpan SetupLinkLifetime { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>
     /// Map tiles for the alarm pop-up, as a URL template with {z}, {x} and {y} (for example the police GIS's
     /// tile server). Without one the pop-up shows a plain schematic with the coordinates.
@@ -60,6 +82,8 @@ public sealed class PortalOptions
     /// confirmed the last draw; this adds a floor under a flood (fewer, larger draws: less CPU, more latency). See AlarmBoard.
     /// </summary>
     public int ConsoleRenderIntervalMs { get; set; }
+    /// <summary>The SIP intercom: where alarm terminals register and call (issue 11).</summary>
+    public Intercom.SipSettings Sip { get; set; } = new();
 
     // Gate camera pulls (issue #15): started at alarm intake, kept briefly after the last viewer.
 
@@ -74,6 +98,12 @@ public sealed class PortalOptions
     /// (the media benchmark points it at GStreamer's RTSP server).
     /// </summary>
     public string? DemoCameraRtspUrl { get; set; }
+
+    /// <summary>
+    /// Per camera model, a keyframe request outside RTSP for models that ignore RTCP PLI/FIR (issue #15), called when a
+    /// viewer waits for a keyframe and RTCP went unanswered.
+    /// </summary>
+    public List<CameraKeyframeHookOptions> CameraKeyframeHooks { get; set; } = [];
     // Issue #14 hardening: sign-in strength, sessions, security headers, proxies ("Portal:Security:...").
     public SignIn.SecurityOptions Security { get; set; } = new();
 
@@ -82,6 +112,54 @@ public sealed class PortalOptions
     /// Law asks of network logs (article 21).
     /// </summary>
     public int CameraAuditRetentionDays { get; set; } = 365;
+
+    /// <summary>Rate limits of the device API, per source address and per device (README, "Alarms").</summary>
+    public Portal.Core.Devices.DeviceRateLimitOptions DeviceRateLimits { get; set; } = new();
+}
+
+/// <summary>
+/// One camera model's keyframe hook ("Portal:CameraKeyframeHooks:N:..."). The request is sent with the camera's own
+/// credentials from the device registry; the template must not carry any.
+/// </summary>
+public sealed class CameraKeyframeHookOptions
+{
+    /// <summary>The device's model exactly as in the registry (compared ignoring case).</summary>
+    public string Model { get; set; } = string.Empty;
+
+    /// <summary>The request's URL, with <c>{host}</c> for the camera's host (from its RTSP URL), e.g. <c>http://{host}/keyframe</c>.</summary>
+    public string UrlTemplate { get; set; } = string.Empty;
+
+    /// <summary>HTTP method (PUT, POST or GET).</summary>
+    public string Method { get; set; } = "PUT";
+
+    /// <summary><c>Digest</c> (default: answers a Digest challenge only), <c>Basic</c> or <c>None</c>.</summary>
+    public Media.Bridges.CameraKeyframeHookAuth Auth { get; set; } = Media.Bridges.CameraKeyframeHookAuth.Digest;
+
+    /// <summary>The hook for a camera at <paramref name="host"/> with its login, or null with the reason when the template is unusable.</summary>
+    public Media.Bridges.CameraKeyframeHook? Build(string host, string? username, string? password, out string? problem)
+    {
+        problem = null;
+        if (Method.ToUpperInvariant() is not ("PUT" or "POST" or "GET"))
+        {
+            problem = "method must be PUT, POST or GET";
+            return null;
+        }
+
+        if (!Uri.TryCreate(UrlTemplate.Replace("{host}", host, StringComparison.OrdinalIgnoreCase), UriKind.Absolute, out var url)
+            || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            problem = "the URL template does not make an http(s) URL";
+            return null;
+        }
+
+        if (url.UserInfo.Length > 0)
+        {
+            problem = "the URL template carries credentials; the camera's own are used";
+            return null;
+        }
+
+        return new Media.Bridges.CameraKeyframeHook(url, Method.ToUpperInvariant(), Auth, username, password);
+    }
 }
 
 /// <summary>One entry of RTCPeerConnection's iceServers (for example "turn:turn.police.local:3478" with credentials).</summary>

@@ -21,6 +21,10 @@ public static class RecurringJobs
 
     public const string CameraAuditRetention = "camera-audit-retention";
 
+    public const string DeviceRefusalRetention = "device-refusal-retention";
+
+    public const string SecurityLogRetention = "security-log-retention";
+
     private static readonly TimeZoneInfo CityTime = TimeZoneInfo.CreateCustomTimeZone("China Standard Time", TimeSpan.FromHours(8), "China Standard Time", "CST");
 
     public const string DeviceHealthCheck = "device-health-check";
@@ -39,6 +43,12 @@ public static class RecurringJobs
         // Issue #14. Hourly: forget ended sign-in sessions. Daily 03:30: camera audit rows past their retention.
         jobs.AddOrUpdate<UserSessionCleanupJob>(UserSessionCleanup, x => x.RunAsync(CancellationToken.None), "17 * * * *");
         jobs.AddOrUpdate<CameraAuditRetentionJob>(CameraAuditRetention, x => x.RunAsync(CancellationToken.None), "30 3 * * *",
+            new RecurringJobOptions { TimeZone = CityTime });
+
+        // Issue #14, device door. Daily at night: refusal counts past 30 days, SecurityLog rows past 180 days.
+        jobs.AddOrUpdate<DeviceRefusalRetentionJob>(DeviceRefusalRetention, x => x.RunAsync(CancellationToken.None), "20 3 * * *",
+            new RecurringJobOptions { TimeZone = CityTime });
+        jobs.AddOrUpdate<Portal.Core.Security.SecurityLogRetentionJob>(SecurityLogRetention, x => x.RunAsync(CancellationToken.None), "25 3 * * *",
             new RecurringJobOptions { TimeZone = CityTime });
 
         // Device health (issue 12): every minute one job checks every device (Portal:Health); nightly, old history goes.

@@ -9,14 +9,14 @@ public static class Chromium
 
     /// <summary>
     /// No sandbox (containers), nothing resolved or fetched beyond 127.0.0.1, no background throttling (a page not in
-    /// front keeps its timers), camera and microphone granted with fake devices, video that plays without a gesture.
+    /// front keeps its timers), camera and microphone granted with fake devices (a beep for the intercom's microphone), video that plays without a gesture.
     /// </summary>
     public static readonly IReadOnlyList<string> Args =
     [
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--disable-renderer-backgrounding",
         "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
-        "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--autoplay-policy=no-user-gesture-required",
     ];
 
     /// <param name="playwright">The Playwright driver.</param>

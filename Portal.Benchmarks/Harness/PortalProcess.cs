@@ -10,6 +10,9 @@ namespace Portal.Benchmarks.Harness;
 /// <summary>How <see cref="PortalProcess"/> starts the portal; every setting has the tests' default.</summary>
 public sealed record PortalProcessOptions
 {
+    /// <summary>False starts a production install (issue 13): no demo city or users, the first-run setup link in the log.</summary>
+    public bool DemoMode { get; init; } = true;
+
     /// <summary>Demo schools to seed; null keeps the portal's own default (420).</summary>
     public int? DemoSchoolCount { get; init; }
 
@@ -24,10 +27,11 @@ public sealed record PortalProcessOptions
 }
 
 /// <summary>
-/// A real portal process on 127.0.0.1 in demo mode, with its own data folder, a free HTTP port and a free WebRTC
-/// UDP port (a portal running beside it holds 8555), started from the Portal.dll built beside the caller. The one
-/// launcher of the tests and the benchmarks (issue #14 item 9). It can be killed and started again on the same
-/// data folder (restart tests), or stopped with SIGTERM as a service manager would (clean-exit tests).
+/// A real portal process on 127.0.0.1 in demo mode (unless <see cref="PortalProcessOptions.DemoMode"/> is off), with its
+/// own data folder, a free HTTP port and a free WebRTC UDP port (a portal running beside it holds 8555), started from
+/// the Portal.dll built beside the caller. The one launcher of the tests and the benchmarks (issue #14 item 9). It can
+/// be killed and started again on the same data folder (restart tests), or stopped with SIGTERM as a service manager
+/// would (clean-exit tests).
 /// </summary>
 public sealed class PortalProcess : IAsyncDisposable
 {
@@ -42,6 +46,7 @@ public sealed class PortalProcess : IAsyncDisposable
     private PortalProcess(string dataFolder, int port, PortalProcessOptions options, bool ownsFolder)
     {
         DataFolder = dataFolder;
+        SipPort = FreePorts.UdpAndTcp();
         BaseUrl = $"http://127.0.0.1:{port}";
         Db = new Db(Db.SqliteConnectionString(Path.Combine(dataFolder, "portal.db")), SqlDialect.Sqlite);
         _options = options;
@@ -49,6 +54,9 @@ public sealed class PortalProcess : IAsyncDisposable
     }
 
     public string BaseUrl { get; }
+
+    /// <summary>The portal's SIP port (UDP and TCP) on 127.0.0.1, where terminals register and call (issue 11).</summary>
+    public int SipPort { get; }
 
     public string DataFolder { get; }
 
@@ -88,6 +96,30 @@ public sealed class PortalProcess : IAsyncDisposable
         return portal;
     }
 
+    /// <summary>
+    /// Waits until the portal has written a line matching <paramref name="pattern"/> (the first-run setup link, say)
+    /// and returns the match; fails with the log when the process exits or <paramref name="timeout"/> passes first.
+    /// </summary>
+    public async Task<System.Text.RegularExpressions.Match> WaitForLogAsync(System.Text.RegularExpressions.Regex pattern, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (pattern.Match(Log) is { Success: true } match)
+            {
+                return match;
+            }
+
+            if (_process is not { HasExited: false } || clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"The portal's log never matched {pattern}:\n" + Log);
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Starts the process (again, after <see cref="KillAsync"/>) and waits for /healthz.</summary>
     public async Task StartAgainAsync()
     {
@@ -98,7 +130,9 @@ public sealed class PortalProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=true", "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder };
+        var arguments = new List<string> { Path.Combine(AppContext.BaseDirectory, "Portal.dll"), "--urls", BaseUrl, "--Portal:DemoMode=" + (_options.DemoMode ? "true" : "false"), "--Portal:WebRtcPort=0", "--Portal:DataFolder=" + DataFolder };
+        // The SIP intercom on its own free port and any free RTP ports (two portals side by side must not share 5060).
+        arguments.AddRange(["--Portal:Sip:BindAddress=127.0.0.1", "--Portal:Sip:Port=" + SipPort.ToString(CultureInfo.InvariantCulture), "--Portal:Sip:RtpPortMin=0", "--Portal:Sip:RtpPortMax=0"]);
         if (_options.DemoSchoolCount is { } schools)
         {
             arguments.Add("--Portal:DemoSchoolCount=" + schools.ToString(CultureInfo.InvariantCulture));

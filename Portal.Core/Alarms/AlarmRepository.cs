@@ -118,12 +118,18 @@ public sealed class AlarmRepository(Db db)
         WHERE a.State = @Ringing AND a.AnswerDeadlineUtc <= @Now
         """;
 
+    // To the centre's own escalation target (set by an administrator), else the city centre; an alarm with
+    // nowhere to go (no city centre yet) keeps ringing where it is rather than failing the whole pass.
     private const string Escalate = """
-        UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, CentreId = @CityCentreId, AnswerDeadlineUtc = NULL
+        UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL,
+            CentreId = COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId)
         WHERE Id = @Id AND State = @Ringing
+          AND COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId) IS NOT NULL
         """;
 
     private const string SelectCityCentre = "SELECT Id FROM PoliceCentre WHERE DistrictId IS NULL";
+
+    private const string SelectCentreOf = "SELECT CentreId FROM Alarm WHERE Id = @Id";
 
     private const string CountRecentTests = "SELECT COUNT(*) FROM Alarm WHERE SchoolId = @SchoolId AND IsTest = 1 AND (State < @Closed OR RaisedUtc >= @Since)";
 
@@ -265,7 +271,7 @@ public sealed class AlarmRepository(Db db)
     public async Task<IReadOnlyList<Escalation>> EscalateDueAsync(DateTime now, Action<int, Exception>? onFailure = null, CancellationToken ct = default)
     {
         List<Escalation> due;
-        int city;
+        int? city;
         await using (var connection = await db.OpenAsync(ct).ConfigureAwait(false))
         {
             due = [.. await connection.QueryAsync<Escalation>(new CommandDefinition(SelectDue, new { Now = now, Ringing = (int)AlarmState.Ringing }, cancellationToken: ct)).ConfigureAwait(false)];
@@ -274,7 +280,7 @@ public sealed class AlarmRepository(Db db)
                 return [];
             }
 
-            city = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
+            city = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(SelectCityCentre, cancellationToken: ct)).ConfigureAwait(false);
         }
 
         try
@@ -300,7 +306,7 @@ public sealed class AlarmRepository(Db db)
         }
     }
 
-    private async Task<List<Escalation>> EscalateAsync(List<Escalation> due, int city, DateTime now, CancellationToken ct)
+    private async Task<List<Escalation>> EscalateAsync(List<Escalation> due, int? city, DateTime now, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         var escalated = new List<Escalation>();
@@ -310,7 +316,9 @@ public sealed class AlarmRepository(Db db)
             // Conditional: another instance (or an operator's answer) may have got there first.
             if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { one.Id, Now = now, CityCentreId = city, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
             {
-                await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = one.Id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system", CentreId = city }, ct).ConfigureAwait(false);
+                // The centre it went to: the former centre's own escalation target, else the city's.
+                var to = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCentreOf, new { one.Id }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = one.Id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system", CentreId = to }, ct).ConfigureAwait(false);
                 escalated.Add(one);
             }
         }

@@ -65,7 +65,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
         {
             var id = await _districts.CreateAsync(tx, new District(0, code, name, nameEn), ct).ConfigureAwait(false);
             districtIds.Add(id);
-            await DistrictRepository.CreateCentreAsync(tx, new PoliceCentre
+            await _districts.CreateCentreAsync(tx, new PoliceCentre
             {
                 Name = $"{name.TrimEnd('区', '市')}分局110指挥中心",
                 NameEn = $"{nameEn} 110 Centre",
@@ -74,7 +74,7 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
             }, ct).ConfigureAwait(false);
         }
 
-        await DistrictRepository.CreateCentreAsync(tx, new PoliceCentre { Name = "青岛市110指挥中心", NameEn = "Qingdao City 110 Centre", AnswerDeadlineSeconds = 30 }, ct).ConfigureAwait(false);
+        await _districts.CreateCentreAsync(tx, new PoliceCentre { Name = "青岛市110指挥中心", NameEn = "Qingdao City 110 Centre", AnswerDeadlineSeconds = 30 }, ct).ConfigureAwait(false);
 
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < schoolCount; i++)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Portal.Core.Devices;
 
 public enum DeviceKind
@@ -70,7 +72,11 @@ public sealed record Device
 
     public DeviceHealthState HealthState { get; init; }
 
+    /// <summary>When the platform last saw the device (any signed request, SIP registration or call), server time.</summary>
     public DateTime? LastSeenUtc { get; init; }
+
+    /// <summary>The device's own signed timestamp of its newest accepted HTTP heartbeat (a replay is no newer).</summary>
+    public DateTime? LastHeartbeatUtc { get; init; }
 
     public DateTime CreatedUtc { get; init; }
 
@@ -96,8 +102,12 @@ public sealed record DeviceListItem
 
     public required string SerialNumber { get; init; }
 
+    /// <summary>For administrators only (need to know): null, and left out of API answers, for everyone else.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? SipAccount { get; init; }
 
+    /// <summary>For administrators only (need to know): null, and left out of API answers, for everyone else.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? RtspUrl { get; init; }
 
     public DeviceInstallState InstallState { get; init; }
@@ -107,4 +117,107 @@ public sealed record DeviceListItem
     public DeviceHealthState HealthState { get; init; }
 
     public DateTime? LastSeenUtc { get; init; }
+
+    /// <summary>The terminal's serial changed and it needs a new key (issue 13); shown to administrators.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool RekeyRequired { get; init; }
+}
+
+/// <summary>A device's credentials as stored (protected), for the credential administration and nothing else.</summary>
+public sealed record DeviceCredentials
+{
+    public int Id { get; init; }
+
+    public DeviceKind Kind { get; init; }
+
+    public required string SerialNumber { get; init; }
+
+    public string? Username { get; init; }
+
+    public string? SecretProtected { get; init; }
+
+    public string? ApiKeyProtected { get; init; }
+
+    public string? ApiKeyPreviousProtected { get; init; }
+
+    public DateTime? ApiKeyPreviousUntilUtc { get; init; }
+
+    public DateTime? ApiKeyIssuedUtc { get; init; }
+
+    /// <summary>Set by a registry import that changed the device's serial: new hardware that needs a new key.</summary>
+    public bool RekeyRequired { get; init; }
+}
+
+/// <summary>
+/// A device as a person sees it (issue 13, need to know): everyone in scope sees model, serial, state and last
+/// seen; addresses, user names and whether secrets are set are filled in for administrators only, and left out
+/// of API answers for everyone else. The media plane reads <see cref="Device"/> itself, never this.
+/// </summary>
+public sealed record DeviceView
+{
+    public int Id { get; init; }
+
+    public int SchoolId { get; init; }
+
+    public DeviceKind Kind { get; init; }
+
+    public required string Model { get; init; }
+
+    public required string SerialNumber { get; init; }
+
+    public DeviceInstallState InstallState { get; init; }
+
+    public bool Enabled { get; init; }
+
+    public DeviceHealthState HealthState { get; init; }
+
+    public DateTime? LastSeenUtc { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SipAccount { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RtspUrl { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OnvifUrl { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Username { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? HasSecret { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? HasApiKey { get; init; }
+
+    /// <summary>The view of <paramref name="d"/> that <paramref name="scope"/> may have.</summary>
+    public static DeviceView For(Security.UserScope scope, Device d)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(d);
+        var view = new DeviceView
+        {
+            Id = d.Id,
+            SchoolId = d.SchoolId,
+            Kind = d.Kind,
+            Model = d.Model,
+            SerialNumber = d.SerialNumber,
+            InstallState = d.InstallState,
+            Enabled = d.Enabled,
+            HealthState = d.HealthState,
+            LastSeenUtc = d.LastSeenUtc,
+        };
+        return scope.IsAdmin
+            ? view with
+            {
+                SipAccount = d.SipAccount,
+                RtspUrl = d.RtspUrl,
+                OnvifUrl = d.OnvifUrl,
+                Username = d.Username,
+                HasSecret = d.SecretProtected is not null,
+                HasApiKey = d.ApiKeyProtected is not null,
+            }
+            : view;
+    }
 }

@@ -34,17 +34,22 @@ public enum DeviceRefusal
 
     /// <summary>No 110 centre can take the alarm: neither the school's district nor the city has one (HTTP 503, SIP 503).</summary>
     NoCentre,
+
+    /// <summary>Too many requests from this address or this device; try again after <see cref="DeviceAnswer.RetryAfter"/> (HTTP 429).</summary>
+    RateLimited,
 }
 
 /// <summary>
 /// The entry point's answer: accepted (for an alarm its id and whether it joined the device's open alarm), or the
 /// refusal. Never an exception for anything a device can send.
 /// </summary>
-public sealed record DeviceAnswer(DeviceRefusal Refusal, int AlarmId = 0, bool Joined = false)
+public sealed record DeviceAnswer(DeviceRefusal Refusal, int AlarmId = 0, bool Joined = false, TimeSpan RetryAfter = default)
 {
     public bool Accepted => Refusal == DeviceRefusal.None;
 
     public static DeviceAnswer Refused(DeviceRefusal refusal) => new(refusal);
+
+    public static DeviceAnswer RateLimited(TimeSpan retryAfter) => new(DeviceRefusal.RateLimited, RetryAfter: retryAfter);
 }
 
 /// <summary>
@@ -81,11 +86,16 @@ public sealed class DeviceIntake(
     AlarmIntake alarms,
     DevicePresence presence,
     AdminAlertRepository alerts,
+    DeviceRefusalCounter refusals,
+    DeviceRateLimiter limiter,
     TimeProvider time,
     ILogger<DeviceIntake> logger)
 {
     /// <summary>The largest body a device request may carry.</summary>
     public const int MaxBodyBytes = 16 * 1024;
+
+    /// <summary>How often a device on the HTTP API should send a heartbeat (it is told so in each answer).</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan CentreCacheAge = TimeSpan.FromSeconds(30);
 
@@ -103,17 +113,74 @@ public sealed class DeviceIntake(
 
         if (device.Kind != DeviceKind.AlarmTerminal)
         {
-            await verifier.LogAsync(request.RemoteAddress, device.Id, "NotATerminal", null, ct).ConfigureAwait(false);
-            return DeviceAnswer.Refused(DeviceRefusal.NotATerminal);
+            return Refuse(request.RemoteAddress, DeviceRefusalReasons.NotATerminal, DeviceRefusal.NotATerminal);
         }
 
         if (!IsEmptyOrJsonObject(request.Body))
         {
-            await verifier.LogAsync(request.RemoteAddress, device.Id, "MalformedJson", null, ct).ConfigureAwait(false);
-            return DeviceAnswer.Refused(DeviceRefusal.MalformedBody);
+            return Refuse(request.RemoteAddress, DeviceRefusalReasons.MalformedJson, DeviceRefusal.MalformedBody);
         }
 
-        return await SubmitAsync(device, AlarmSource.DeviceApi, request.RemoteAddress, request.Nonce, ct).ConfigureAwait(false);
+        // A replay of a captured press stops here, before it spends the terminal's allowance or reaches the alarm writer.
+        if (!verifier.RememberNonce(device.Id, request.Nonce!))
+        {
+            return Refuse(request.RemoteAddress, DeviceRefusalReasons.Replay, DeviceRefusal.Replay);
+        }
+
+        // Nothing written yet when refused here or when the write fails: the same signed request may be sent again.
+        if (!limiter.TryAcquire(device, out var retryAfter))
+        {
+            verifier.ForgetNonce(device.Id, request.Nonce!);
+            refusals.Count(request.RemoteAddress, DeviceRefusalReasons.DeviceRateLimited);
+            return DeviceAnswer.RateLimited(retryAfter);
+        }
+
+        try
+        {
+            return await SubmitAsync(device, AlarmSource.DeviceApi, request.RemoteAddress, request.Nonce, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            verifier.ForgetNonce(device.Id, request.Nonce!);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The signed HTTP door for liveness: a device says it is alive (<c>POST /api/device/heartbeat</c>, about every
+    /// <see cref="HeartbeatInterval"/>). Same signature and freshness rules as an alarm; its X-Timestamp must be newer
+    /// than the device's last accepted heartbeat (else <see cref="DeviceRefusal.Replay"/>). Records the sighting in
+    /// memory (<see cref="DevicePresence"/>): no database write on this path, and nothing in the alarm writer's queue.
+    /// </summary>
+    public async Task<DeviceAnswer> HeartbeatAsync(DeviceRequest request, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (device, refusal) = await VerifyAsync(request, ct).ConfigureAwait(false);
+        if (device is null)
+        {
+            return DeviceAnswer.Refused(refusal);
+        }
+
+        if (!IsEmptyOrJsonObject(request.Body))
+        {
+            return Refuse(request.RemoteAddress, DeviceRefusalReasons.MalformedJson, DeviceRefusal.MalformedBody);
+        }
+
+        // The verifier has checked the timestamp is a number within the window. A replay is refused before the
+        // device's allowance is spent, so replaying its heartbeats cannot block its alarm presses.
+        var signedUtc = DateTimeOffset.FromUnixTimeSeconds(long.Parse(request.Timestamp!, System.Globalization.CultureInfo.InvariantCulture)).UtcDateTime;
+        if (!presence.TryAcceptHeartbeat(device, signedUtc))
+        {
+            return Refuse(request.RemoteAddress, DeviceRefusalReasons.Replay, DeviceRefusal.Replay);
+        }
+
+        if (!limiter.TryAcquire(device, out var retryAfter))
+        {
+            refusals.Count(request.RemoteAddress, DeviceRefusalReasons.DeviceRateLimited);
+            return DeviceAnswer.RateLimited(retryAfter);
+        }
+
+        return new DeviceAnswer(DeviceRefusal.None);
     }
 
     /// <summary>
@@ -125,14 +192,18 @@ public sealed class DeviceIntake(
         var device = await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false);
         if (device is null || !device.Enabled)
         {
-            await verifier.LogAsync(remoteAddress, device?.Id, device is null ? nameof(DeviceAuthFailure.UnknownDevice) : nameof(DeviceAuthFailure.Disabled), "sip", ct).ConfigureAwait(false);
-            return DeviceAnswer.Refused(DeviceRefusal.Unauthorized);
+            return Refuse(remoteAddress, (device is null ? DeviceAuthFailure.UnknownDevice : DeviceAuthFailure.Disabled).ToString(), DeviceRefusal.Unauthorized);
         }
 
         if (device.Kind != DeviceKind.AlarmTerminal)
         {
-            await verifier.LogAsync(remoteAddress, device.Id, "NotATerminal", "sip", ct).ConfigureAwait(false);
-            return DeviceAnswer.Refused(DeviceRefusal.NotATerminal);
+            return Refuse(remoteAddress, DeviceRefusalReasons.NotATerminal, DeviceRefusal.NotATerminal);
+        }
+
+        if (!limiter.TryAcquire(device, out var retryAfter))
+        {
+            refusals.Count(remoteAddress, DeviceRefusalReasons.DeviceRateLimited);
+            return DeviceAnswer.RateLimited(retryAfter);
         }
 
         return await SubmitAsync(device, AlarmSource.Sip, remoteAddress, nonce: null, ct).ConfigureAwait(false);
@@ -166,11 +237,25 @@ public sealed class DeviceIntake(
     }
 
     /// <summary>The answer to a request whose body was longer than <see cref="MaxBodyBytes"/> (the door stops reading it).</summary>
-    public async Task<DeviceAnswer> RefuseOversizedAsync(string? remoteAddress, long? length, CancellationToken ct = default)
+    public DeviceAnswer RefuseOversized(string? remoteAddress) => Refuse(remoteAddress, DeviceRefusalReasons.BodyTooLarge, DeviceRefusal.BodyTooLarge);
+
+    /// <summary>
+    /// The door asks this before it reads a request's body: a <see cref="DeviceRefusal.RateLimited"/> answer when the
+    /// device named by <paramref name="serial"/> has used up its allowance (see <see cref="DeviceRateLimiter"/>), else null.
+    /// </summary>
+    public DeviceAnswer? Throttled(string? serial, string? remoteAddress)
     {
-        await verifier.LogAsync(remoteAddress, null, "BodyTooLarge", length?.ToString(System.Globalization.CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
-        return DeviceAnswer.Refused(DeviceRefusal.BodyTooLarge);
+        if (!limiter.IsBlocked(serial, out var retryAfter))
+        {
+            return null;
+        }
+
+        refusals.Count(remoteAddress, DeviceRefusalReasons.DeviceRateLimited);
+        return DeviceAnswer.RateLimited(retryAfter);
     }
+
+    /// <summary>Counts a refusal by the door's own per-address limit (it answers before anything reaches this class).</summary>
+    public void CountAddressLimited(string? remoteAddress) => refusals.Count(remoteAddress, DeviceRefusalReasons.RateLimited);
 
     private async Task<(Device? Device, DeviceRefusal Refusal)> VerifyAsync(DeviceRequest request, CancellationToken ct)
     {
@@ -193,12 +278,12 @@ public sealed class DeviceIntake(
         presence.Seen(device);
         if (receipt.Replay)
         {
-            await verifier.LogReplayAsync(remoteAddress, device.Id, ct).ConfigureAwait(false);
-            return DeviceAnswer.Refused(DeviceRefusal.Replay);
+            return Refuse(remoteAddress, DeviceRefusalReasons.Replay, DeviceRefusal.Replay);
         }
 
         if (receipt.NoCentre)
         {
+            refusals.Count(remoteAddress, DeviceRefusalReasons.NoCentre);
             logger.LogError("Alarm from device {DeviceId} at school {SchoolCode} refused: no 110 centre for district {DistrictId} and no city centre",
                 device.Id, school.Code, school.DistrictId);
             await AlertAsync(AdminAlertKinds.NoCentre, school, "refused", ct).ConfigureAwait(false);
@@ -245,6 +330,12 @@ public sealed class DeviceIntake(
         {
             logger.LogError(ex, "Could not record the administrator alert {Kind} for district {DistrictId}", kind, school.DistrictId);
         }
+    }
+
+    private DeviceAnswer Refuse(string? remoteAddress, string reason, DeviceRefusal refusal)
+    {
+        refusals.Count(remoteAddress, reason);
+        return DeviceAnswer.Refused(refusal);
     }
 
     private static bool IsEmptyOrJsonObject(ReadOnlyMemory<byte> body)

@@ -19,7 +19,10 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
 
     private readonly Lock _swap = new();
-    private Dictionary<int, DateTime> _pending = [];
+    private Dictionary<int, Sighting> _pending = [];
+
+    // The newest accepted heartbeat's signed time per device, since start (the database holds it across restarts).
+    private readonly Dictionary<int, DateTime> _lastHeartbeat = [];
 
     // The newest flushed or pending sighting per device, for readers that cannot wait for the flush.
     private readonly ConcurrentDictionary<int, DateTime> _latest = new();
@@ -30,10 +33,52 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     public void Seen(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        Record(device, heartbeatUtc: null);
+    }
+
+    /// <summary>
+    /// Accepts a correctly signed heartbeat and records the sighting, when its signed time <paramref name="signedUtc"/>
+    /// is newer than the device's newest accepted heartbeat (in memory, or <see cref="Device.LastHeartbeatUtc"/> as read
+    /// with the request). False for a replay (or a repeat within the same second): nothing is recorded.
+    /// <para>
+    /// Why not spend the nonce, as an alarm does: that is a durable write per heartbeat. What a replayed heartbeat
+    /// could do is make a dead device look alive; a heartbeat must therefore be newer than the last one, which this
+    /// checks in memory and, across restarts and instances, against the flushed signed time. The only replays left are
+    /// of a heartbeat accepted within the last flush interval (before a crash, or sent to another instance), each once:
+    /// they say what was true seconds ago.
+    /// </para>
+    /// </summary>
+    public bool TryAcceptHeartbeat(Device device, DateTime signedUtc)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        lock (_swap)
+        {
+            var last = _lastHeartbeat.TryGetValue(device.Id, out var known) ? known : DateTime.MinValue;
+            if (device.LastHeartbeatUtc is { } stored && stored > last)
+            {
+                last = stored;
+            }
+
+            if (signedUtc <= last)
+            {
+                return false;
+            }
+
+            _lastHeartbeat[device.Id] = signedUtc;
+        }
+
+        Record(device, signedUtc);
+        return true;
+    }
+
+    private void Record(Device device, DateTime? heartbeatUtc)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         lock (_swap)
         {
-            _pending[device.Id] = now;
+            _pending[device.Id] = _pending.TryGetValue(device.Id, out var earlier)
+                ? new Sighting(now, heartbeatUtc ?? earlier.HeartbeatUtc)
+                : new Sighting(now, heartbeatUtc);
         }
 
         _latest[device.Id] = now;
@@ -49,7 +94,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     /// <summary>Writes the sightings gathered since the last flush, in one transaction. Returns how many devices it wrote.</summary>
     public async Task<int> FlushAsync(CancellationToken ct = default)
     {
-        Dictionary<int, DateTime> batch;
+        Dictionary<int, Sighting> batch;
         lock (_swap)
         {
             if (_pending.Count == 0)
@@ -63,7 +108,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
 
         try
         {
-            await devices.SetLastSeenAsync([.. batch.Select(p => (p.Key, p.Value))], ct).ConfigureAwait(false);
+            await devices.SetLastSeenAsync([.. batch.Select(p => (p.Key, p.Value.SeenUtc, p.Value.HeartbeatUtc))], ct).ConfigureAwait(false);
             return batch.Count;
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
@@ -71,9 +116,10 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
             // Put them back (a newer sighting wins) so the next flush writes them.
             lock (_swap)
             {
-                foreach (var (id, at) in batch)
+                foreach (var (id, old) in batch)
                 {
-                    _pending.TryAdd(id, at); // a newer sighting taken meanwhile wins
+                    // A sighting taken meanwhile is newer; keep the older heartbeat time only if it has none.
+                    _pending[id] = _pending.TryGetValue(id, out var newer) ? newer with { HeartbeatUtc = newer.HeartbeatUtc ?? old.HeartbeatUtc } : old;
                 }
             }
 
@@ -131,4 +177,6 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
         {
         }
     }
+
+    private readonly record struct Sighting(DateTime SeenUtc, DateTime? HeartbeatUtc);
 }

@@ -24,7 +24,7 @@ public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
+        InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -52,7 +52,7 @@ public sealed class DeviceRepository(Db db)
 
     private const string ListColumns = """
         d.Id, d.SchoolId, s.Name AS SchoolName, s.Code AS SchoolCode, s.DistrictId, d.Kind, d.Model, d.SerialNumber,
-        d.SipAccount, d.RtspUrl, d.InstallState, d.Enabled, d.HealthState, d.LastSeenUtc
+        d.SipAccount, d.RtspUrl, d.InstallState, d.Enabled, d.HealthState, d.LastSeenUtc, d.RekeyRequired
         """;
 
     private const string InsertSqlite = """
@@ -81,21 +81,25 @@ public sealed class DeviceRepository(Db db)
 
     // A registry import carries a terminal's school, model and SIP account, and a camera's school, model and
     // addresses (issue 13: an import that wrote the whole row back had dropped the terminals' API keys).
+    // The serial too, when a row names new hardware for a school's only terminal or camera (RegistryPlan.ReplacedDevice):
+    // a terminal whose serial changes is flagged for a new key (the right-hand side reads the row as it was).
     private const string UpdateTerminalFromRegistry = """
-        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, SipAccount = @SipAccount, UpdatedUtc = @UpdatedUtc
+        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, SipAccount = @SipAccount, UpdatedUtc = @UpdatedUtc,
+            SerialNumber = @SerialNumber, RekeyRequired = CASE WHEN SerialNumber <> @SerialNumber THEN 1 ELSE RekeyRequired END
         WHERE Id = @Id
         """;
 
     private const string UpdateCameraFromRegistry = """
-        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, UpdatedUtc = @UpdatedUtc
+        UPDATE Device SET SchoolId = @SchoolId, Model = @Model, RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, UpdatedUtc = @UpdatedUtc,
+            SerialNumber = @SerialNumber
         WHERE Id = @Id
         """;
 
     private const string ReleaseSipAccount = "UPDATE Device SET SipAccount = NULL WHERE Id = @Id";
 
+    // The serial is the device's identity: a step never changes it (a different one is held, see InstallationHold).
     private const string UpdateInstalled = """
-        UPDATE Device SET SerialNumber = @SerialNumber,
-            InstallState = CASE WHEN InstallState < @Installed THEN @Installed ELSE InstallState END, UpdatedUtc = @Now
+        UPDATE Device SET InstallState = CASE WHEN InstallState < @Installed THEN @Installed ELSE InstallState END, UpdatedUtc = @Now
         WHERE Id = @Id
         """;
 
@@ -116,7 +120,13 @@ public sealed class DeviceRepository(Db db)
         """;
 
     // Never backwards: another instance may have written a newer sighting meanwhile.
-    private const string UpdateLastSeen = "UPDATE Device SET LastSeenUtc = @LastSeenUtc WHERE Id = @Id AND (LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc)";
+    private const string UpdateLastSeen = """
+        UPDATE Device SET
+            LastSeenUtc = CASE WHEN LastSeenUtc IS NULL OR LastSeenUtc < @LastSeenUtc THEN @LastSeenUtc ELSE LastSeenUtc END,
+            LastHeartbeatUtc = CASE WHEN @LastHeartbeatUtc IS NOT NULL AND (LastHeartbeatUtc IS NULL OR LastHeartbeatUtc < @LastHeartbeatUtc)
+                THEN @LastHeartbeatUtc ELSE LastHeartbeatUtc END
+        WHERE Id = @Id
+        """;
 
     private const string UpdateHealth = "UPDATE Device SET HealthState = @HealthState WHERE Id = @Id AND HealthState <> @HealthState";
 
@@ -233,10 +243,10 @@ public sealed class DeviceRepository(Db db)
         }
     }
 
-    /// <summary>An installer recorded the device as installed with <paramref name="serialNumber"/>; the state never goes back.</summary>
-    internal static Task SetInstalledAsync(DbTransaction tx, int id, string serialNumber, DateTime now, CancellationToken ct) =>
+    /// <summary>An installer recorded the device as installed (with the registry's serial); the state never goes back.</summary>
+    internal static Task SetInstalledAsync(DbTransaction tx, int id, DateTime now, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstalled,
-            new { Id = id, SerialNumber = serialNumber, Installed = (int)DeviceInstallState.Installed, Now = now }, tx, cancellationToken: ct));
+            new { Id = id, Installed = (int)DeviceInstallState.Installed, Now = now }, tx, cancellationToken: ct));
 
     /// <summary>The platform has seen the device (registered, signed request, stream): Connected at least, online, seen now.</summary>
     internal static Task SetConnectedAsync(DbTransaction tx, int id, DateTime now, CancellationToken ct) =>
@@ -257,15 +267,15 @@ public sealed class DeviceRepository(Db db)
     /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) in one transaction with one prepared
     /// statement: one lock and one sync for the lot, so the alarm intake waits at most one short commit.
     /// </summary>
-    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc)> sightings, CancellationToken ct)
+    internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc, DateTime? LastHeartbeatUtc)> sightings, CancellationToken ct)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
         {
-            foreach (var (id, at) in sightings)
+            foreach (var (id, seen, heartbeat) in sightings)
             {
-                await update.Set("Id", id).Set("LastSeenUtc", at).ExecuteAsync(ct).ConfigureAwait(false);
+                await update.Set("Id", id).Set("LastSeenUtc", seen).Set("LastHeartbeatUtc", heartbeat).ExecuteAsync(ct).ConfigureAwait(false);
             }
         }
 
@@ -282,6 +292,90 @@ public sealed class DeviceRepository(Db db)
     /// <summary>Records a device's health inside the caller's transaction (the health checks write the transition's history with it).</summary>
     internal static async Task<bool> SetHealthAsync(DbTransaction tx, int id, DeviceHealthState state, CancellationToken ct) =>
         await tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateHealth, new { Id = id, HealthState = (int)state }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    // Credentials (issue 13): each change is one statement on the columns it owns, so a rotation can never
+    // lose a key written meanwhile, and nothing else in the row is rewritten. On the right-hand side of SET both
+    // engines read the row as it was, so the current key becomes the previous one in the same statement.
+    private const string SelectCredentials = """
+        SELECT Id, Kind, SerialNumber, Username, SecretProtected, ApiKeyProtected, ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc,
+            ApiKeyIssuedUtc, RekeyRequired
+        FROM Device WHERE Id = @Id
+        """;
+
+    private const string SelectPreviousApiKey = "SELECT ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc FROM Device WHERE Id = @Id";
+
+    private const string RotateApiKey = """
+        UPDATE Device SET ApiKeyPreviousProtected = ApiKeyProtected,
+            ApiKeyPreviousUntilUtc = CASE WHEN ApiKeyProtected IS NULL THEN NULL ELSE @PreviousUntilUtc END,
+            ApiKeyProtected = @ApiKeyProtected, ApiKeyIssuedUtc = @Now, RekeyRequired = 0, UpdatedUtc = @Now
+        WHERE Id = @Id
+        """;
+
+    private const string RevokeApiKey = """
+        UPDATE Device SET ApiKeyProtected = NULL, ApiKeyPreviousProtected = NULL, ApiKeyPreviousUntilUtc = NULL, ApiKeyIssuedUtc = NULL,
+            UpdatedUtc = @Now
+        WHERE Id = @Id
+        """;
+
+    private const string SetSecret = "UPDATE Device SET SecretProtected = @SecretProtected, UpdatedUtc = @Now WHERE Id = @Id";
+
+    private const string SetLogin = "UPDATE Device SET Username = @Username, SecretProtected = @SecretProtected, UpdatedUtc = @Now WHERE Id = @Id";
+
+    // A confirmed change of identity (issue 13): new hardware under the same registry entry. Its secrets stay, and a
+    // terminal is flagged for a new key, since the key belonged to the hardware it replaces.
+    private const string ChangeSerial = """
+        UPDATE Device SET SerialNumber = @SerialNumber, InstallState = CASE WHEN InstallState < 1 THEN 1 ELSE InstallState END,
+            RekeyRequired = CASE WHEN Kind = @Terminal THEN 1 ELSE RekeyRequired END, UpdatedUtc = @Now
+        WHERE Id = @Id
+        """;
+
+    internal static async Task<bool> ChangeSerialAsync(DbTransaction tx, int id, string serialNumber, DateTime now, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(ChangeSerial,
+            new { Id = id, SerialNumber = serialNumber, Terminal = (int)DeviceKind.AlarmTerminal, Now = now }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
+
+    public async Task<DeviceCredentials?> GetCredentialsAsync(int id, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.QuerySingleOrDefaultAsync<DeviceCredentials>(new CommandDefinition(SelectCredentials, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    /// <summary>The key a rotation replaced and until when it is still accepted (both null when there is none).</summary>
+    public async Task<(string? Protected, DateTime? UntilUtc)> GetPreviousApiKeyAsync(int id, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        var row = await connection.QuerySingleOrDefaultAsync<PreviousApiKey>(
+            new CommandDefinition(SelectPreviousApiKey, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+        return (row?.ApiKeyPreviousProtected, row?.ApiKeyPreviousUntilUtc);
+    }
+
+    /// <summary>Stores a new API key; the current one (if any) stays valid until <paramref name="previousUntilUtc"/>. Clears the re-key flag.</summary>
+    public async Task<bool> RotateApiKeyAsync(int id, string apiKeyProtected, DateTime previousUntilUtc, DateTime now, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteAsync(new CommandDefinition(RotateApiKey,
+            new { Id = id, ApiKeyProtected = apiKeyProtected, PreviousUntilUtc = previousUntilUtc, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Removes the API key and any previous one at once: the device's next signed request is refused.</summary>
+    public async Task<bool> RevokeApiKeyAsync(int id, DateTime now, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteAsync(new CommandDefinition(RevokeApiKey, new { Id = id, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Sets (or clears, with null) the device's password: a terminal's SIP digest password.</summary>
+    public async Task<bool> SetSecretAsync(int id, string? secretProtected, DateTime now, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteAsync(new CommandDefinition(SetSecret, new { Id = id, SecretProtected = secretProtected, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Sets a camera's user name and password (RTSP and ONVIF) together.</summary>
+    public async Task<bool> SetLoginAsync(int id, string? username, string? secretProtected, DateTime now, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return await connection.ExecuteAsync(new CommandDefinition(SetLogin,
+            new { Id = id, Username = username, SecretProtected = secretProtected, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+    }
 
     internal static string PageSql(Db db) =>
         "SELECT COUNT(*) " + ListFrom + ";\n"
@@ -304,9 +398,17 @@ public sealed class DeviceRepository(Db db)
         "Enabled" => d.Enabled,
         "HealthState" => d.HealthState,
         "LastSeenUtc" => d.LastSeenUtc,
+        "LastHeartbeatUtc" => d.LastHeartbeatUtc,
         "CreatedUtc" => d.CreatedUtc,
         "UpdatedUtc" => d.UpdatedUtc,
         "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
         _ => throw new InvalidOperationException($"Device SQL names an unknown parameter @{name}."),
     };
+
+    private sealed record PreviousApiKey
+    {
+        public string? ApiKeyPreviousProtected { get; init; }
+
+        public DateTime? ApiKeyPreviousUntilUtc { get; init; }
+    }
 }

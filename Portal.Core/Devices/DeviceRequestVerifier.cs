@@ -1,8 +1,8 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Microsoft.Extensions.Logging;
 using Portal.Core.Data;
 
 namespace Portal.Core.Devices;
@@ -26,11 +26,15 @@ public enum DeviceAuthFailure
 /// Checks the signed HTTP device API: HMAC-SHA256 with the device's own key over
 /// <c>METHOD \n PATH \n TIMESTAMP \n NONCE \n hex(SHA-256(body))</c>. A timestamp more than
 /// <see cref="Window"/> away from now is stale; a nonce seen before (kept in DeviceNonce for the window) is a
-/// replay. Every refusal goes to the SecurityLog table and nowhere else.
+/// replay. Every refusal is counted (<see cref="DeviceRefusalCounter"/>, per address and reason): no row and no log
+/// line per refusal, so a flood costs the database nothing. Owns the DeviceNonce table.
 /// </summary>
-public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, DeviceSecrets secrets, TimeProvider time, ILogger<DeviceRequestVerifier> logger)
+public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, DeviceSecrets secrets, DeviceRefusalCounter refusals, TimeProvider time)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(5);
+
+    /// <summary>Nonces remembered in memory at most (beyond it the durable check in the alarm's transaction still holds).</summary>
+    internal const int MaxRememberedNonces = 200_000;
 
     internal const string InsertNonceSqlite = "INSERT OR IGNORE INTO DeviceNonce (DeviceId, Nonce, SeenUtc) VALUES (@DeviceId, @Nonce, @Now)";
 
@@ -41,8 +45,11 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
 
     private const string DeleteOldNonces = "DELETE FROM DeviceNonce WHERE SeenUtc < @Before";
 
-    private const string InsertSecurityLog =
-        "INSERT INTO SecurityLog (AtUtc, RemoteAddress, DeviceId, Reason, Detail) VALUES (@AtUtc, @RemoteAddress, @DeviceId, @Reason, @Detail)";
+    // Signs for devices that have no key (unknown serial, camera, disabled), so every refusal costs the same work
+    // and a stranger cannot tell them apart by the answer's time either.
+    private static readonly byte[] StandInKey = RandomNumberGenerator.GetBytes(32);
+
+    private readonly ConcurrentDictionary<(int DeviceId, string Nonce), DateTime> _recentNonces = new();
 
     /// <summary>The string a device signs, exposed so the simulator and tests sign exactly what is checked.</summary>
     public static string StringToSign(string method, string path, string timestamp, string nonce, ReadOnlySpan<byte> body) =>
@@ -51,13 +58,13 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
     public static string Sign(string key, string stringToSign) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(stringToSign)));
 
-    /// <summary>The device when every check passes; otherwise null and the reason, already logged.</summary>
+    /// <summary>The device when every check passes, nonce spent; otherwise null and the reason, already counted.</summary>
     public Task<(Device? Device, DeviceAuthFailure Failure)> VerifyAsync(DeviceRequest request, CancellationToken ct = default) =>
         VerifyAsync(request, spendNonce: true, ct);
 
     /// <summary>
     /// Every check but the nonce's: the caller spends the nonce itself in the same transaction as its write
-    /// (the alarm intake does, so a press costs one commit, not two) and reports a replay with <see cref="LogReplayAsync"/>.
+    /// (the alarm intake does, so a press costs one commit, not two) and reports a replay with <see cref="CountReplay"/>.
     /// </summary>
     public Task<(Device? Device, DeviceAuthFailure Failure)> VerifySignatureAsync(DeviceRequest request, CancellationToken ct = default) =>
         VerifyAsync(request, spendNonce: false, ct);
@@ -69,37 +76,35 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
             || request.Nonce is null || request.Nonce.Length is < 8 or > 64 || !request.Nonce.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             || request.Signature is null || request.Signature.Length != 64)
         {
-            return await RefuseAsync(request, null, DeviceAuthFailure.Malformed, "missing or malformed signing headers", ct).ConfigureAwait(false);
+            return Refuse(request, DeviceAuthFailure.Malformed);
         }
 
         var device = await devices.GetBySerialNumberAsync(request.Serial, ct).ConfigureAwait(false);
-        if (device is null)
-        {
-            return await RefuseAsync(request, null, DeviceAuthFailure.UnknownDevice, request.Serial, ct).ConfigureAwait(false);
-        }
-
-        if (!device.Enabled)
-        {
-            return await RefuseAsync(request, device.Id, DeviceAuthFailure.Disabled, null, ct).ConfigureAwait(false);
-        }
-
-        var key = secrets.Unprotect(device.ApiKeyProtected);
-        if (key is null)
-        {
-            return await RefuseAsync(request, device.Id, DeviceAuthFailure.NoKey, null, ct).ConfigureAwait(false);
-        }
+        var key = device is { Enabled: true } ? secrets.Unprotect(device.ApiKeyProtected) : null;
+        var toSign = StringToSign(request.Method, request.Path, request.Timestamp!, request.Nonce, request.Body.Span);
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(key is null ? StandInKey : Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(toSign)));
+        var signed = CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(request.Signature.ToLowerInvariant()));
 
         var now = time.GetUtcNow();
-        var age = now - DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(unix, 0, 253402300799));
-        if (age.Duration() > Window)
+        if (!signed && key is not null)
         {
-            return await RefuseAsync(request, device.Id, DeviceAuthFailure.Stale, FormattableString.Invariant($"skew {age.TotalSeconds:0}s"), ct).ConfigureAwait(false);
+            // After a rotation the previous key is accepted for a short overlap, so a terminal still being re-keyed
+            // raises its alarm (DeviceCredentialService.IssueApiKeyAsync sets the end of the overlap, issue 13).
+            var (previousProtected, previousUntil) = await devices.GetPreviousApiKeyAsync(device!.Id, ct).ConfigureAwait(false);
+            signed = previousUntil is { } until && now.UtcDateTime < until && secrets.Unprotect(previousProtected) is { } previous
+                && SignatureMatches(previous, toSign, request.Signature);
         }
 
-        var expected = Sign(key, StringToSign(request.Method, request.Path, request.Timestamp!, request.Nonce, request.Body.Span));
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(request.Signature.ToLowerInvariant())))
+        var stale = (now - DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(unix, 0, 253402300799))).Duration() > Window;
+        var failure = device is null ? DeviceAuthFailure.UnknownDevice
+            : !device.Enabled ? DeviceAuthFailure.Disabled
+            : key is null ? DeviceAuthFailure.NoKey
+            : !signed ? DeviceAuthFailure.BadSignature
+            : stale ? DeviceAuthFailure.Stale
+            : DeviceAuthFailure.None;
+        if (failure != DeviceAuthFailure.None)
         {
-            return await RefuseAsync(request, device.Id, DeviceAuthFailure.BadSignature, null, ct).ConfigureAwait(false);
+            return Refuse(request, failure);
         }
 
         if (!spendNonce)
@@ -111,46 +116,69 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
         await using (var connection = await db.OpenAsync(ct).ConfigureAwait(false))
         {
             var inserted = await connection.ExecuteAsync(new CommandDefinition(db.Pick(InsertNonceSqlServer, InsertNonceSqlite),
-                new { DeviceId = device.Id, request.Nonce, Now = now.UtcDateTime }, cancellationToken: ct)).ConfigureAwait(false);
+                new { DeviceId = device!.Id, request.Nonce, Now = now.UtcDateTime }, cancellationToken: ct)).ConfigureAwait(false);
             if (inserted == 0)
             {
-                return await RefuseAsync(request, device.Id, DeviceAuthFailure.Replay, null, ct).ConfigureAwait(false);
+                return Refuse(request, DeviceAuthFailure.Replay);
             }
         }
 
         return (device, DeviceAuthFailure.None);
     }
 
-    /// <summary>Forgets nonces older than the window (a replay of them is stale anyway).</summary>
+    private static bool SignatureMatches(string key, string stringToSign, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(key, stringToSign)), Encoding.ASCII.GetBytes(signature.ToLowerInvariant()));
+
+    /// <summary>
+    /// Remembers a correctly signed request's nonce in memory for the window; false when it was seen already (a replay).
+    /// Checked before a signed alarm goes to the intake, so a captured press replayed over and over never reaches the
+    /// alarm writer nor spends the device's rate limit; the durable check in the alarm's transaction (DeviceNonce) still
+    /// catches a replay after a restart or at another instance.
+    /// </summary>
+    internal bool RememberNonce(int deviceId, string nonce)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        if (_recentNonces.Count >= MaxRememberedNonces)
+        {
+            ForgetNoncesBefore(now - Window - Window);
+            if (_recentNonces.Count >= MaxRememberedNonces)
+            {
+                return true; // full of fresh nonces: leave this one to the durable check
+            }
+        }
+
+        return _recentNonces.TryAdd((deviceId, nonce), now);
+    }
+
+    /// <summary>Forgets a remembered nonce whose request was not carried out after all (refused by the rate limit, or the write failed).</summary>
+    internal void ForgetNonce(int deviceId, string nonce) => _recentNonces.TryRemove((deviceId, nonce), out _);
+
+    /// <summary>Forgets nonces older than the window (a replay of them is stale anyway), in the table and in memory.</summary>
     public async Task<int> PruneNoncesAsync(CancellationToken ct = default)
     {
+        var before = time.GetUtcNow().UtcDateTime - Window - Window;
+        ForgetNoncesBefore(before);
         await using var connection = db.Open();
-        return await connection.ExecuteAsync(new CommandDefinition(DeleteOldNonces,
-            new { Before = time.GetUtcNow().UtcDateTime - Window - Window }, cancellationToken: ct)).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(DeleteOldNonces, new { Before = before }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a security log entry for a refused device request (also used for bad bodies after auth).</summary>
-    public async Task LogAsync(string? remoteAddress, int? deviceId, string reason, string? detail, CancellationToken ct = default)
+    /// <summary>Counts a replay found later on the write path (see <c>spendNonce</c>).</summary>
+    public void CountReplay(string? remoteAddress) => refusals.Count(remoteAddress, DeviceRefusalReasons.Replay);
+
+    private void ForgetNoncesBefore(DateTime before)
     {
-        logger.LogWarning("Device request refused: {Reason} from {RemoteAddress} (device {DeviceId})", reason, remoteAddress, deviceId);
-        await using var connection = db.Open();
-        await connection.ExecuteAsync(new CommandDefinition(InsertSecurityLog, new
+        foreach (var (key, seen) in _recentNonces)
         {
-            AtUtc = time.GetUtcNow().UtcDateTime,
-            RemoteAddress = remoteAddress,
-            DeviceId = deviceId,
-            Reason = reason,
-            Detail = detail is { Length: > 500 } ? detail[..500] : detail,
-        }, cancellationToken: ct)).ConfigureAwait(false);
+            if (seen < before)
+            {
+                _recentNonces.TryRemove(key, out _);
+            }
+        }
     }
 
-    /// <summary>Logs a replay found later on the write path (see <c>spendNonce</c>).</summary>
-    public Task LogReplayAsync(string? remoteAddress, int deviceId, CancellationToken ct = default) =>
-        LogAsync(remoteAddress, deviceId, DeviceAuthFailure.Replay.ToString(), null, ct);
-
-    private async Task<(Device?, DeviceAuthFailure)> RefuseAsync(DeviceRequest request, int? deviceId, DeviceAuthFailure failure, string? detail, CancellationToken ct)
+    private (Device?, DeviceAuthFailure) Refuse(DeviceRequest request, DeviceAuthFailure failure)
     {
-        await LogAsync(request.RemoteAddress, deviceId, failure.ToString(), detail, ct).ConfigureAwait(false);
+        refusals.Count(request.RemoteAddress, failure.ToString());
         return (null, failure);
     }
 }

@@ -7,8 +7,21 @@ namespace Portal.Core.Devices;
 /// <summary>Devices as a user may see and change them: every call takes the caller's scope.</summary>
 public sealed class DeviceService(DeviceRepository devices, SchoolRepository schools, DeviceSecrets secrets, TimeProvider time)
 {
-    public Task<Page<DeviceListItem>> GetPageAsync(UserScope scope, DeviceQuery query, PageRequest page, CancellationToken ct = default) =>
-        devices.GetPageAsync(scope, query, page, ct);
+    /// <summary>The list in the caller's scope; SIP accounts and camera addresses only for administrators (need to know).</summary>
+    public async Task<Page<DeviceListItem>> GetPageAsync(UserScope scope, DeviceQuery query, PageRequest page, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var result = await devices.GetPageAsync(scope, query, page, ct).ConfigureAwait(false);
+        return scope.IsAdmin ? result : result with { Items = [.. result.Items.Select(d => d with { SipAccount = null, RtspUrl = null, RekeyRequired = false })] };
+    }
+
+    /// <summary>A device as the caller may see it (<see cref="DeviceView.For"/>), or null when missing or outside the scope.</summary>
+    public async Task<DeviceView?> GetViewAsync(UserScope scope, int id, CancellationToken ct = default) =>
+        await GetAsync(scope, id, ct).ConfigureAwait(false) is { } device ? DeviceView.For(scope, device) : null;
+
+    /// <summary>A school's devices as the caller may see them; empty when the school is outside the scope.</summary>
+    public async Task<IReadOnlyList<DeviceView>> GetViewsBySchoolAsync(UserScope scope, int schoolId, CancellationToken ct = default) =>
+        [.. (await GetBySchoolAsync(scope, schoolId, ct).ConfigureAwait(false)).Select(d => DeviceView.For(scope, d))];
 
     /// <summary>Null when the device does not exist or its school is outside the scope (404 either way).</summary>
     public async Task<Device?> GetAsync(UserScope scope, int id, CancellationToken ct = default)
@@ -23,6 +36,10 @@ public sealed class DeviceService(DeviceRepository devices, SchoolRepository sch
         return school is not null && scope.CanSee(school.DistrictId, school.Id) ? device : null;
     }
 
+    /// <summary>
+    /// A school's devices with every field, for the platform's own use in the caller's scope (the media plane opens
+    /// the gate camera with its address and login); never hand these to a person as they are: see <see cref="GetViewsBySchoolAsync"/>.
+    /// </summary>
     public async Task<IReadOnlyList<Device>> GetBySchoolAsync(UserScope scope, int schoolId, CancellationToken ct = default)
     {
         var school = await schools.GetByIdAsync(schoolId, ct).ConfigureAwait(false);

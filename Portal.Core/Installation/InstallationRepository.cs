@@ -5,7 +5,7 @@ using Portal.Core.Data;
 namespace Portal.Core.Installation;
 
 /// <summary>
-/// The only code that writes the installation programme's tables: InstallationStep, InstallationPhoto,
+/// The only code that writes the installation programme's tables: InstallationStep, InstallationHold, InstallationPhoto,
 /// AcceptanceTest, InstallationProgramme and DistrictTarget. The services hold the rules (order of steps, who
 /// may record what); methods taking a <see cref="DbTransaction"/> join the caller's transaction.
 /// </summary>
@@ -19,6 +19,34 @@ public sealed class InstallationRepository(Db db)
     private const string InsertStep = """
         INSERT INTO InstallationStep (SchoolId, Step, DoneUtc, DoneBy, Notes, SerialNumber, CreatedUtc)
         VALUES (@SchoolId, @Step, @DoneUtc, @DoneBy, @Notes, @SerialNumber, @CreatedUtc)
+        """;
+
+    private const string HoldColumns = """
+        Id, SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State, ResolvedUtc, ResolvedBy
+        """;
+
+    private const string SelectWaitingHolds = "SELECT " + HoldColumns + " FROM InstallationHold WHERE SchoolId = @SchoolId AND State = @Waiting ORDER BY Step";
+
+    private const string SelectHold = "SELECT " + HoldColumns + " FROM InstallationHold WHERE Id = @Id";
+
+    private const string InsertHold = """
+        INSERT INTO InstallationHold (SchoolId, Step, DeviceId, RegistrySerial, InstalledSerial, DoneUtc, DoneBy, Notes, CreatedUtc, State)
+        VALUES (@SchoolId, @Step, @DeviceId, @RegistrySerial, @InstalledSerial, @DoneUtc, @DoneBy, @Notes, @CreatedUtc, @State)
+        """;
+
+    // Conditional: only a waiting hold is resolved, so two administrators cannot both confirm one.
+    private const string ResolveHold = """
+        UPDATE InstallationHold SET State = @State, ResolvedUtc = @Now, ResolvedBy = @By WHERE Id = @Id AND State = @Waiting
+        """;
+
+    private const string HoldListFrom = """
+        FROM InstallationHold h JOIN School s ON s.Id = h.SchoolId
+        WHERE h.State = @Waiting
+        """;
+
+    private const string HoldListColumns = """
+        h.Id, h.SchoolId, s.Code AS SchoolCode, s.Name AS SchoolName, h.Step, h.DeviceId, h.RegistrySerial, h.InstalledSerial,
+        h.DoneUtc, h.DoneBy, h.Notes
         """;
 
     private const string SelectPhotos = """
@@ -98,6 +126,58 @@ public sealed class InstallationRepository(Db db)
 
     internal static Task AddStepAsync(DbTransaction tx, InstallationStepRecord step, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(new CommandDefinition(InsertStep, step, tx, cancellationToken: ct));
+
+    /// <summary>A school's steps waiting for an administrator's confirmation of their serial (issue 13).</summary>
+    public async Task<IReadOnlyList<InstallationHold>> GetWaitingHoldsAsync(int schoolId, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        return [.. await connection.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
+            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, cancellationToken: ct)).ConfigureAwait(false)];
+    }
+
+    internal static async Task<IReadOnlyList<InstallationHold>> GetWaitingHoldsAsync(DbTransaction tx, int schoolId, CancellationToken ct) =>
+        [.. await tx.Connection!.QueryAsync<InstallationHold>(new CommandDefinition(SelectWaitingHolds,
+            new { SchoolId = schoolId, Waiting = (int)InstallationHoldState.Waiting }, tx, cancellationToken: ct)).ConfigureAwait(false)];
+
+    /// <summary>Every waiting hold with its school, oldest first, server-paged (the administrators' list).</summary>
+    public async Task<Page<InstallationHoldItem>> GetWaitingHoldPageAsync(PageRequest page, CancellationToken ct = default)
+    {
+        page = page.Clamp();
+        await using var connection = db.Open();
+        await using var grid = await connection.QueryMultipleAsync(new CommandDefinition(HoldPageSql(db),
+            new { Waiting = (int)InstallationHoldState.Waiting, page.Skip, page.Take }, cancellationToken: ct)).ConfigureAwait(false);
+        var total = await grid.ReadSingleAsync<int>().ConfigureAwait(false);
+        return new Page<InstallationHoldItem>([.. await grid.ReadAsync<InstallationHoldItem>().ConfigureAwait(false)], total);
+    }
+
+    internal static Task<InstallationHold?> GetHoldAsync(DbTransaction tx, int id, CancellationToken ct) =>
+        tx.Connection!.QuerySingleOrDefaultAsync<InstallationHold>(new CommandDefinition(SelectHold, new { Id = id }, tx, cancellationToken: ct));
+
+    internal static Task AddHoldAsync(DbTransaction tx, InstallationHold hold, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(new CommandDefinition(InsertHold, new
+        {
+            hold.SchoolId,
+            Step = (int)hold.Step,
+            hold.DeviceId,
+            hold.RegistrySerial,
+            hold.InstalledSerial,
+            hold.DoneUtc,
+            hold.DoneBy,
+            hold.Notes,
+            hold.CreatedUtc,
+            State = (int)hold.State,
+        }, tx, cancellationToken: ct));
+
+    /// <summary>Confirms or rejects a waiting hold; false when it was no longer waiting.</summary>
+    internal static async Task<bool> ResolveHoldAsync(DbTransaction tx, int id, InstallationHoldState state, DateTime now, string by, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(new CommandDefinition(ResolveHold, new
+        {
+            Id = id,
+            State = (int)state,
+            Now = now,
+            By = by,
+            Waiting = (int)InstallationHoldState.Waiting,
+        }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1;
 
     public async Task<IReadOnlyList<InstallationPhoto>> GetPhotosAsync(int schoolId, CancellationToken ct = default)
     {
@@ -198,4 +278,8 @@ public sealed class InstallationRepository(Db db)
     }
 
     private static object SettingsArgs(ProgrammeSettings settings, DateTime now, string by) => new { settings.StartUtc, settings.DeadlineUtc, Now = now, By = by };
+
+    internal static string HoldPageSql(Db db) =>
+        "SELECT COUNT(*) " + HoldListFrom + ";\n"
+        + "SELECT " + HoldListColumns + " " + HoldListFrom + " ORDER BY h.CreatedUtc, h.Id " + db.Paging + ";";
 }

@@ -19,6 +19,9 @@ public sealed record SchoolChecklist(
     public InstallationStepRecord? Step(InstallationStepKind kind) => Steps.FirstOrDefault(s => s.Step == kind);
 
     public AcceptanceTest? PendingTest => Tests.FirstOrDefault(t => t.Outcome == AcceptanceOutcome.Requested);
+
+    /// <summary>Steps waiting for an administrator's confirmation of their serial (issue 13).</summary>
+    public IReadOnlyList<InstallationHold> Holds { get; init; } = [];
 }
 
 /// <summary>
@@ -47,7 +50,8 @@ public sealed class InstallationService(Db db, InstallationRepository installati
         var tests = await installation.GetTestsAsync(schoolId, ct).ConfigureAwait(false);
         var target = await installation.GetDistrictTargetAsync(school.DistrictId, ct).ConfigureAwait(false);
         var centre = (await districts.GetCentresAsync(ct).ConfigureAwait(false)).FirstOrDefault(c => c.DistrictId == school.DistrictId)?.Name;
-        return new SchoolChecklist(school, snapshot.Schools.Single(), steps, photos, tests, target, centre);
+        var holds = await installation.GetWaitingHoldsAsync(schoolId, ct).ConfigureAwait(false);
+        return new SchoolChecklist(school, snapshot.Schools.Single(), steps, photos, tests, target, centre) { Holds = holds };
     }
 
     /// <summary>
@@ -102,6 +106,11 @@ public sealed class InstallationService(Db db, InstallationRepository installati
             return InstallationResult.Fail(InstallationErrors.OutOfOrder);
         }
 
+        if ((await InstallationRepository.GetWaitingHoldsAsync(tx, schoolId, ct).ConfigureAwait(false)).Any(h => h.Step == step))
+        {
+            return InstallationResult.Fail(InstallationErrors.HoldPending);
+        }
+
         if (InstallationSteps.NeedsSerial(step))
         {
             var kind = step == InstallationStepKind.TerminalInstalled ? DeviceKind.AlarmTerminal : DeviceKind.GateCamera;
@@ -111,9 +120,30 @@ public sealed class InstallationService(Db db, InstallationRepository installati
                 return InstallationResult.Fail(InstallationErrors.DuplicateSerial);
             }
 
+            if (device is not null && !string.Equals(device.SerialNumber, serial, StringComparison.Ordinal))
+            {
+                // Issue 13: a different serial would rewrite the device's identity (a typo makes the real terminal an
+                // unknown device). Hold the step, device untouched, until an administrator confirms the new serial.
+                await InstallationRepository.AddHoldAsync(tx, new InstallationHold
+                {
+                    SchoolId = schoolId,
+                    Step = step,
+                    DeviceId = device.Id,
+                    RegistrySerial = device.SerialNumber,
+                    InstalledSerial = serial!,
+                    DoneUtc = when,
+                    DoneBy = scope.UserName,
+                    Notes = string.IsNullOrWhiteSpace(notes) ? null : notes.Trim(),
+                    CreatedUtc = now,
+                    State = InstallationHoldState.Waiting,
+                }, ct).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return InstallationResult.HeldForConfirmation;
+            }
+
             if (device is not null)
             {
-                await DeviceRepository.SetInstalledAsync(tx, device.Id, serial!, now, ct).ConfigureAwait(false);
+                await DeviceRepository.SetInstalledAsync(tx, device.Id, now, ct).ConfigureAwait(false);
             }
             else
             {
@@ -229,7 +259,7 @@ public sealed class InstallationService(Db db, InstallationRepository installati
         return (photo, files.PhotoPath(photo.SchoolId, photo.StoredName));
     }
 
-    private static async Task<bool> TryMarkOnlineAsync(DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
+    internal static async Task<bool> TryMarkOnlineAsync(DbTransaction tx, int schoolId, DateTime now, CancellationToken ct)
     {
         var done = (await InstallationRepository.GetStepsAsync(tx, schoolId, ct).ConfigureAwait(false)).Select(s => s.Step).ToHashSet();
         if (done.Contains(InstallationStepKind.DevicesOnline) || !done.Contains(InstallationStepKind.TerminalInstalled) || !done.Contains(InstallationStepKind.CameraInstalled)

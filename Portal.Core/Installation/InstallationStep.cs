@@ -139,7 +139,12 @@ public sealed record InstallationResult(string? Error, int Id = 0)
 {
     public static readonly InstallationResult Ok = new((string?)null);
 
+    /// <summary>The step was accepted but waits for an administrator: its serial differs from the registry's (issue 13).</summary>
+    public static readonly InstallationResult HeldForConfirmation = new((string?)null) { Held = true };
+
     public bool Succeeded => Error is null;
+
+    public bool Held { get; init; }
 
     public static InstallationResult Fail(string code) => new(code);
 }
@@ -164,4 +169,72 @@ public static class InstallationErrors
     public const string InvalidDates = "InvalidDates";
     public const string RateLimited = "RateLimited";
     public const string NoCentre = "NoCentre";
+    public const string HoldPending = "HoldPending";
+    public const string HoldNotFound = "HoldNotFound";
+}
+
+public enum InstallationHoldState
+{
+    Waiting = 0,
+    Confirmed = 1,
+    Rejected = 2,
+}
+
+/// <summary>
+/// An install step held for an administrator because the serial installed differs from the registry's device
+/// (issue 13): the serial is the device's identity, so only an administrator changes it.
+/// </summary>
+public sealed record InstallationHold
+{
+    public int Id { get; init; }
+
+    public int SchoolId { get; init; }
+
+    public InstallationStepKind Step { get; init; }
+
+    public int DeviceId { get; init; }
+
+    public required string RegistrySerial { get; init; }
+
+    public required string InstalledSerial { get; init; }
+
+    public DateTime DoneUtc { get; init; }
+
+    public required string DoneBy { get; init; }
+
+    public string? Notes { get; init; }
+
+    public DateTime CreatedUtc { get; init; }
+
+    public InstallationHoldState State { get; init; }
+
+    public DateTime? ResolvedUtc { get; init; }
+
+    public string? ResolvedBy { get; init; }
+}
+
+/// <summary>A waiting hold with its school, for the administrators' list.</summary>
+public sealed record InstallationHoldItem
+{
+    public int Id { get; init; }
+
+    public int SchoolId { get; init; }
+
+    public required string SchoolCode { get; init; }
+
+    public required string SchoolName { get; init; }
+
+    public InstallationStepKind Step { get; init; }
+
+    public int DeviceId { get; init; }
+
+    public required string RegistrySerial { get; init; }
+
+    public required string InstalledSerial { get; init; }
+
+    public DateTime DoneUtc { get; init; }
+
+    public required string DoneBy { get; init; }
+
+    public string? Notes { get; init; }
 }

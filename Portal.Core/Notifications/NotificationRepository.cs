@@ -39,12 +39,12 @@ public sealed class NotificationRepository(Db db)
     private const string MarkOne = """
         INSERT INTO NotificationRead (NotificationId, UserId, ReadUtc)
         SELECT n.Id, @UserId, @Now
-        """ + Visible + " AND n.Id = @Id" + Unread;
+        """ + "\n" + Visible + " AND n.Id = @Id" + Unread;
 
     private const string MarkAll = """
         INSERT INTO NotificationRead (NotificationId, UserId, ReadUtc)
         SELECT n.Id, @UserId, @Now
-        """ + Visible + Unread;
+        """ + "\n" + Visible + Unread;
 
     private const string DeleteOld = "DELETE FROM Notification WHERE CreatedUtc < @Before";
 

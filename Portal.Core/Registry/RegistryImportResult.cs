@@ -14,6 +14,21 @@ public sealed record RegistryImportLimits(long MaxBytes = 20 * 1024 * 1024, int 
 public readonly record struct RegistryImportCounts(int Created, int Updated, int Unchanged);
 
 /// <summary>
+/// A device whose serial a registry row changed (issue 13): new hardware in the same place. The device keeps its
+/// history and credentials; a terminal is flagged for re-keying, since its key belonged to the old hardware.
+/// </summary>
+/// <param name="Line">The file's line that changed it.</param>
+/// <param name="SchoolCode">The school's code.</param>
+/// <param name="SchoolName">The school's name.</param>
+/// <param name="Kind">Terminal or camera.</param>
+/// <param name="OldSerial">The serial the registry had.</param>
+/// <param name="NewSerial">The serial the file gives.</param>
+public sealed record RegistrySerialChange(int Line, string SchoolCode, string SchoolName, Devices.DeviceKind Kind, string OldSerial, string NewSerial)
+{
+    public bool NeedsNewKey => Kind == Devices.DeviceKind.AlarmTerminal;
+}
+
+/// <summary>
 /// What an import did (or, for a dry run or a refused file, would have done). When <see cref="Problems"/>
 /// is not empty nothing was written and the counts are zero.
 /// </summary>
@@ -36,6 +51,9 @@ public sealed record RegistryImportResult
     public RegistryImportCounts Schools { get; init; }
 
     public RegistryImportCounts Devices { get; init; }
+
+    /// <summary>Devices whose serial changed (terminals among them need a new key); empty when none did.</summary>
+    public IReadOnlyList<RegistrySerialChange> SerialChanges { get; init; } = [];
 
     /// <summary>Every problem found, ordered by line then column; empty on success.</summary>
     public IReadOnlyList<RegistryProblem> Problems { get; init; } = [];

@@ -128,7 +128,7 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
         }
 
         var plan = RegistryPlan.Build(rows, snapshot, time.GetUtcNow().UtcDateTime);
-        return (result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts }, plan, snapshot);
+        return (result with { Schools = plan.SchoolCounts, Devices = plan.DeviceCounts, SerialChanges = plan.SerialChanges }, plan, snapshot);
     }
 
     private static List<RegistryProblem> Ordered(List<RegistryProblem> problems)

@@ -28,6 +28,9 @@ internal sealed class RegistryPlan
 
     public int UnchangedDevices { get; private set; }
 
+    /// <summary>Devices whose serial the file changed (new hardware in the same place): listed in the result, terminals flagged for a new key.</summary>
+    public List<RegistrySerialChange> SerialChanges { get; } = [];
+
     public RegistryImportCounts SchoolCounts => new(NewSchools.Count, ChangedSchools.Count, UnchangedSchools);
 
     public RegistryImportCounts DeviceCounts => new(NewDevices.Count, ChangedDevices.Count, UnchangedDevices);
@@ -35,13 +38,15 @@ internal sealed class RegistryPlan
     public static RegistryPlan Build(IReadOnlyList<RegistryRow> rows, RegistrySnapshot snapshot, DateTime nowUtc)
     {
         var plan = new RegistryPlan();
+        var fileSerials = FileSerials(rows);
         foreach (var row in rows)
         {
             snapshot.SchoolsByCode.TryGetValue(row.Code, out var existing);
             plan.AddSchool(row, existing, nowUtc);
             var schoolId = existing?.Id ?? 0;
 
-            var terminal = snapshot.DevicesBySerial.GetValueOrDefault(row.TerminalSerial);
+            var terminal = snapshot.DevicesBySerial.GetValueOrDefault(row.TerminalSerial)
+                ?? plan.Replacement(row, existing, row.TerminalSerial, DeviceKind.AlarmTerminal, snapshot, fileSerials);
             plan.AddDevice(row.Code, schoolId, terminal, nowUtc, new Device
             {
                 Kind = DeviceKind.AlarmTerminal,
@@ -50,7 +55,8 @@ internal sealed class RegistryPlan
                 SipAccount = row.SipAccount,
             });
 
-            var camera = snapshot.DevicesBySerial.GetValueOrDefault(row.CameraSerial);
+            var camera = snapshot.DevicesBySerial.GetValueOrDefault(row.CameraSerial)
+                ?? plan.Replacement(row, existing, row.CameraSerial, DeviceKind.GateCamera, snapshot, fileSerials);
             plan.AddDevice(row.Code, schoolId, camera, nowUtc, new Device
             {
                 Kind = DeviceKind.GateCamera,
@@ -62,6 +68,39 @@ internal sealed class RegistryPlan
         }
 
         return plan;
+    }
+
+    /// <summary>Every device serial the file names, terminals and cameras alike.</summary>
+    internal static HashSet<string> FileSerials(IReadOnlyList<RegistryRow> rows) =>
+        new(rows.SelectMany(r => (string[])[r.TerminalSerial, r.CameraSerial]).Where(s => s.Length > 0), StringComparer.Ordinal);
+
+    /// <summary>
+    /// Issue 13: the device a row's unknown serial replaces. When a school already in the registry has exactly one
+    /// device of the kind, and the file names neither its serial nor the new one anywhere else, the row describes new
+    /// hardware in the same place: the device keeps its row, history and credentials and takes the new serial, rather
+    /// than a second device appearing beside one that can no longer sign anything.
+    /// </summary>
+    internal static Device? ReplacedDevice(RegistryRow row, string serial, DeviceKind kind, RegistrySnapshot snapshot, HashSet<string> fileSerials)
+    {
+        if (serial.Length == 0 || snapshot.DevicesBySerial.ContainsKey(serial) || !snapshot.SchoolsByCode.TryGetValue(row.Code, out var school))
+        {
+            return null;
+        }
+
+        var ofKind = snapshot.DevicesBySchoolId[school.Id].Where(d => d.Kind == kind).Take(2).ToList();
+        return ofKind.Count == 1 && !fileSerials.Contains(ofKind[0].SerialNumber) ? ofKind[0] : null;
+    }
+
+    private Device? Replacement(RegistryRow row, School? school, string serial, DeviceKind kind, RegistrySnapshot snapshot, HashSet<string> fileSerials)
+    {
+        if (ReplacedDevice(row, serial, kind, snapshot, fileSerials) is not { } replaced)
+        {
+            return null;
+        }
+
+        // DeviceRepository.ImportAsync writes the new serial and flags a terminal for a new key.
+        SerialChanges.Add(new RegistrySerialChange(row.Line, row.Code, school?.Name ?? row.Name, kind, replaced.SerialNumber, serial));
+        return replaced;
     }
 
     private void AddSchool(RegistryRow row, School? existing, DateTime nowUtc)
@@ -118,8 +157,8 @@ internal sealed class RegistryPlan
         }
 
         var wanted = fromFile.Kind == DeviceKind.AlarmTerminal
-            ? existing with { SchoolId = schoolId, Model = fromFile.Model, SipAccount = fromFile.SipAccount }
-            : existing with { SchoolId = schoolId, Model = fromFile.Model, RtspUrl = fromFile.RtspUrl, OnvifUrl = fromFile.OnvifUrl };
+            ? existing with { SchoolId = schoolId, SerialNumber = fromFile.SerialNumber, Model = fromFile.Model, SipAccount = fromFile.SipAccount }
+            : existing with { SchoolId = schoolId, SerialNumber = fromFile.SerialNumber, Model = fromFile.Model, RtspUrl = fromFile.RtspUrl, OnvifUrl = fromFile.OnvifUrl };
 
         if (wanted == existing)
         {

@@ -21,6 +21,8 @@ internal sealed class RegistrySnapshot
 
     public required Dictionary<string, Device> DevicesBySipAccount { get; init; }
 
+    public required ILookup<int, Device> DevicesBySchoolId { get; init; }
+
     public static async Task<RegistrySnapshot> LoadAsync(DbTransaction transaction, CancellationToken ct)
     {
         var districts = await DistrictRepository.GetAllAsync(transaction, ct).ConfigureAwait(false);
@@ -33,6 +35,7 @@ internal sealed class RegistrySnapshot
             SchoolsById = schools.ToDictionary(s => s.Id),
             DevicesBySerial = devices.ToDictionary(d => d.SerialNumber, StringComparer.Ordinal),
             DevicesBySipAccount = devices.Where(d => d.SipAccount is not null).ToDictionary(d => d.SipAccount!, StringComparer.Ordinal),
+            DevicesBySchoolId = devices.ToLookup(d => d.SchoolId),
         };
     }
 }

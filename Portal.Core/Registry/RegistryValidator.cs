@@ -43,6 +43,7 @@ internal static class RegistryValidator
     public static void CheckDatabase(IReadOnlyList<RegistryRow> rows, RegistrySnapshot snapshot, UserScope scope, List<RegistryProblem> problems)
     {
         var rowsByCode = new Dictionary<string, RegistryRow>(StringComparer.Ordinal);
+        var fileSerials = RegistryPlan.FileSerials(rows);
         var terminalSerials = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
@@ -58,10 +59,12 @@ internal static class RegistryValidator
 
             // The account may pass from one terminal to another only when the file also rewrites the
             // holder's account; the writer frees changed accounts first, so the unique index never trips.
+            // The terminal a new serial replaces (issue 13) keeps its account: it is the same registry entry.
             if (row.SipAccount.Length > 0
                 && snapshot.DevicesBySipAccount.TryGetValue(row.SipAccount, out var holder)
                 && holder.SerialNumber != row.TerminalSerial
-                && !(holder.Kind == DeviceKind.AlarmTerminal && terminalSerials.Contains(holder.SerialNumber)))
+                && !(holder.Kind == DeviceKind.AlarmTerminal && terminalSerials.Contains(holder.SerialNumber))
+                && RegistryPlan.ReplacedDevice(row, row.TerminalSerial, DeviceKind.AlarmTerminal, snapshot, fileSerials)?.Id != holder.Id)
             {
                 problems.Add(Make(row.Line, TerminalSip, SipAccountInUse, row.SipAccount,
                     "设备序列号 " + holder.SerialNumber, "device serial " + holder.SerialNumber));

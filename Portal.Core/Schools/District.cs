@@ -34,4 +34,31 @@ public sealed record PoliceCentre
     public int? DistrictId { get; init; }
 
     public int AnswerDeadlineSeconds { get; init; }
+
+    /// <summary>Where an unanswered alarm goes when the deadline passes; null means the city 110 centre.</summary>
+    public int? EscalatesToCentreId { get; init; }
+
+    public bool IsCityCentre => DistrictId is null;
+}
+
+/// <summary>A district with its 110 centre (if it has one yet), for the administration list.</summary>
+public sealed record DistrictWithCentre
+{
+    public int Id { get; init; }
+
+    public required string Code { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string NameEn { get; init; }
+
+    public int? CentreId { get; init; }
+
+    public string? CentreName { get; init; }
+
+    public int? AnswerDeadlineSeconds { get; init; }
+
+    public int? EscalatesToCentreId { get; init; }
+
+    public int SchoolCount { get; init; }
 }

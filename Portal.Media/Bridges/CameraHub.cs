@@ -6,8 +6,11 @@ using Portal.Media.Rtsp;
 
 namespace Portal.Media.Bridges;
 
-/// <summary>A camera as the portal knows it: its RTSP URL and credentials, and whether it may be answered with Basic auth.</summary>
-public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false)
+/// <summary>
+/// A camera as the portal knows it: its RTSP URL and credentials, whether it may be answered with Basic auth, and its
+/// model's keyframe request outside RTSP if it has one (<see cref="CameraKeyframeHook"/>, issue #15).
+/// </summary>
+public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false, CameraKeyframeHook? KeyframeHook = null)
 {
     internal NetworkCredential? Credential => Username is null ? null : new NetworkCredential(Username, Password ?? string.Empty);
 
@@ -29,6 +32,15 @@ public sealed record CameraHubOptions
     /// <summary>At most one GOP replay per viewer in this interval, however often its browser sends PLI.</summary>
     public TimeSpan KeyframeRequestInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>A camera with a keyframe hook gets it called when RTCP PLI/FIR went unanswered this long.</summary>
+    public TimeSpan KeyframeHookDelay { get; init; } = TimeSpan.FromMilliseconds(400);
+
+    /// <summary>At most one keyframe hook call per camera in this interval (and never two at once).</summary>
+    public TimeSpan KeyframeHookInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A keyframe hook's request is given up after this long: a late keyframe helps no one.</summary>
+    public TimeSpan KeyframeHookTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     public RtspSourceOptions Rtsp { get; init; } = new();
 }
 
@@ -48,8 +60,15 @@ public sealed class CameraHub : IAsyncDisposable
     private readonly Dictionary<CameraEndpoint, Entry> _entries = [];
     private readonly Dictionary<CameraEndpoint, CameraKeyframeStats> _keyframeStats = [];
 
-    public CameraHub(CameraHubOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    private readonly HttpClient? _hookClient;
+
+    /// <param name="options">Tuning.</param>
+    /// <param name="loggerFactory">Logs.</param>
+    /// <param name="timeProvider">Clock.</param>
+    /// <param name="keyframeHookClient">Sends the cameras' keyframe hooks (<see cref="CameraEndpoint.KeyframeHook"/>); without it they are not called.</param>
+    public CameraHub(CameraHubOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, HttpClient? keyframeHookClient = null)
     {
+        _hookClient = keyframeHookClient;
         _options = options ?? new CameraHubOptions();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _time = timeProvider ?? TimeProvider.System;
@@ -178,8 +197,16 @@ public sealed class CameraHub : IAsyncDisposable
             }
 
             var source = new RtspSource(camera.RtspUri, camera.Credential, _options.Rtsp with { Transport = camera.Transport, AllowBasicAuth = camera.AllowBasicAuth }, _loggerFactory, _time);
-            var stream = new CameraStream(_options, _loggerFactory.CreateLogger<CameraHub>(), _time, source.TryRequestKeyframe, stats);
-            entry = new Entry(source, stream, source.AddSink(stream));
+            var logger = _loggerFactory.CreateLogger<CameraHub>();
+            CameraKeyframeHookCaller? hook = null;
+            if (camera.KeyframeHook is { } configured && _hookClient is not null)
+            {
+                hook = new CameraKeyframeHookCaller(_hookClient, configured, stats, _options, _time, logger);
+                stats.OnHookConfigured();
+            }
+
+            var stream = new CameraStream(_options, logger, _time, source.TryRequestKeyframe, stats, hook is null ? null : hook.TryCall);
+            entry = new Entry(source, stream, source.AddSink(stream)) { Hook = hook };
             _entries[camera] = entry;
             source.Start();
         }
@@ -193,6 +220,7 @@ public sealed class CameraHub : IAsyncDisposable
     private static async Task StopAsync(Entry entry)
     {
         entry.IdleTimer?.Dispose();
+        entry.Hook?.Dispose();
         entry.SinkRegistration.Dispose();
         await entry.Source.DisposeAsync().ConfigureAwait(false);
     }
@@ -223,6 +251,8 @@ public sealed class CameraHub : IAsyncDisposable
         public int Viewers { get; set; }
 
         public ITimer? IdleTimer { get; set; }
+
+        public CameraKeyframeHookCaller? Hook { get; init; }
     }
 }
 

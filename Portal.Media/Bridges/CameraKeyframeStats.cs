@@ -11,7 +11,16 @@ namespace Portal.Media.Bridges;
 /// True when most waits were answered promptly, false when most were not, null before any wait (or when the camera's
 /// own GOP is so short that a prompt keyframe proves nothing).
 /// </param>
-public sealed record CameraKeyframeSnapshot(long Requests, int Answered, int Late, double? LastDelayMs, double? MedianDelayMs, double? GopSeconds, bool? HonoursRequests);
+/// <param name="Hook">The per-model keyframe hook's calls and answers, null when the camera has none.</param>
+public sealed record CameraKeyframeSnapshot(long Requests, int Answered, int Late, double? LastDelayMs, double? MedianDelayMs, double? GopSeconds, bool? HonoursRequests, CameraKeyframeHookSnapshot? Hook = null);
+
+/// <summary>What a camera's keyframe hook (<see cref="CameraKeyframeHook"/>) did.</summary>
+/// <param name="Calls">Requests sent (rate-limited).</param>
+/// <param name="Failures">Requests that failed: no answer in time, a refused connection, a status other than 2xx.</param>
+/// <param name="Answered">Waits ended by a keyframe within <see cref="CameraKeyframeStats.PromptWindow"/> of the hook's call.</param>
+/// <param name="LastDelayMs">Hook call to keyframe, the latest wait it took part in.</param>
+/// <param name="LastOutcome">The latest answer: HTTP status, "timeout" or the error's kind (never a credential).</param>
+public sealed record CameraKeyframeHookSnapshot(long Calls, long Failures, int Answered, double? LastDelayMs, string? LastOutcome);
 
 /// <summary>
 /// Whether a camera honours keyframe requests: the time from the first request of a wait (a viewer joined and no
@@ -35,6 +44,62 @@ public sealed class CameraKeyframeStats(TimeProvider time)
     private bool _requestSinceKeyframe;
     private double? _lastDelay;
     private double? _gopSeconds;
+    private bool _hasHook;
+    private long _hookCalls;
+    private long _hookFailures;
+    private int _hookAnswered;
+    private long? _hookSince;
+    private double? _hookLastDelay;
+    private string? _hookOutcome;
+
+    /// <summary>
+    /// True when the camera has been seen to ignore RTCP requests (most waits ended late): a keyframe hook is then
+    /// called at once instead of after <see cref="CameraHubOptions.KeyframeHookDelay"/>.
+    /// </summary>
+    public bool IgnoresRequests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _late > _answered && _gopSeconds is not < 1.0;
+            }
+        }
+    }
+
+    /// <summary>The camera has a keyframe hook: the snapshot shows its figures, zero until called.</summary>
+    public void OnHookConfigured()
+    {
+        lock (_gate)
+        {
+            _hasHook = true;
+        }
+    }
+
+    /// <summary>The camera's keyframe hook was called (the wait's first call starts the hook's clock).</summary>
+    public void OnHookCalled()
+    {
+        lock (_gate)
+        {
+            _hasHook = true;
+            _hookCalls++;
+            _hookSince ??= time.GetTimestamp();
+            _requestSinceKeyframe = true;
+        }
+    }
+
+    /// <summary>The hook's request ended: its HTTP status or error.</summary>
+    public void OnHookResult(string outcome, bool failed)
+    {
+        lock (_gate)
+        {
+            _hookOutcome = outcome;
+            if (failed)
+            {
+                _hookFailures++;
+            }
+        }
+    }
 
     /// <summary>A request went to the camera; the first of a wait starts the clock.</summary>
     public void OnRequested()
@@ -55,8 +120,9 @@ public sealed class CameraKeyframeStats(TimeProvider time)
         {
             if (_waitingSince is { } since)
             {
+                // A wait the hook had to be called in was not answered by RTCP in time, whatever ended it.
                 var delay = time.GetElapsedTime(since, now).TotalMilliseconds;
-                if (delay <= PromptWindow.TotalMilliseconds)
+                if (delay <= PromptWindow.TotalMilliseconds && _hookSince is null)
                 {
                     _answered++;
                 }
@@ -68,6 +134,18 @@ public sealed class CameraKeyframeStats(TimeProvider time)
                 _lastDelay = delay;
                 _delays[_delayCount++ % KeptDelays] = delay;
                 _waitingSince = null;
+            }
+
+            if (_hookSince is { } hookSince)
+            {
+                var delay = time.GetElapsedTime(hookSince, now).TotalMilliseconds;
+                _hookLastDelay = delay;
+                if (delay <= PromptWindow.TotalMilliseconds)
+                {
+                    _hookAnswered++;
+                }
+
+                _hookSince = null;
             }
             else if (!_requestSinceKeyframe && _lastNaturalKeyframe is { } last)
             {
@@ -85,6 +163,7 @@ public sealed class CameraKeyframeStats(TimeProvider time)
         lock (_gate)
         {
             _waitingSince = null;
+            _hookSince = null;
             _lastNaturalKeyframe = null;
             _requestSinceKeyframe = false;
         }
@@ -104,7 +183,8 @@ public sealed class CameraKeyframeStats(TimeProvider time)
             }
 
             bool? honours = _answered + _late == 0 || _gopSeconds < 2 * PromptWindow.TotalSeconds ? null : _answered >= _late;
-            return new CameraKeyframeSnapshot(_requests, _answered, _late, _lastDelay, median, _gopSeconds, honours);
+            var hook = _hasHook ? new CameraKeyframeHookSnapshot(_hookCalls, _hookFailures, _hookAnswered, _hookLastDelay, _hookOutcome) : null;
+            return new CameraKeyframeSnapshot(_requests, _answered, _late, _lastDelay, median, _gopSeconds, honours, hook);
         }
     }
 }

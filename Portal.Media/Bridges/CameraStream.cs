@@ -31,6 +31,8 @@ internal sealed class CameraStream : IMediaSink
     private readonly RtpPacketWriter _onPacket;
     private readonly Func<bool>? _requestKeyframe;
     private readonly CameraKeyframeStats? _keyframeStats;
+    private readonly Func<bool>? _keyframeHook;
+    private long? _keyframeWaitSince;
     private byte[] _gopBuffer = [];
     private int _frame;
     private int _profile = -1;
@@ -52,8 +54,14 @@ internal sealed class CameraStream : IMediaSink
     /// Called while a viewer waits for a keyframe the cache cannot give it.
     /// </param>
     /// <param name="keyframeStats">Where the camera's answers to those requests are counted.</param>
-    public CameraStream(CameraHubOptions options, ILogger logger, TimeProvider time, Func<bool>? requestKeyframe = null, CameraKeyframeStats? keyframeStats = null)
+    /// <param name="keyframeHook">
+    /// The camera model's other way to ask (an HTTP keyframe request, rate-limited by its caller); true when a call went
+    /// out. Called when RTCP went unanswered for <see cref="CameraHubOptions.KeyframeHookDelay"/>, or at once for a camera
+    /// seen to ignore RTCP.
+    /// </param>
+    public CameraStream(CameraHubOptions options, ILogger logger, TimeProvider time, Func<bool>? requestKeyframe = null, CameraKeyframeStats? keyframeStats = null, Func<bool>? keyframeHook = null)
     {
+        _keyframeHook = keyframeHook;
         _options = options;
         _logger = logger;
         _time = time;
@@ -101,10 +109,18 @@ internal sealed class CameraStream : IMediaSink
                 // The old GOP belongs to the old session's numbering: until this session's first keyframe there is
                 // nothing to start a new viewer with, so one is wanted now (unless the session starts with one).
                 _needKeyframe = true;
+                _keyframeWaitSince = null;
                 _keyframeStats?.OnNewSession();
             }
 
             _depacketizer!.Push(packet);
+
+            // The depacketizer surfaces nothing before a session's first keyframe: keep asking on the packets meanwhile
+            // (rate-limited by the source and the hook's caller), so an unanswered RTCP request leads to the hook.
+            if (_needKeyframe)
+            {
+                AskForKeyframe();
+            }
         }
     }
 
@@ -169,6 +185,7 @@ internal sealed class CameraStream : IMediaSink
             if (_needKeyframe || _keyframeStats is not null)
             {
                 _needKeyframe = false;
+                _keyframeWaitSince = null;
                 _keyframeStats?.OnKeyframe();
             }
 
@@ -241,9 +258,18 @@ internal sealed class CameraStream : IMediaSink
 
     private void AskForKeyframe()
     {
+        var now = _time.GetTimestamp();
+        _keyframeWaitSince ??= now;
         if (_requestKeyframe?.Invoke() == true)
         {
             _keyframeStats?.OnRequested();
+        }
+
+        // RTCP unanswered (or known to be ignored by this camera): the model's keyframe hook, where it has one.
+        if (_keyframeHook is not null
+            && (_time.GetElapsedTime(_keyframeWaitSince.Value, now) >= _options.KeyframeHookDelay || _keyframeStats?.IgnoresRequests == true))
+        {
+            _keyframeHook();
         }
     }
 

@@ -28,6 +28,9 @@ public sealed class TextHeaders : IEnumerable<KeyValuePair<string, string>>
 
     public void Add(string name, string value) => _items.Add(new(name, value));
 
+    /// <summary>Adds a field before all others (a SIP element puts its own Via on top, RFC 3261 §8.1.1.7).</summary>
+    public void AddFirst(string name, string value) => _items.Insert(0, new(name, value));
+
     /// <summary>Replaces every value of <paramref name="name"/> with one.</summary>
     public void Set(string name, string value)
     {

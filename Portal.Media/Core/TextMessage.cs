@@ -30,6 +30,8 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
 
     public const int DefaultMaxBodyBytes = 1024 * 1024;
 
+    private static readonly UTF8Encoding Utf8Strict = new(false, true);
+
     public string StartLine { get; } = startLine;
 
     public TextHeaders Headers { get; } = headers;
@@ -53,6 +55,54 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
     {
         message = null;
         consumed = 0;
+        var status = TryParseHead(buffer, out var startLine, out var headers, out var bodyStart, out error, maxHeaderBytes);
+        if (status != TextMessageParseStatus.Complete)
+        {
+            return status;
+        }
+
+        // "l" is SIP's compact form of Content-Length (RFC 3261 §7.3.3).
+        var lengthText = headers!["Content-Length"] ?? headers["l"];
+        var bodyLength = 0;
+        if (lengthText is not null
+            && (!int.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out bodyLength) || bodyLength > maxBodyBytes))
+        {
+            error = "bad or too large Content-Length";
+            return TextMessageParseStatus.Invalid;
+        }
+
+        var total = bodyStart + bodyLength;
+        if (buffer.Length < total)
+        {
+            return TextMessageParseStatus.Incomplete;
+        }
+
+        message = new TextMessage(startLine!, headers, buffer.Slice(bodyStart, bodyLength).ToArray());
+        consumed = total;
+        return TextMessageParseStatus.Complete;
+    }
+
+    /// <summary>
+    /// Parses the start line and header fields only, leaving the body to the protocol: SIP over UDP frames the
+    /// body by the datagram (RFC 3261 §18.3) and must still answer 400 when its Content-Length is wrong.
+    /// </summary>
+    /// <param name="buffer">Received bytes.</param>
+    /// <param name="startLine">The start line, without its line end.</param>
+    /// <param name="headers">The header fields in order (folded lines joined).</param>
+    /// <param name="bodyStart">Offset in <paramref name="buffer"/> where the body starts (leading empty lines skipped).</param>
+    /// <param name="error">Why the input is invalid.</param>
+    /// <param name="maxHeaderBytes">Refuse a head longer than this.</param>
+    public static TextMessageParseStatus TryParseHead(
+        ReadOnlySpan<byte> buffer,
+        out string? startLine,
+        out TextHeaders? headers,
+        out int bodyStart,
+        out string error,
+        int maxHeaderBytes = DefaultMaxHeaderBytes)
+    {
+        startLine = null;
+        headers = null;
+        bodyStart = 0;
         error = string.Empty;
 
         // Skip leading empty lines: RFC 3261 §7.5 keep-alive CRLFs, and stray CRLF after a body.
@@ -62,7 +112,7 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
             skip++;
         }
 
-        var head = FindHeadEnd(buffer[skip..], out var bodyStart);
+        var head = FindHeadEnd(buffer[skip..], out var relativeBodyStart);
         if (head < 0)
         {
             if (buffer.Length - skip > maxHeaderBytes)
@@ -93,7 +143,7 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
         string text;
         try
         {
-            text = new UTF8Encoding(false, true).GetString(headBytes);
+            text = Utf8Strict.GetString(headBytes);
         }
         catch (DecoderFallbackException)
         {
@@ -102,14 +152,14 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
         }
 
         var lines = text.Split('\n');
-        var startLine = lines[0].TrimEnd('\r');
-        if (startLine.Length == 0 || startLine[0] == ' ' || startLine[0] == '\t')
+        var first = lines[0].TrimEnd('\r');
+        if (first.Length == 0 || first[0] == ' ' || first[0] == '\t')
         {
             error = "empty start line";
             return TextMessageParseStatus.Invalid;
         }
 
-        var headers = new TextHeaders();
+        var result = new TextHeaders();
         string? lastName = null;
         string? lastValue = null;
         for (var i = 1; i < lines.Length; i++)
@@ -128,49 +178,41 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
                     return TextMessageParseStatus.Invalid;
                 }
 
-                lastValue += " " + line.Trim();
+                var more = line.Trim();
+                if (more.Length > 0)
+                {
+                    lastValue = lastValue!.Length == 0 ? more : lastValue + " " + more;
+                }
+
                 continue;
             }
 
             if (lastName is not null)
             {
-                headers.Add(lastName, lastValue!);
+                result.Add(lastName, lastValue!);
             }
 
+            // RFC 3261 §25.1 HCOLON allows blanks between the name and the colon ("Via  : ..."); none inside the name.
             var colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || line.AsSpan(0, colon).Trim().Length == 0 || line.AsSpan(0, colon).ContainsAny(' ', '\t'))
+            var name = colon <= 0 ? ReadOnlySpan<char>.Empty : line.AsSpan(0, colon).TrimEnd(" \t");
+            if (name.IsEmpty || name.ContainsAny(' ', '\t'))
             {
                 error = "malformed header line";
                 return TextMessageParseStatus.Invalid;
             }
 
-            lastName = line[..colon];
+            lastName = name.ToString();
             lastValue = line[(colon + 1)..].Trim();
         }
 
         if (lastName is not null)
         {
-            headers.Add(lastName, lastValue!);
+            result.Add(lastName, lastValue!);
         }
 
-        // "l" is SIP's compact form of Content-Length (RFC 3261 §7.3.3).
-        var lengthText = headers["Content-Length"] ?? headers["l"];
-        var bodyLength = 0;
-        if (lengthText is not null
-            && (!int.TryParse(lengthText, NumberStyles.None, CultureInfo.InvariantCulture, out bodyLength) || bodyLength > maxBodyBytes))
-        {
-            error = "bad or too large Content-Length";
-            return TextMessageParseStatus.Invalid;
-        }
-
-        var total = skip + bodyStart + bodyLength;
-        if (buffer.Length < total)
-        {
-            return TextMessageParseStatus.Incomplete;
-        }
-
-        message = new TextMessage(startLine, headers, buffer.Slice(skip + bodyStart, bodyLength).ToArray());
-        consumed = total;
+        startLine = first;
+        headers = result;
+        bodyStart = skip + relativeBodyStart;
         return TextMessageParseStatus.Complete;
     }
 

@@ -79,7 +79,11 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
     public WebRtcPeer CreatePeer(string offerSdp) =>
         TryCreatePeer(offerSdp, out var peer, out var error) ? peer : throw new FormatException(error);
 
-    public bool TryCreatePeer(string offerSdp, [NotNullWhen(true)] out WebRtcPeer? peer, out string error)
+    /// <param name="offerSdp">The browser's offer.</param>
+    /// <param name="peer">The new session.</param>
+    /// <param name="error">Why the offer cannot be served.</param>
+    /// <param name="audioCodecs">Audio encodings for this session only (the intercom takes the one its SIP call agreed), else the endpoint's.</param>
+    public bool TryCreatePeer(string offerSdp, [NotNullWhen(true)] out WebRtcPeer? peer, out string error, IReadOnlyList<string>? audioCodecs = null)
     {
         peer = null;
         if (!_socket.IsBound)
@@ -100,7 +104,7 @@ public sealed class WebRtcEndpoint : IAsyncDisposable
             password,
             Certificate.Fingerprint,
             new IPEndPoint(Options.AnnouncedAddress, LocalEndPoint.Port),
-            Options.AudioCodecs,
+            audioCodecs ?? Options.AudioCodecs,
             RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture));
         if (!WebRtcSdp.TryNegotiate(offerSdp, local, out var negotiation, out error))
         {

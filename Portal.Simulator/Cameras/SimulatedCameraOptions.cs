@@ -24,6 +24,9 @@ public sealed record SimulatedCameraOptions
     /// <summary>True starts each session where the loop is "now" (mid-GOP, like a live camera); false at frame 0.</summary>
     public bool StartAtLiveEdge { get; init; } = true;
 
+    /// <summary>Starts each session at this frame of the clip (a test's certain mid-GOP start); overrides <see cref="StartAtLiveEdge"/>.</summary>
+    public int? StartFrame { get; init; }
+
     public int SessionTimeoutSeconds { get; init; } = 60;
 
     /// <summary>

@@ -39,6 +39,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private int _activeStreams;
     private int _totalSessions;
     private int _keyframeRequests;
+    private long _framesSent;
 
     public SimulatedRtspServer(SimulatedCameraOptions options, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
@@ -75,6 +76,9 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
     /// <summary>RTCP PLI/FIR packets about a session's stream received (answered or, when ignoring them, not).</summary>
     public int KeyframeRequests => Volatile.Read(ref _keyframeRequests);
+
+    /// <summary>Frames sent, every session together (a test with one session counts where in the clip it is).</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
 
     /// <summary>While true, playing sessions stop sending RTP (the camera "freezes"): for stall-detection tests.</summary>
     public bool Frozen { get; set; }
@@ -473,9 +477,9 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         try
         {
             // A live camera is mid-GOP when a viewer arrives: start where the wall clock says, unless told otherwise.
-            var frame = _options.StartAtLiveEdge
+            var frame = _options.StartFrame ?? (_options.StartAtLiveEdge
                 ? (long)(_time.GetElapsedTime(_started).TotalSeconds * GateClip.FramesPerSecond)
-                : 0;
+                : 0);
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / GateClip.FramesPerSecond), _time);
             var output = new MemoryStream();
             do
@@ -505,6 +509,8 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
                 {
                     await session.WriteAsync(output.GetBuffer().AsMemory(0, (int)output.Length), cancellationToken).ConfigureAwait(false);
                 }
+
+                Interlocked.Increment(ref _framesSent);
             }
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
         }

@@ -5,11 +5,11 @@ using System.Text;
 
 namespace Portal.Simulator.Terminals;
 
-/// <summary>The answer to one alarm press: the HTTP status and the body the portal sent back.</summary>
+/// <summary>The answer to one alarm press (or heartbeat): the HTTP status and the body the portal sent back.</summary>
 public sealed record AlarmPressResult(HttpStatusCode Status, string Body, TimeSpan Elapsed);
 
 /// <summary>
-/// A simulated alarm terminal on the signed HTTP device API: it signs
+/// A simulated alarm terminal on the signed HTTP device API (alarm presses and heartbeats): it signs
 /// <c>METHOD \n PATH \n TIMESTAMP \n NONCE \n hex(SHA-256(body))</c> with its own key (HMAC-SHA256), as a
 /// real terminal's firmware does. Written apart from the portal's verifier on purpose: tests prove the two agree.
 /// </summary>
@@ -17,20 +17,29 @@ public sealed class SignedAlarmClient(HttpClient http, string serial, string key
 {
     public const string AlarmPath = "/api/device/alarms";
 
+    public const string HeartbeatPath = "/api/device/heartbeat";
+
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>Presses the button once. <paramref name="timestampOffset"/> and <paramref name="nonce"/> let tests misbehave.</summary>
-    public async Task<AlarmPressResult> PressAsync(string body = "{\"event\":\"alarm\"}", TimeSpan timestampOffset = default, string? nonce = null, CancellationToken ct = default)
+    public Task<AlarmPressResult> PressAsync(string body = "{\"event\":\"alarm\"}", TimeSpan timestampOffset = default, string? nonce = null, CancellationToken ct = default) =>
+        SendAsync(AlarmPath, body, timestampOffset, nonce, ct);
+
+    /// <summary>Says the terminal is alive (a real terminal does so about every 60 s); 200 when accepted.</summary>
+    public Task<AlarmPressResult> HeartbeatAsync(string body = "{\"firmware\":\"sim-1.0\"}", TimeSpan timestampOffset = default, string? nonce = null, CancellationToken ct = default) =>
+        SendAsync(HeartbeatPath, body, timestampOffset, nonce, ct);
+
+    private async Task<AlarmPressResult> SendAsync(string path, string body, TimeSpan timestampOffset, string? nonce, CancellationToken ct)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         var timestamp = (_time.GetUtcNow() + timestampOffset).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         nonce ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
-        using var request = new HttpRequestMessage(HttpMethod.Post, AlarmPath) { Content = new ByteArrayContent(bytes) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         request.Headers.Add("X-Device-Serial", serial);
         request.Headers.Add("X-Timestamp", timestamp);
         request.Headers.Add("X-Nonce", nonce);
-        request.Headers.Add("X-Signature", Sign(key, "POST", AlarmPath, timestamp, nonce, bytes));
+        request.Headers.Add("X-Signature", Sign(key, "POST", path, timestamp, nonce, bytes));
         var started = _time.GetTimestamp();
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);

@@ -7,7 +7,7 @@ namespace Portal.Tests.Data;
 /// A real SQLite database in a temp file, migrated from db/sqlite, deleted on dispose. Use it as an
 /// xunit class fixture for a shared database, or create one per test when tests write.
 /// </summary>
-public sealed class SqliteDb : IDisposable
+public sealed class SqliteDb : ITestDatabase, IDisposable
 {
     public SqliteDb()
     {

@@ -9,7 +9,7 @@ public static class AlarmApi
 {
     public static void MapAlarmApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/alarms").RequireAuthorization(Extensions.ApiPolicy).WithTags("Alarms");
+        var api = app.MapGroup("/api/alarms").RequireAuthorization(SignIn.ApiScopes.AlarmsPolicy).WithTags("Alarms");
 
         api.MapGet("/", async (HttpContext http, AlarmService alarms, int? districtId, int? schoolId, DateTime? fromUtc, DateTime? toUtc,
             AlarmDisposition? disposition, bool? isTest, bool? openOnly, int? skip, int? take, CancellationToken ct) =>

@@ -24,7 +24,8 @@ public static class AuthEndpoints
     public static void MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapMethods("/connect/authorize", ["GET", "POST"], (HttpContext context, UserManager<PortalUser> users, SignInPolicy policy) => AuthorizeAsync(context, users, policy)).DisableAntiforgery().ExcludeFromDescription();
-        app.MapPost("/connect/token", (HttpContext context, UserManager<PortalUser> users) => TokenAsync(context, users)).DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost("/connect/token", (HttpContext context, UserManager<PortalUser> users, OutsideClientService clients) => TokenAsync(context, users, clients)).DisableAntiforgery().ExcludeFromDescription();
+        app.MapMethods("/connect/userinfo", ["GET", "POST"], (HttpContext context, UserManager<PortalUser> users) => UserInfoAsync(context, users)).DisableAntiforgery().ExcludeFromDescription();
         app.MapMethods("/connect/logout", ["GET", "POST"], (Delegate)LogoutAsync).DisableAntiforgery().ExcludeFromDescription();
 
         app.MapGet("/account/signin", (string? returnUrl) => Results.Challenge(
@@ -88,13 +89,18 @@ public static class AuthEndpoints
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    private static async Task<IResult> TokenAsync(HttpContext context, UserManager<PortalUser> users)
+    private static async Task<IResult> TokenAsync(HttpContext context, UserManager<PortalUser> users, OutsideClientService clients)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenID Connect request cannot be retrieved.");
+        if (request.IsClientCredentialsGrantType())
+        {
+            return await ClientTokenAsync(request, clients, context.RequestAborted).ConfigureAwait(false);
+        }
+
         if (!request.IsAuthorizationCodeGrantType() && !request.IsRefreshTokenGrantType())
         {
-            return Forbid(Errors.UnsupportedGrantType, "Only the authorization code and refresh token grants are supported.");
+            return Forbid(Errors.UnsupportedGrantType, "Only the authorization code, refresh token and client credentials grants are supported.");
         }
 
         // The code or refresh token carries the principal issued at /connect/authorize; re-read the user so
@@ -110,6 +116,69 @@ public static class AuthEndpoints
         return principal is null
             ? Forbid(Errors.InvalidGrant, "The account has no valid role or scope.")
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// An outside system's token (OpenIddict has checked its secret and that it may use this grant and these scopes):
+    /// no person, the role and district an administrator registered it with, the scopes it asked for.
+    /// </summary>
+    private static async Task<IResult> ClientTokenAsync(OpenIddictRequest request, OutsideClientService clients, CancellationToken ct)
+    {
+        var client = await clients.FindAsync(request.ClientId, ct).ConfigureAwait(false);
+        if (client is null)
+        {
+            return Forbid(Errors.UnauthorizedClient, "This client may not act on the portal's data.");
+        }
+
+        var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, PortalClaims.Name, PortalClaims.Role);
+        identity.SetClaim(Claims.Subject, client.ClientId)
+            .SetClaim(PortalClaims.Client, client.ClientId)
+            .SetClaim(PortalClaims.Name, client.ClientId)
+            .SetClaim(PortalClaims.DisplayName, client.DisplayName)
+            .SetClaim(PortalClaims.Role, client.Role)
+            .SetClaim(PortalClaims.DistrictId, client.DistrictId?.ToString(CultureInfo.InvariantCulture));
+        identity.SetScopes(request.GetScopes().Intersect(client.Scopes, StringComparer.Ordinal));
+        identity.SetDestinations(static _ => [Destinations.AccessToken]);
+        return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// OpenID Connect userinfo (Core 1.0 §5.3): OpenIddict has validated the access token; answer with the person's
+    /// claims as the token's scopes allow. A token of an outside system has no person behind it.
+    /// </summary>
+    private static async Task<IResult> UserInfoAsync(HttpContext context, UserManager<PortalUser> users)
+    {
+        var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme).ConfigureAwait(false);
+        var principal = result.Principal;
+        var user = principal?.GetClaim(Claims.Subject) is { } subject && principal.GetClaim(PortalClaims.Client) is null
+            ? await users.FindByIdAsync(subject).ConfigureAwait(false) : null;
+        if (principal is null || user is null || user.IsDisabled)
+        {
+            return Results.Challenge(
+                new AuthenticationProperties(new Dictionary<string, string?>
+                {
+                    [OpenIddictServerAspNetCoreConstants.Properties.Error] = Errors.InvalidToken,
+                    [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = "The token does not name a user of this portal.",
+                }),
+                [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        }
+
+        var claims = new Dictionary<string, object?>(StringComparer.Ordinal) { [Claims.Subject] = user.Id.ToString(CultureInfo.InvariantCulture) };
+        if (principal.HasScope(Scopes.Profile))
+        {
+            claims[PortalClaims.Name] = user.UserName;
+            claims[PortalClaims.DisplayName] = user.DisplayName;
+        }
+
+        if (principal.HasScope(Scopes.Roles))
+        {
+            var roles = await users.GetRolesAsync(user).ConfigureAwait(false);
+            claims[PortalClaims.Role] = roles.Count == 1 ? roles[0] : null;
+            claims[PortalClaims.DistrictId] = user.DistrictId;
+            claims[PortalClaims.SchoolId] = user.SchoolId;
+        }
+
+        return Results.Ok(claims);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext context)

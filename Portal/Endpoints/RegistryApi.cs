@@ -12,15 +12,9 @@ namespace Portal.Endpoints;
 /// </summary>
 public static class RegistryApi
 {
-    /// <summary>A device as the API shows it: never its secret, only whether one is set.</summary>
-    public sealed record DeviceDto(
-        int Id, int SchoolId, DeviceKind Kind, string Model, string SerialNumber, string? SipAccount, string? RtspUrl,
-        string? OnvifUrl, string? Username, bool HasSecret, DeviceInstallState InstallState, bool Enabled,
-        DeviceHealthState HealthState, DateTime? LastSeenUtc);
-
     public static void MapRegistryApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").RequireAuthorization(Extensions.ApiPolicy).WithTags("Registry");
+        var api = app.MapGroup("/api").RequireAuthorization(SignIn.ApiScopes.RegistryPolicy).WithTags("Registry");
 
         api.MapGet("/districts", async (HttpContext http, SchoolService schools, CancellationToken ct) =>
             http.User.ToScope() is { } scope ? Results.Ok(await schools.GetDistrictsAsync(scope, ct)) : Results.Forbid());
@@ -43,7 +37,7 @@ public static class RegistryApi
 
             return await schools.GetAsync(scope, id, ct) is null
                 ? Results.NotFound()
-                : Results.Ok((await devices.GetBySchoolAsync(scope, id, ct)).Select(ToDto));
+                : Results.Ok(await devices.GetViewsBySchoolAsync(scope, id, ct));
         });
 
         api.MapGet("/devices", async (HttpContext http, DeviceService devices, string? search, int? districtId, int? schoolId, DeviceKind? kind,
@@ -54,7 +48,7 @@ public static class RegistryApi
 
         api.MapGet("/devices/{id:int}", async (HttpContext http, DeviceService devices, int id, CancellationToken ct) =>
             http.User.ToScope() is not { } scope ? Results.Forbid()
-                : await devices.GetAsync(scope, id, ct) is { } device ? Results.Ok(ToDto(device)) : Results.NotFound());
+                : await devices.GetViewAsync(scope, id, ct) is { } device ? Results.Ok(device) : Results.NotFound());
 
         app.MapGet("/healthz", async (Db db, CancellationToken ct) =>
         {
@@ -70,8 +64,4 @@ public static class RegistryApi
             }
         }).WithTags("Health").AllowAnonymous();
     }
-
-    private static DeviceDto ToDto(Device d) => new(
-        d.Id, d.SchoolId, d.Kind, d.Model, d.SerialNumber, d.SipAccount, d.RtspUrl, d.OnvifUrl, d.Username,
-        d.SecretProtected is not null, d.InstallState, d.Enabled, d.HealthState, d.LastSeenUtc);
 }

@@ -74,7 +74,31 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         var username = device.Username ?? string.Empty;
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
         var rtspUser = standIn ? string.Empty : username; // the stand-in asks for no password
-        return new ResolvedCamera(new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth), onvif, username, password);
+        var hook = KeyframeHook(device.Model, rtsp, username, password);
+        var endpoint = new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth, hook);
+        return new ResolvedCamera(endpoint, onvif, username, password);
+    }
+
+    /// <summary>
+    /// The model's keyframe hook (issue #15), if configured, at the camera's host. The hook's credentials are the
+    /// camera's own login from the device row.
+    /// </summary>
+    private CameraKeyframeHook? KeyframeHook(string model, Uri rtsp, string username, string password)
+    {
+        var configured = options.Value.CameraKeyframeHooks.FirstOrDefault(h => string.Equals(h.Model, model, StringComparison.OrdinalIgnoreCase));
+        if (configured is null)
+        {
+            return null;
+        }
+
+        var hook = configured.Build(rtsp.Host, username, password, out var problem);
+        if (hook is null)
+        {
+            loggerFactory.CreateLogger<GateCameraResolver>().LogError("Keyframe hook for model {Model} is not used: {Problem}", model, problem);
+            return null;
+        }
+
+        return hook;
     }
 
     public async ValueTask DisposeAsync()

@@ -26,6 +26,9 @@ public sealed class GateCameraService(
 {
     public const string OnvifHttpClient = "onvif";
 
+    /// <summary>The HTTP client of the camera models' keyframe hooks (issue #15); logs no header values.</summary>
+    public const string KeyframeHookHttpClient = "camera-keyframe-hook";
+
     private WebRtcEndpoint? _endpoint;
     private CameraHub? _hub;
 
@@ -60,7 +63,11 @@ public sealed class GateCameraService(
             loggerFactory,
             time);
         _endpoint.Start();
-        _hub = new CameraHub(new CameraHubOptions { IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.CameraIdleTimeoutSeconds)) }, loggerFactory, time);
+        _hub = new CameraHub(
+            new CameraHubOptions { IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.Value.CameraIdleTimeoutSeconds)) },
+            loggerFactory,
+            time,
+            options.Value.CameraKeyframeHooks.Count > 0 ? httpClients.CreateClient(KeyframeHookHttpClient) : null);
         Logger.LogInformation("WebRTC media on UDP {Port}, announced as {Address}", WebRtcPort, announced);
         return Task.CompletedTask;
     }

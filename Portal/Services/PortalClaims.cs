@@ -15,6 +15,9 @@ public static class PortalClaims
     public const string SchoolId = "school_id";
     public const string ApiScope = "portal.api";
 
+    /// <summary>Set (to the client id) in tokens an outside system gets with its own credentials: no person behind it.</summary>
+    public const string Client = "portal_client";
+
     /// <summary>
     /// The caller's scope from a signed-in principal, or null when the principal does not carry a
     /// well-formed one (then the caller gets nothing).
@@ -27,7 +30,19 @@ public static class PortalClaims
         }
 
         var roles = principal.FindAll(Role).Select(c => c.Value).Where(Roles.All.Contains).ToList();
-        if (roles.Count != 1 || !int.TryParse(principal.FindFirstValue(Subject), CultureInfo.InvariantCulture, out var userId))
+        if (roles.Count != 1)
+        {
+            return null;
+        }
+
+        var subject = principal.FindFirstValue(Subject);
+        int userId;
+        if (principal.FindFirstValue(Client) is { Length: > 0 } client && client == subject && roles[0] != Roles.Admin)
+        {
+            // An outside system (client credentials): user id 0, named by its client id in the audit trail.
+            userId = 0;
+        }
+        else if (!int.TryParse(subject, CultureInfo.InvariantCulture, out userId))
         {
             return null;
         }

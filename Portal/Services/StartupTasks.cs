@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
+using Portal.Administration;
 using Portal.Core.Data;
 using Portal.Core.Demo;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
+using Portal.SignIn;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace Portal.Services;
@@ -24,6 +26,22 @@ public sealed class StartupTasks(
     public async Task RunAsync(CancellationToken ct = default)
     {
         DbMigrator.Migrate(db);
+
+        // Issue 13: keys in the database. An install that kept Data Protection keys in its folder brings them along
+        // before anything is protected, and the token keys exist before the sign-in server first needs them.
+        var moved = services.GetRequiredService<DatabaseXmlRepository>().ImportFolder(Path.Combine(environment.DataFolder, "keys"));
+        if (moved > 0)
+        {
+            logger.LogInformation("Moved {Count} Data Protection keys from the data folder into the database", moved);
+        }
+
+        if (string.IsNullOrEmpty(options.Value.DataProtectionCertificatePath) && !options.Value.DemoMode)
+        {
+            logger.LogWarning("Data Protection keys are stored unencrypted in the database: set Portal:DataProtectionCertificatePath to encrypt them, and protect the database's backups");
+        }
+
+        _ = services.GetService<TokenKeyRing>()?.Keys;
+
         await using var scope = services.CreateAsyncScope();
         var provider = scope.ServiceProvider;
         await EnsureRolesAsync(provider.GetRequiredService<RoleManager<PortalRole>>()).ConfigureAwait(false);
@@ -45,6 +63,11 @@ public sealed class StartupTasks(
                 provider.GetRequiredService<SchoolRepository>(),
                 ct,
                 logger).ConfigureAwait(false);
+        }
+        else
+        {
+            // Issue 13: a production install without an administrator prints its one-time setup link.
+            await services.GetRequiredService<FirstRunSetup>().IssueLinkIfNeededAsync(ct).ConfigureAwait(false);
         }
     }
 

@@ -31,13 +31,16 @@ public sealed class AlarmTestCity : IAsyncDisposable
         Intake = new AlarmIntake(Database.Db, Notifier, Time, NullLogger<AlarmIntake>.Instance);
         Escalator = new AlarmEscalator(Repository, Notifier, Time, NullLogger<AlarmEscalator>.Instance);
         Service = new AlarmService(Repository, Intake, Notifier, Schools, Districts, Time);
-        Verifier = new DeviceRequestVerifier(Database.Db, Devices, Secrets, Time, NullLogger<DeviceRequestVerifier>.Instance);
+        Refusals = new DeviceRefusalCounter(Database.Db, Time, NullLogger<DeviceRefusalCounter>.Instance);
+        Verifier = new DeviceRequestVerifier(Database.Db, Devices, Secrets, Refusals, Time);
+        Limits = new DeviceRateLimitOptions();
+        Limiter = new DeviceRateLimiter(Limits, Time);
         _files = Directory.CreateTempSubdirectory("portal-alarm-city-").FullName;
         Installation = new InstallationService(Database.Db, new InstallationRepository(Database.Db), Schools, Districts, Devices,
             new ProgrammeQueries(Database.Db, Time), new InstallationFiles(_files), Time);
         Presence = new DevicePresence(Devices, Installation, Time, NullLogger<DevicePresence>.Instance);
         Alerts = new AdminAlertRepository(Database.Db);
-        DeviceIntake = new DeviceIntake(Verifier, Devices, Schools, Districts, Secrets, Intake, Presence, Alerts, Time, NullLogger<DeviceIntake>.Instance);
+        DeviceIntake = NewDeviceIntake(Presence, Limiter);
         Intake.StartAsync(_stop.Token).GetAwaiter().GetResult();
         Notifier.StartAsync(_stop.Token).GetAwaiter().GetResult();
         Presence.StartAsync(_stop.Token).GetAwaiter().GetResult();
@@ -69,12 +72,22 @@ public sealed class AlarmTestCity : IAsyncDisposable
 
     public InstallationService Installation { get; }
 
+    public DeviceRefusalCounter Refusals { get; }
+
+    public DeviceRateLimitOptions Limits { get; }
+
+    public DeviceRateLimiter Limiter { get; }
+
     public DevicePresence Presence { get; }
 
     public AdminAlertRepository Alerts { get; }
 
     /// <summary>The one entry point for device requests (HTTP and SIP doors).</summary>
     public DeviceIntake DeviceIntake { get; }
+
+    /// <summary>Another entry point over the same city, e.g. with its own presence (a restarted process) or its own limits.</summary>
+    public DeviceIntake NewDeviceIntake(DevicePresence presence, DeviceRateLimiter limiter) =>
+        new(Verifier, Devices, Schools, Districts, Secrets, Intake, presence, Alerts, Refusals, limiter, Time, NullLogger<DeviceIntake>.Instance);
 
     public async Task<(School School, Device Terminal)> SchoolInDistrictAsync(string districtCode, int index = 0)
     {
@@ -95,6 +108,8 @@ public sealed class AlarmTestCity : IAsyncDisposable
         Notifier.Dispose();
         Escalator.Dispose();
         Presence.Dispose();
+        Refusals.Dispose();
+        Limiter.Dispose();
         _stop.Dispose();
         Database.Dispose();
         Directory.Delete(_files, recursive: true);

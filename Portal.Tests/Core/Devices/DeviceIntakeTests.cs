@@ -26,14 +26,18 @@ public sealed class DeviceIntakeTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _city.DisposeAsync();
 
-    private DeviceRequest Signed(string serial, string key, string? nonce = null, TimeSpan offset = default, string body = "{\"event\":\"alarm\"}")
+    private DeviceRequest Signed(string serial, string key, string? nonce = null, TimeSpan offset = default, string body = "{\"event\":\"alarm\"}",
+        string path = SignedAlarmClient.AlarmPath)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         nonce ??= "n-" + Guid.NewGuid().ToString("N");
         var timestamp = (_city.Time.GetUtcNow() + offset).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        return new DeviceRequest("POST", SignedAlarmClient.AlarmPath, serial, timestamp, nonce,
-            SignedAlarmClient.Sign(key, "POST", SignedAlarmClient.AlarmPath, timestamp, nonce, bytes), bytes, "192.0.2.10");
+        return new DeviceRequest("POST", path, serial, timestamp, nonce,
+            SignedAlarmClient.Sign(key, "POST", path, timestamp, nonce, bytes), bytes, "192.0.2.10");
     }
+
+    private DeviceRequest Heartbeat(Device device, TimeSpan offset = default, string? nonce = null) =>
+        Signed(device.SerialNumber, DemoCity.DemoApiKeyPrefix + device.SerialNumber, nonce, offset, "{\"firmware\":\"1.2\"}", SignedAlarmClient.HeartbeatPath);
 
     private DeviceRequest Honest(Device terminal, string? nonce = null) => Signed(terminal.SerialNumber, DemoCity.DemoApiKeyPrefix + terminal.SerialNumber, nonce);
 
@@ -184,6 +188,95 @@ public sealed class DeviceIntakeTests : IAsyncLifetime
         // The intake kept running: with a centre back, the next press goes through.
         await _city.Districts.CreateCentreAsync(new() { Name = "市110", NameEn = "City 110", AnswerDeadlineSeconds = 30 }, Ct);
         Assert.True((await _city.DeviceIntake.RaiseAsync(Honest(terminal), Ct)).Accepted);
+    }
+
+    [Fact]
+    public async Task HeartbeatAsync_HonestDevice_IsRecordedInMemoryAndWrittenAtTheFlush()
+    {
+        // A terminal the platform has seen before, so its first sighting does not change its install state meanwhile.
+        var terminal = await ConnectedTerminalAsync(0);
+        var before = await _city.Devices.GetByIdAsync(terminal.Id, Ct);
+
+        var answer = await _city.DeviceIntake.HeartbeatAsync(Heartbeat(terminal), Ct);
+
+        Assert.Equal(new DeviceAnswer(DeviceRefusal.None), answer);
+        Assert.Equal(_city.Time.GetUtcNow().UtcDateTime, _city.Presence.GetLastSeenUtc(terminal.Id));
+        Assert.Equal(before, await _city.Devices.GetByIdAsync(terminal.Id, Ct)); // nothing written on the request's path
+        Assert.Equal(1, await _city.Presence.FlushAsync(Ct));
+        var after = await _city.Devices.GetByIdAsync(terminal.Id, Ct);
+        var now = _city.Time.GetUtcNow();
+        Assert.Equal((now.UtcDateTime, DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds()).UtcDateTime), (after!.LastSeenUtc, after.LastHeartbeatUtc));
+        Assert.Equal(before! with { LastSeenUtc = after.LastSeenUtc, LastHeartbeatUtc = after.LastHeartbeatUtc }, after);
+    }
+
+    [Fact]
+    public async Task HeartbeatAsync_ReplayedOrNotNewer_IsRefused_EvenAfterARestart()
+    {
+        var terminal = await ConnectedTerminalAsync(1);
+        var beat = Heartbeat(terminal);
+        Assert.True((await _city.DeviceIntake.HeartbeatAsync(beat, Ct)).Accepted);
+
+        // The same request again, and a fresh one signed no later: a replay cannot make a dead device look alive.
+        Assert.Equal(DeviceRefusal.Replay, (await _city.DeviceIntake.HeartbeatAsync(beat, Ct)).Refusal);
+        Assert.Equal(DeviceRefusal.Replay, (await _city.DeviceIntake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromSeconds(-30)), Ct)).Refusal);
+        Assert.True((await _city.DeviceIntake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromSeconds(1)), Ct)).Accepted);
+        Assert.Equal(DeviceRefusal.Unauthorized, (await _city.DeviceIntake.HeartbeatAsync(Signed(terminal.SerialNumber, "wrong", path: SignedAlarmClient.HeartbeatPath), Ct)).Refusal);
+        Assert.Equal(DeviceRefusal.MalformedBody, (await _city.DeviceIntake.HeartbeatAsync(
+            Signed(terminal.SerialNumber, DemoCity.DemoApiKeyPrefix + terminal.SerialNumber, offset: TimeSpan.FromSeconds(2), body: "\"x\"", path: SignedAlarmClient.HeartbeatPath), Ct)).Refusal);
+
+        // After a restart (a fresh process keeps nothing in memory) the flushed signed time still refuses the replay.
+        await _city.Presence.FlushAsync(Ct);
+        using var restarted = new DevicePresence(_city.Devices, _city.Installation, _city.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<DevicePresence>.Instance);
+        var intake = _city.NewDeviceIntake(restarted, _city.Limiter);
+        Assert.Equal(DeviceRefusal.Replay, (await intake.HeartbeatAsync(beat, Ct)).Refusal);
+        Assert.True((await intake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromSeconds(3)), Ct)).Accepted);
+    }
+
+    [Fact]
+    public async Task HeartbeatAsync_SignedForTheAlarmPath_IsRefused()
+    {
+        // The path is signed: a captured alarm press cannot be replayed as a heartbeat, nor the other way round.
+        var (_, terminal) = await _city.SchoolInDistrictAsync("370285");
+        var press = Honest(terminal);
+        Assert.Equal(DeviceRefusal.Unauthorized, (await _city.DeviceIntake.HeartbeatAsync(press with { Path = SignedAlarmClient.HeartbeatPath }, Ct)).Refusal);
+        Assert.Equal(DeviceRefusal.Unauthorized, (await _city.DeviceIntake.RaiseAsync(Heartbeat(terminal) with { Path = SignedAlarmClient.AlarmPath }, Ct)).Refusal);
+    }
+
+    [Fact]
+    public async Task RaiseAsync_StrangerSpoofingTheSerialOrReplayingAPress_SpendsNothingOfTheTerminalsAllowance()
+    {
+        // An allowance of four requests that does not refill during the test; the terminal uses two of them here.
+        using var limiter = new DeviceRateLimiter(new DeviceRateLimitOptions { PerDeviceBurst = 4, PerDevicePerSecond = 1, Period = TimeSpan.FromHours(1) }, _city.Time);
+        var intake = _city.NewDeviceIntake(_city.Presence, limiter);
+        var terminal = await ConnectedTerminalAsync(2);
+        var captured = Honest(terminal);
+        Assert.True((await intake.RaiseAsync(captured, Ct)).Accepted);
+        Assert.True((await intake.HeartbeatAsync(Heartbeat(terminal), Ct)).Accepted);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(DeviceRefusal.Unauthorized, (await intake.RaiseAsync(Signed(terminal.SerialNumber, "guessed-key-" + i), Ct)).Refusal);
+            Assert.Equal(DeviceRefusal.Replay, (await intake.RaiseAsync(captured, Ct)).Refusal);
+            Assert.Equal(DeviceRefusal.Replay, (await intake.HeartbeatAsync(Heartbeat(terminal, TimeSpan.FromMinutes(-1)), Ct)).Refusal);
+        }
+
+        Assert.Null(intake.Throttled(terminal.SerialNumber, "192.0.2.10"));
+        Assert.True((await intake.RaiseAsync(Honest(terminal), Ct)).Accepted);
+        Assert.True((await intake.RaiseAsync(Honest(terminal), Ct)).Accepted);
+
+        // The terminal itself, past its allowance: refused, and from then on before its request is even read.
+        var limited = await intake.RaiseAsync(Honest(terminal), Ct);
+        Assert.Equal(DeviceRefusal.RateLimited, limited.Refusal);
+        Assert.True(limited.RetryAfter > TimeSpan.Zero);
+        Assert.Equal(DeviceRefusal.RateLimited, intake.Throttled(terminal.SerialNumber, "192.0.2.10")?.Refusal);
+        Assert.Null(intake.Throttled("ATS99999999", "192.0.2.10"));
+    }
+
+    private async Task<Device> ConnectedTerminalAsync(int skip)
+    {
+        await using var connection = _city.Database.Db.Open();
+        var id = await connection.ExecuteScalarAsync<int>("SELECT Id FROM Device WHERE Kind = 0 AND InstallState >= 2 ORDER BY Id LIMIT 1 OFFSET @skip", new { skip });
+        return (await _city.Devices.GetByIdAsync(id, Ct))!;
     }
 
     private async Task<(int SchoolId, Device Terminal)> PlannedTerminalAsync()

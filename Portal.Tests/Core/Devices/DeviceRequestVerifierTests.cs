@@ -31,10 +31,13 @@ public sealed class DeviceRequestVerifierTests : IAsyncLifetime
         return new DeviceRequest("POST", SignedAlarmClient.AlarmPath, serial, ts, nonce, signature ?? SignedAlarmClient.Sign(key, "POST", SignedAlarmClient.AlarmPath, ts, nonce, bytes), bytes, "192.0.2.7");
     }
 
-    private async Task<long> SecurityLogCountAsync(string reason)
+    /// <summary>Refusals counted for <paramref name="reason"/> (flushed first); the SecurityLog gets no row for them.</summary>
+    private async Task<long> RefusalCountAsync(string reason)
     {
+        await _city.Refusals.FlushAsync(Ct);
         await using var connection = _city.Database.Db.Open();
-        return await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM SecurityLog WHERE Reason = @reason", new { reason });
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM SecurityLog"));
+        return await connection.ExecuteScalarAsync<long>("SELECT COALESCE(SUM(Requests), 0) FROM DeviceRefusalCount WHERE Reason = @reason AND RemoteAddress = '192.0.2.7'", new { reason });
     }
 
     [Fact]
@@ -48,7 +51,7 @@ public sealed class DeviceRequestVerifierTests : IAsyncLifetime
         var (again, replay) = await _city.Verifier.VerifyAsync(request, Ct);
         Assert.Null(again);
         Assert.Equal(DeviceAuthFailure.Replay, replay);
-        Assert.Equal(1, await SecurityLogCountAsync("Replay"));
+        Assert.Equal(1, await RefusalCountAsync("Replay"));
     }
 
     [Theory]
@@ -62,7 +65,7 @@ public sealed class DeviceRequestVerifierTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task VerifyAsync_WrongKeyTamperedBodyUnknownOrDisabledDevice_AreRefusedAndLogged()
+    public async Task VerifyAsync_WrongKeyTamperedBodyUnknownOrDisabledDevice_AreRefusedAndCounted()
     {
         Assert.Equal(DeviceAuthFailure.BadSignature, (await _city.Verifier.VerifyAsync(Signed("ATS00000002", "wrong-key", "nonce-a-123"), Ct)).Failure);
 
@@ -78,9 +81,9 @@ public sealed class DeviceRequestVerifierTests : IAsyncLifetime
         // A camera has no device API key.
         Assert.Equal(DeviceAuthFailure.NoKey, (await _city.Verifier.VerifyAsync(Signed("CAM00000003", "x", "nonce-e-123"), Ct)).Failure);
 
-        Assert.Equal(2, await SecurityLogCountAsync("BadSignature"));
-        Assert.Equal(1, await SecurityLogCountAsync("UnknownDevice"));
-        Assert.Equal(1, await SecurityLogCountAsync("Disabled"));
+        Assert.Equal(2, await RefusalCountAsync("BadSignature"));
+        Assert.Equal(1, await RefusalCountAsync("UnknownDevice"));
+        Assert.Equal(1, await RefusalCountAsync("Disabled"));
     }
 
     [Theory]

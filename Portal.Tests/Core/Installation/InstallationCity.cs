@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Portal.Core.Alarms;
+using Portal.Core.Audit;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
 using Portal.Core.Installation;
@@ -44,6 +45,8 @@ public sealed class InstallationCity : IAsyncDisposable
         Alarms = new AlarmService(alarms, _intake, _notifier, Schools, new DistrictRepository(Database.Db), Time);
         Acceptance = new AcceptanceTestService(Database.Db, Repository, Schools, Alarms, Time);
         Reports = new CompletionReportService(Database.Db, Queries, Files, Time);
+        Audit = new AuditRepository(Database.Db, Time);
+        Serials = new SerialConfirmationService(Database.Db, Repository, Audit, Time);
     }
 
     public SqliteDb Database { get; }
@@ -69,6 +72,10 @@ public sealed class InstallationCity : IAsyncDisposable
     public AcceptanceTestService Acceptance { get; }
 
     public CompletionReportService Reports { get; }
+
+    public AuditRepository Audit { get; }
+
+    public SerialConfirmationService Serials { get; }
 
     public static UserScope CityBureau => new(1, "bureau", Roles.Bureau, null, null);
 

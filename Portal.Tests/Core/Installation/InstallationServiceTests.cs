@@ -10,16 +10,41 @@ public sealed class InstallationServiceTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task RecordStepAsync_NextStepWithNewSerial_RecordsStepAndInstallsDevice()
+    public async Task RecordStepAsync_SerialOfTheRegistry_RecordsStepAndInstallsDevice()
     {
         await using var city = new InstallationCity();
         var school = await city.SchoolAtAsync(1);
+        var terminal = (await new DeviceRepository(city.Database.Db).GetManyBySchoolIdAsync(school.Id, Ct)).Single(d => d.Kind == DeviceKind.AlarmTerminal);
+        var result = await city.Installation.RecordStepAsync(InstallationCity.Principal(school), school.Id, InstallationStepKind.TerminalInstalled, null, "装在门卫室东墙", terminal.SerialNumber, Ct);
+        Assert.True(result.Succeeded, result.Error);
+        Assert.False(result.Held);
+        var checklist = await city.Installation.GetChecklistAsync(InstallationCity.Principal(school), school.Id, Ct);
+        Assert.Equal(terminal.SerialNumber, checklist!.Step(InstallationStepKind.TerminalInstalled)!.SerialNumber);
+        Assert.Equal("principal", checklist.Step(InstallationStepKind.TerminalInstalled)!.DoneBy);
+        Assert.Equal(1, await city.CountAsync("SELECT COUNT(*) FROM Device WHERE Id = @Id AND InstallState = 1", new { terminal.Id }));
+    }
+
+    /// <summary>Issue 13: a principal's typo must not turn the real terminal into an unknown device.</summary>
+    [Fact]
+    public async Task RecordStepAsync_SerialDiffersFromRegistry_HeldAndDeviceUnchanged()
+    {
+        await using var city = new InstallationCity();
+        var school = await city.SchoolAtAsync(1);
+        var terminal = (await new DeviceRepository(city.Database.Db).GetManyBySchoolIdAsync(school.Id, Ct)).Single(d => d.Kind == DeviceKind.AlarmTerminal);
         var result = await city.Installation.RecordStepAsync(InstallationCity.Principal(school), school.Id, InstallationStepKind.TerminalInstalled, null, "装在门卫室东墙", "ATS-NEW-001", Ct);
         Assert.True(result.Succeeded, result.Error);
+        Assert.True(result.Held);
+
+        var device = await new DeviceRepository(city.Database.Db).GetByIdAsync(terminal.Id, Ct);
+        Assert.Equal((terminal.SerialNumber, terminal.InstallState, terminal.UpdatedUtc), (device!.SerialNumber, device.InstallState, device.UpdatedUtc));
+        Assert.Equal(0, await city.CountAsync("SELECT COUNT(*) FROM Device WHERE SerialNumber = 'ATS-NEW-001'"));
         var checklist = await city.Installation.GetChecklistAsync(InstallationCity.Principal(school), school.Id, Ct);
-        Assert.Equal("ATS-NEW-001", checklist!.Step(InstallationStepKind.TerminalInstalled)!.SerialNumber);
-        Assert.Equal("principal", checklist.Step(InstallationStepKind.TerminalInstalled)!.DoneBy);
-        Assert.Equal(1, await city.CountAsync("SELECT COUNT(*) FROM Device WHERE SerialNumber = 'ATS-NEW-001' AND InstallState = 1 AND SchoolId = @Id", new { school.Id }));
+        Assert.Null(checklist!.Step(InstallationStepKind.TerminalInstalled));
+        var hold = Assert.Single(checklist.Holds);
+        Assert.Equal((InstallationStepKind.TerminalInstalled, terminal.SerialNumber, "ATS-NEW-001", "principal"), (hold.Step, hold.RegistrySerial, hold.InstalledSerial, hold.DoneBy));
+
+        // While it waits, the step cannot be recorded a second time.
+        Assert.Equal(InstallationErrors.HoldPending, (await city.Installation.RecordStepAsync(InstallationCity.Principal(school), school.Id, InstallationStepKind.TerminalInstalled, null, null, terminal.SerialNumber, Ct)).Error);
     }
 
     [Fact]

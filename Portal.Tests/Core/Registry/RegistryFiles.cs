@@ -61,9 +61,14 @@ internal static class RegistryFiles
     public static MemoryStream Bytes(string text) => new(Encoding.UTF8.GetBytes(text));
 
     /// <summary>An XLSX whose <paramref name="numericColumns"/> are numeric cells; other cells alternate shared and inline strings.</summary>
-    public static MemoryStream Xlsx(IEnumerable<string[]> rows, params string[] numericColumns)
+    public static MemoryStream Xlsx(IEnumerable<string[]> rows, params string[] numericColumns) =>
+        Xlsx(RegistryColumns.All, rows, numericColumns.Select(Index).ToHashSet());
+
+    /// <summary>An XLSX of another layout (the district import's), every cell a string.</summary>
+    public static MemoryStream Xlsx(IReadOnlyList<string> header, IEnumerable<string[]> rows) => Xlsx(header, rows, []);
+
+    private static MemoryStream Xlsx(IReadOnlyList<string> header, IEnumerable<string[]> rows, HashSet<int> numeric)
     {
-        var numeric = numericColumns.Select(Index).ToHashSet();
         var stream = new MemoryStream();
         using (var document = SpreadsheetDocument.Create(stream, SpreadsheetDocumentType.Workbook))
         {
@@ -74,7 +79,7 @@ internal static class RegistryFiles
             var sheetPart = workbook.AddNewPart<WorksheetPart>();
             var data = new SheetData();
             uint line = 1;
-            foreach (var values in new[] { RegistryColumns.All.ToArray() }.Concat(rows))
+            foreach (var values in new[] { header.ToArray() }.Concat(rows))
             {
                 var row = new Row { RowIndex = line };
                 for (var c = 0; c < values.Length; c++)

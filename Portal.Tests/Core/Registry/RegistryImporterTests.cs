@@ -255,4 +255,48 @@ public sealed class RegistryImporterTests : IAsyncLifetime
 
         Assert.Equal([(2, CameraSerial, RegistryProblemCodes.DeviceKindMismatch)], result.Problems.Select(p => (p.Line, p.Column, p.Code)));
     }
+
+    /// <summary>Issue 13: new hardware in the same place keeps the registry entry and is listed for a new key.</summary>
+    [Fact]
+    public async Task ImportAsync_SchoolsTerminalAndCameraSerialsChange_SameDevicesTakeTheSerialsTerminalFlaggedForKey()
+    {
+        Assert.True((await ImportAsync(Csv(Rows(2)))).Succeeded);
+        var devices = new DeviceRepository(_database.Db);
+        var terminal = await devices.GetBySerialNumberAsync("ATS00000000", Ct);
+        var camera = await devices.GetBySerialNumberAsync("CAM00000000", Ct);
+
+        var replaced = Row(0).With(TerminalSerial, "ATS-NEW-0000").With(CameraSerial, "CAM-NEW-0000");
+        var result = await ImportAsync(Csv([replaced, Row(1)]));
+
+        Assert.True(result.Succeeded, string.Join("\n", result.Problems));
+        Assert.Equal(new RegistryImportCounts(0, 2, 2), result.Devices);
+        Assert.Equal(2, result.SerialChanges.Count);
+        var terminalChange = result.SerialChanges.Single(c => c.Kind == DeviceKind.AlarmTerminal);
+        Assert.Equal((2, "3370000000", "ATS00000000", "ATS-NEW-0000", true), (terminalChange.Line, terminalChange.SchoolCode, terminalChange.OldSerial, terminalChange.NewSerial, terminalChange.NeedsNewKey));
+        Assert.False(result.SerialChanges.Single(c => c.Kind == DeviceKind.GateCamera).NeedsNewKey);
+
+        // The same rows, now under the new serials; the terminal keeps its SIP account and is flagged for a key.
+        var terminalAfter = await devices.GetByIdAsync(terminal!.Id, Ct);
+        Assert.Equal(("ATS-NEW-0000", terminal.SipAccount), (terminalAfter!.SerialNumber, terminalAfter.SipAccount));
+        Assert.Equal("CAM-NEW-0000", (await devices.GetByIdAsync(camera!.Id, Ct))!.SerialNumber);
+        Assert.True((await devices.GetCredentialsAsync(terminal.Id, Ct))!.RekeyRequired);
+        Assert.False((await devices.GetCredentialsAsync(camera.Id, Ct))!.RekeyRequired);
+        Assert.Equal(4, await CountAsync("Device"));
+
+        // Issuing the new key clears the flag.
+        await devices.RotateApiKeyAsync(terminal.Id, "protected", _time.GetUtcNow().UtcDateTime, _time.GetUtcNow().UtcDateTime, Ct);
+        Assert.False((await devices.GetCredentialsAsync(terminal.Id, Ct))!.RekeyRequired);
+    }
+
+    [Fact]
+    public async Task ImportAsync_OldSerialNamedByAnotherRow_NotAReplacement()
+    {
+        Assert.True((await ImportAsync(Csv(Rows(2)))).Succeeded);
+
+        // School 1 takes school 0's terminal, school 0 gets a new one: a move, not new hardware in place.
+        var result = await ImportAsync(Csv([Row(0).With(TerminalSerial, "ATS-NEW-0000").With(TerminalSip, "terminal-new"), Row(1).With(TerminalSerial, "ATS00000000").With(TerminalSip, "terminal-00000")]), dryRun: true);
+        Assert.True(result.Succeeded, string.Join("\n", result.Problems));
+        Assert.Equal(new RegistryImportCounts(1, 1, 2), result.Devices);
+        Assert.Empty(result.SerialChanges);
+    }
 }

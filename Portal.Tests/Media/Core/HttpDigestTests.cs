@@ -16,6 +16,31 @@ public sealed class HttpDigestTests
         Assert.Equal("6629fae49393a05397450978507c4ef1", response);
     }
 
+    [Theory]
+    [InlineData("MD5", "8ca523f5e9506fed4657c9700eebdbec")]
+    [InlineData("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1")]
+    public void ComputeResponse_Rfc7616Example_MatchesTheRfc(string algorithm, string expected)
+    {
+        // RFC 7616 §3.9.1: the same request answered with MD5 and with SHA-256 (the algorithm RFC 8760 brings to SIP).
+        var response = HttpDigest.ComputeResponse("Mufasa", "Circle of Life", "http-auth@example.org", "GET", "/dir/index.html",
+            "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "auth", "00000001", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", algorithm);
+
+        Assert.Equal(expected, response);
+    }
+
+    [Fact]
+    public void BuildAuthorization_Sha256Challenge_AnswersWithSha256()
+    {
+        var challenge = HttpDigest.ParseParameters("Digest realm=\"r\", nonce=\"n\", algorithm=SHA-256, qop=\"auth\"");
+
+        var header = HttpDigest.BuildAuthorization(challenge, "u", "p", "REGISTER", "sip:r", 1);
+
+        Assert.Contains("algorithm=SHA-256", header, StringComparison.Ordinal);
+        Assert.Equal(64, HttpDigest.ParseParameters(header)["response"].Length);
+        Assert.True(HttpDigest.IsSupportedAlgorithm("sha-256-sess"));
+        Assert.False(HttpDigest.IsSupportedAlgorithm("SHA-512-256"));
+    }
+
     [Fact]
     public void ParseParameters_QuotedAndBareValues_AreRead()
     {
