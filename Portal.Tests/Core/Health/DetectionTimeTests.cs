@@ -85,7 +85,7 @@ public sealed class DetectionTimeTests
         await city.KeepOnlyAsync(dying, alive);
 
         var start = city.Now;
-        await city.Devices.SetLastSeenAsync([(alive, start), (dying, start)], TestContext.Current.CancellationToken);
+        await city.Devices.SetLastSeenAsync([(alive, start, start), (dying, start, start)], TestContext.Current.CancellationToken);
         var stopAfter = start + TimeSpan.FromSeconds(180 + phase);
         var last = DateTime.MinValue;
         await DriveAsync(city, 600, async now =>
@@ -95,10 +95,10 @@ public sealed class DetectionTimeTests
                 return;
             }
 
-            await city.Devices.SetLastSeenAsync([(alive, now)], TestContext.Current.CancellationToken);
+            await city.Devices.SetLastSeenAsync([(alive, now, now)], TestContext.Current.CancellationToken);
             if (now <= stopAfter)
             {
-                await city.Devices.SetLastSeenAsync([(dying, now)], TestContext.Current.CancellationToken);
+                await city.Devices.SetLastSeenAsync([(dying, now, now)], TestContext.Current.CancellationToken);
                 last = now;
             }
         });
