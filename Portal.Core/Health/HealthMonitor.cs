@@ -19,10 +19,13 @@ public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int 
 /// Then the rules (<see cref="HealthEvaluator"/>) run, only changes are written, and people are told once a state has held.
 /// </summary>
 /// <remarks>
-/// A pushing device goes offline the moment it has been silent for the missed intervals plus the grace: terminals
-/// whose deadline falls inside this cycle are re-read at their deadline (the cycle waits for them, cheaply, until just
-/// before the next cycle), so a dead terminal is marked within 3 intervals of its last signal instead of up to one more
-/// interval later at the next cycle.
+/// Within 3 minutes of a failure (EN 50136's best grade), the way Nagios/Icinga confirm a failure with a retry interval:
+/// a probed device that was alive and fails once is only in a "soft" failure and is re-probed every
+/// <see cref="HealthOptions.RetryInterval"/> (20 s) until it answers (no false offline for one lost probe) or has failed
+/// <see cref="HealthOptions.MissedIntervalsForOffline"/> times in a row, then it is offline and written at once. A chain the
+/// cycle has no room for carries its count into the next cycle, which probes that device first. A terminal judged by its
+/// signals is watched from the cycle's start and marked offline at its deadline, <see cref="HealthOptions.SilenceForOffline"/>
+/// after its last signal (in-memory sightings from DevicePresence, no flush lag).
 /// </remarks>
 public sealed class HealthMonitor(
     HealthRepository repository,
@@ -33,7 +36,8 @@ public sealed class HealthMonitor(
     ISipOptionsProbe sipProbe,
     IOptions<HealthOptions> options,
     TimeProvider time,
-    ILogger<HealthMonitor> logger)
+    ILogger<HealthMonitor> logger,
+    DevicePresence? presence = null)
 {
     public HealthOptions Options => options.Value;
 
@@ -44,42 +48,75 @@ public sealed class HealthMonitor(
         var clock = Stopwatch.StartNew();
         var started = time.GetUtcNow().UtcDateTime;
         await repository.EnsureRowsAsync(started, ct).ConfigureAwait(false);
-        var targets = await repository.GetTargetsAsync(ct).ConfigureAwait(false);
+        var targets = (await repository.GetTargetsAsync(ct).ConfigureAwait(false)).Select(WithPresence).ToList();
 
+        // Terminals judged by their signals alone whose offline deadline falls in this cycle are watched apart, from the
+        // start, so each is marked at its deadline whatever the probes are doing (and the batch leaves them alone).
+        var end = started + o.Interval - TimeSpan.FromSeconds(1);
+        var watched = new HashSet<int>();
+        var watch = new List<(DateTime Deadline, HealthTarget Target)>();
+        foreach (var t in targets)
+        {
+            if (SignalJudged(t) && LastSeen(t) is { } seen && t.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded
+                && seen + o.SilenceForOffline < end)
+            {
+                watch.Add((seen + o.SilenceForOffline, t));
+                watched.Add(t.DeviceId);
+            }
+        }
+
+        var watching = WatchSignalsAsync(watch, o, ct);
+
+        // Retries (a probed device's failure being confirmed) start no later than this, so the cycle ends within its interval.
+        var retryCutoff = started + o.Interval - o.ProbeTimeout - TimeSpan.FromSeconds(2);
         using var gate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
-        var checks = new Task<(Observation Observation, bool Probed)>[targets.Count];
+        var checks = new Task<Check>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
-            checks[i] = CheckAsync(targets[i], started, gate, o, ct);
+            checks[i] = watched.Contains(targets[i].DeviceId)
+                ? Task.FromResult(new Check(Observation.Nothing, false, Handled: true))
+                : CheckAsync(targets[i], started, retryCutoff, gate, o, ct);
         }
 
         var results = await Task.WhenAll(checks).ConfigureAwait(false);
         var probePhase = clock.Elapsed;
         var now = time.GetUtcNow().UtcDateTime;
         var changes = new List<HealthChange>();
+        var toWrite = new List<HealthChange>();
         var firstSeen = new List<int>();
         var probed = 0;
         var failed = 0;
         for (var i = 0; i < targets.Count; i++)
         {
-            var (observation, wasProbed) = results[i];
-            probed += wasProbed ? 1 : 0;
-            failed += observation.Kind is ObservationKind.Missed or ObservationKind.Silent ? 1 : 0;
-            if (Apply(targets[i], observation, now, o) is { } change)
+            var check = results[i];
+            probed += check.Probed ? 1 : 0;
+            failed += check.Observation.Kind is ObservationKind.Missed or ObservationKind.Silent ? 1 : 0;
+            if (check.Folded is { } folded)
+            {
+                changes.Add(folded);
+                if (!check.Written)
+                {
+                    toWrite.Add(folded);
+                }
+            }
+            else if (!check.Handled && Apply(targets[i], check.Observation, now, o) is { } change)
             {
                 changes.Add(change);
+                toWrite.Add(change);
             }
 
-            if (observation.Kind is ObservationKind.Ok or ObservationKind.Degraded && targets[i].InstallState < DeviceInstallState.Connected)
+            if (check.Observation.Kind is ObservationKind.Ok or ObservationKind.Degraded && targets[i].InstallState < DeviceInstallState.Connected)
             {
                 firstSeen.Add(targets[i].DeviceId);
             }
         }
 
-        await repository.WriteAsync(changes, now, ct).ConfigureAwait(false);
+        await repository.WriteAsync(toWrite, now, ct).ConfigureAwait(false);
         await MarkFirstSeenAsync(firstSeen, ct).ConfigureAwait(false);
         var notices = await NotifyAsync(now, o, ct).ConfigureAwait(false);
-        changes.AddRange(await WatchSignalsAsync(targets, results, started, o, ct).ConfigureAwait(false));
+        var fromSignals = await watching.ConfigureAwait(false);
+        changes.AddRange(fromSignals);
+        failed += fromSignals.Count(c => c.Record.State == DeviceHealthState.Offline);
 
         var finished = time.GetUtcNow().UtcDateTime;
         var transitions = changes.Count(c => c.From is not null);
@@ -102,6 +139,12 @@ public sealed class HealthMonitor(
         return new HealthCycleResult(targets.Count, probed, failed, transitions, notices, probePhase, clock.Elapsed);
     }
 
+    /// <summary>
+    /// What one device's check found: its last observation; after retries, the change they add up to (<paramref name="Folded"/>,
+    /// already written when <paramref name="Written"/>); <paramref name="Handled"/>: nothing for the batch to do.
+    /// </summary>
+    private sealed record Check(Observation Observation, bool Probed, HealthChange? Folded = null, bool Written = false, bool Handled = false);
+
     /// <summary>The change one observation makes to a device, or null when nothing needs writing.</summary>
     private static HealthChange? Apply(HealthTarget target, Observation observation, DateTime now, HealthOptions o)
     {
@@ -110,37 +153,121 @@ public sealed class HealthMonitor(
         return step.Write || publish ? new HealthChange(target.DeviceId, step.Record, step.From, publish) : null;
     }
 
-    private async Task<(Observation, bool)> CheckAsync(HealthTarget target, DateTime started, SemaphoreSlim gate, HealthOptions o, CancellationToken ct)
+    /// <summary>The newest sighting: the database's or, fresher, DevicePresence's in memory (not yet flushed).</summary>
+    private DateTime? LastSeen(HealthTarget target) =>
+        presence?.GetLastSeenUtc(target.DeviceId) is { } live && (target.LastSeenUtc is not { } stored || live > stored) ? live : target.LastSeenUtc;
+
+    private HealthTarget WithPresence(HealthTarget target) =>
+        LastSeen(target) is { } seen && seen != target.LastSeenUtc ? target with { LastSeenUtc = seen } : target;
+
+    /// <summary>A terminal judged by its signals alone: no SIP user agent to ask.</summary>
+    private bool SignalJudged(HealthTarget target) =>
+        target.Kind == DeviceKind.AlarmTerminal && !(sipProbe.IsAvailable && !string.IsNullOrEmpty(target.SipAccount));
+
+    private async Task<Check> CheckAsync(HealthTarget target, DateTime started, DateTime retryCutoff, SemaphoreSlim gate, HealthOptions o, CancellationToken ct)
     {
         if (target.Kind == DeviceKind.AlarmTerminal)
         {
             if (target.LastSeenUtc is { } seen && started - seen <= o.Interval + o.SignalGrace)
             {
-                return (Observation.Ok("signal"), false);
+                return new Check(Observation.Ok("signal"), false);
             }
 
-            if (sipProbe.IsAvailable && !string.IsNullOrEmpty(target.SipAccount))
+            if (!SignalJudged(target))
             {
-                var sip = await ProbeAsync(target, sipProbe.ProbeAsync, gate, o, ct).ConfigureAwait(false);
-                if (sip.Verdict != ProbeVerdict.Unsupported)
+                // An answer means alive. No answer from a terminal silent past the whole window: offline at once, its
+                // missed intervals counted by its silence; otherwise one more failure, re-asked until confirmed.
+                var sip = await ProbeWithRetriesAsync(target, sipProbe.ProbeAsync, started, retryCutoff, gate, o, (result, at) =>
+                    result.Verdict != ProbeVerdict.Failed ? ToObservation(result)
+                    : LastSeen(target) is { } heard && at - heard <= o.Interval + o.SignalGrace ? Observation.Ok("signal")
+                    : Silent(LastSeen(target), at, o) ? new Observation(ObservationKind.Silent, result.Detail)
+                    : ToObservation(result), ct).ConfigureAwait(false);
+                if (sip.Observation.Kind != ObservationKind.None || sip.Folded is not null || sip.Handled)
                 {
-                    // An answer means alive. No answer from a terminal silent past the whole window: offline at once,
-                    // its missed intervals counted by its silence; otherwise one more missed interval.
-                    return sip.Verdict == ProbeVerdict.Failed && Silent(target, started, o)
-                        ? (new Observation(ObservationKind.Silent, sip.Detail), true)
-                        : (ToObservation(sip), true);
+                    return sip;
                 }
             }
 
-            return (Silent(target, started, o) ? new Observation(ObservationKind.Silent, "no signal") : Observation.Nothing, false);
+            return new Check(Silent(target.LastSeenUtc, started, o) ? new Observation(ObservationKind.Silent, "no signal") : Observation.Nothing, false);
         }
 
-        var result = await ProbeAsync(target, cameraProbe.ProbeAsync, gate, o, ct).ConfigureAwait(false);
-        return (ToObservation(result), result.Verdict != ProbeVerdict.Unsupported);
+        return await ProbeWithRetriesAsync(target, cameraProbe.ProbeAsync, started, retryCutoff, gate, o, (result, _) => ToObservation(result), ct).ConfigureAwait(false);
     }
 
-    private static bool Silent(HealthTarget target, DateTime now, HealthOptions o) =>
-        target.LastSeenUtc is { } seen && now - seen >= o.SilenceForOffline;
+    /// <summary>
+    /// Probes a device at its offset; when a device that was alive fails (a "soft" failure), re-probes it every
+    /// <see cref="HealthOptions.RetryInterval"/> until it answers, the failure is confirmed (offline: a "hard" state), or the
+    /// cycle has no room left (the count is kept, and the next cycle probes the device first). A confirmed change is
+    /// written at once, not at the end of the probe phase.
+    /// </summary>
+    private async Task<Check> ProbeWithRetriesAsync(HealthTarget target, Func<HealthTarget, TimeSpan, CancellationToken, Task<ProbeResult>> probe,
+        DateTime started, DateTime retryCutoff, SemaphoreSlim gate, HealthOptions o, Func<ProbeResult, DateTime, Observation> observe, CancellationToken ct)
+    {
+        // A device in a soft failure (the last cycle ran out of room) is probed first thing, not at its offset.
+        var soft = target.Health.Misses > 0 && target.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded;
+        var offset = soft ? TimeSpan.Zero : Offset(target.DeviceId, o.ProbeSpread);
+        if (offset > TimeSpan.Zero)
+        {
+            await Task.Delay(offset, time, ct).ConfigureAwait(false);
+        }
+
+        var probeStart = time.GetUtcNow().UtcDateTime;
+        var result = await ProbeAsync(target, probe, gate, o, ct).ConfigureAwait(false);
+        if (result.Verdict == ProbeVerdict.Unsupported)
+        {
+            return new Check(Observation.Nothing, false);
+        }
+
+        var observation = observe(result, time.GetUtcNow().UtcDateTime);
+        if (o.RetryInterval <= TimeSpan.Zero || !Confirming(target.Health, observation))
+        {
+            return new Check(observation, true);
+        }
+
+        var record = target.Health;
+        DeviceHealthState? from = null;
+        while (true)
+        {
+            var step = HealthEvaluator.Observe(record, observation, time.GetUtcNow().UtcDateTime, o);
+            from ??= step.From;
+            record = step.Record;
+            var next = probeStart + o.RetryInterval;
+            if (!Confirming(record, observation) || next > retryCutoff)
+            {
+                break;
+            }
+
+            var wait = next - time.GetUtcNow().UtcDateTime;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, ct).ConfigureAwait(false);
+            }
+
+            probeStart = time.GetUtcNow().UtcDateTime;
+            result = await ProbeAsync(target, probe, gate, o, ct).ConfigureAwait(false);
+            observation = observe(result, time.GetUtcNow().UtcDateTime);
+        }
+
+        if (record.State == target.Health.State)
+        {
+            // Still soft, or answered again: the batch writes the miss count if it moved (only changes are written).
+            var publish = record.State != target.PublishedState;
+            return record.Misses == target.Health.Misses && !publish
+                ? new Check(observation, true, Handled: true)
+                : new Check(observation, true, new HealthChange(target.DeviceId, record with { LastOkUtc = target.Health.LastOkUtc ?? record.LastOkUtc }, null, publish));
+        }
+
+        var change = new HealthChange(target.DeviceId, record, from ?? target.Health.State, record.State != target.PublishedState);
+        await repository.WriteAsync([change], time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false);
+        return new Check(observation, true, change, Written: true);
+    }
+
+    /// <summary>A device that was alive has failed and is not yet confirmed offline: retry it.</summary>
+    private static bool Confirming(DeviceHealthRecord record, Observation observation) =>
+        observation.Kind == ObservationKind.Missed && record.State is DeviceHealthState.Online or DeviceHealthState.Degraded;
+
+    private static bool Silent(DateTime? lastSeen, DateTime now, HealthOptions o) =>
+        lastSeen is { } seen && now - seen >= o.SilenceForOffline;
 
     private static Observation ToObservation(ProbeResult result) => result.Verdict switch
     {
@@ -151,18 +278,12 @@ public sealed class HealthMonitor(
     };
 
     /// <summary>
-    /// Runs one probe at the device's offset, within the concurrency bound and a hard time-out of its own (the probe's
+    /// Runs one probe, within the concurrency bound and a hard time-out of its own (the probe's
     /// time-out plus a second): whatever the device does, this returns in time and never throws for it.
     /// </summary>
     private async Task<ProbeResult> ProbeAsync(HealthTarget target, Func<HealthTarget, TimeSpan, CancellationToken, Task<ProbeResult>> probe,
         SemaphoreSlim gate, HealthOptions o, CancellationToken ct)
     {
-        var offset = Offset(target.DeviceId, o.ProbeSpread);
-        if (offset > TimeSpan.Zero)
-        {
-            await Task.Delay(offset, time, ct).ConfigureAwait(false);
-        }
-
         await gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
@@ -290,31 +411,26 @@ public sealed class HealthMonitor(
     }
 
     /// <summary>
-    /// Re-reads, at its deadline, each terminal judged by its signals whose offline deadline falls before the next
-    /// cycle, and marks it offline if still silent. Returns the changes written.
+    /// Marks offline, at its deadline, each terminal judged by its signals whose deadline falls in this cycle and that is
+    /// still silent then (its last sighting re-read: the database's, or DevicePresence's in memory). Those already past
+    /// their deadline at the start are written together. Returns the changes written.
     /// </summary>
-    private async Task<List<HealthChange>> WatchSignalsAsync(IReadOnlyList<HealthTarget> targets, (Observation Observation, bool Probed)[] results,
-        DateTime started, HealthOptions o, CancellationToken ct)
+    private async Task<List<HealthChange>> WatchSignalsAsync(List<(DateTime Deadline, HealthTarget Target)> due, HealthOptions o, CancellationToken ct)
     {
         var written = new List<HealthChange>();
-        var end = started + o.Interval - TimeSpan.FromSeconds(1);
-        var due = new List<(DateTime Deadline, int DeviceId)>();
-        for (var i = 0; i < targets.Count; i++)
+        var overdue = new List<HealthChange>();
+        var now = time.GetUtcNow().UtcDateTime;
+        foreach (var (_, target) in due.Where(d => d.Deadline <= now))
         {
-            var t = targets[i];
-            if (t.Kind == DeviceKind.AlarmTerminal && !results[i].Probed && t.LastSeenUtc is { } seen
-                && t.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded
-                && results[i].Observation.Kind != ObservationKind.Silent)
+            if (Silent(LastSeen(target), now, o) && Apply(target, new Observation(ObservationKind.Silent, "no signal"), now, o) is { } change)
             {
-                var deadline = seen + o.SilenceForOffline;
-                if (deadline > started && deadline < end)
-                {
-                    due.Add((deadline, t.DeviceId));
-                }
+                overdue.Add(change);
             }
         }
 
-        foreach (var (deadline, deviceId) in due.OrderBy(d => d.Deadline))
+        await repository.WriteAsync(overdue, now, ct).ConfigureAwait(false);
+        written.AddRange(overdue);
+        foreach (var (deadline, deviceId) in due.Where(d => d.Deadline > now).OrderBy(d => d.Deadline).Select(d => (d.Deadline, d.Target.DeviceId)))
         {
             var wait = deadline - time.GetUtcNow().UtcDateTime;
             if (wait > TimeSpan.Zero)
@@ -323,15 +439,15 @@ public sealed class HealthMonitor(
             }
 
             var target = await repository.GetTargetAsync(deviceId, ct).ConfigureAwait(false);
-            var now = time.GetUtcNow().UtcDateTime;
-            if (target is null || !Silent(target, now, o))
+            var at = time.GetUtcNow().UtcDateTime;
+            if (target is null || !Silent(LastSeen(target), at, o))
             {
                 continue;
             }
 
-            if (Apply(target, new Observation(ObservationKind.Silent, "no signal"), now, o) is { } change)
+            if (Apply(target, new Observation(ObservationKind.Silent, "no signal"), at, o) is { } change)
             {
-                await repository.WriteAsync([change], now, ct).ConfigureAwait(false);
+                await repository.WriteAsync([change], at, ct).ConfigureAwait(false);
                 written.Add(change);
             }
         }

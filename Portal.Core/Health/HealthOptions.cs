@@ -14,12 +14,25 @@ public sealed record HealthOptions
     /// <summary>One check cycle per interval: 60 s, a whole number of minutes, or (tests, demos) a divisor of 60 s.</summary>
     public int CheckIntervalSeconds { get; init; } = 60;
 
-    /// <summary>Consecutive missed intervals after which a device is offline.</summary>
+    /// <summary>
+    /// Consecutive failed checks after which a device is offline (a "hard" state): the first failure of a device that was
+    /// alive is only "soft", and the device is re-probed every <see cref="RetryIntervalSeconds"/> until it answers or
+    /// has failed this many times in a row.
+    /// </summary>
     public int MissedIntervalsForOffline { get; init; } = 3;
 
     /// <summary>
-    /// How late a pushed signal (heartbeat, SIP registration refresh) may be before the interval counts as missed: covers
-    /// network delay and the device intake writing sightings every 5 s (DevicePresence).
+    /// Re-probe interval after a probed device's first failure (Nagios/Icinga's "retry interval"): a camera or SIP terminal
+    /// that stops answering is re-probed this often, not once an interval, until the failure is confirmed or it answers
+    /// again; so a dead camera is offline about <c>2 × retry</c> after its first failed probe, within 3 minutes of its
+    /// failure. 0 turns the retries off (one probe per interval).
+    /// </summary>
+    public int RetryIntervalSeconds { get; init; } = 20;
+
+    /// <summary>
+    /// Slack for pushed signals (heartbeat, SIP registration refresh): a signal up to one interval plus this old is fresh,
+    /// and a device silent for <see cref="MissedIntervalsForOffline"/> intervals minus this is offline, so that the mark
+    /// (read from DevicePresence's in-memory sightings, written at the deadline) lands within 3 intervals of the last signal.
     /// </summary>
     public int SignalGraceSeconds { get; init; } = 10;
 
@@ -56,8 +69,21 @@ public sealed record HealthOptions
 
     public TimeSpan FlapWindow => TimeSpan.FromMinutes(Math.Max(1, FlapWindowMinutes));
 
-    /// <summary>A pushing device is offline once silent this long: the missed intervals plus the grace.</summary>
-    public TimeSpan SilenceForOffline => (Interval * Math.Max(1, MissedIntervalsForOffline)) + SignalGrace;
+    public TimeSpan RetryInterval => TimeSpan.FromSeconds(Math.Max(0, RetryIntervalSeconds));
+
+    /// <summary>
+    /// A pushing device is offline once silent this long: the missed intervals less the grace (170 s by default), never
+    /// less than one interval plus the grace.
+    /// </summary>
+    public TimeSpan SilenceForOffline
+    {
+        get
+        {
+            var silence = (Interval * Math.Max(1, MissedIntervalsForOffline)) - SignalGrace;
+            var floor = Interval + SignalGrace + TimeSpan.FromSeconds(1);
+            return silence > floor ? silence : floor;
+        }
+    }
 
     /// <summary>The probe spread, never longer than the interval minus room for the time-out.</summary>
     public TimeSpan ProbeSpread

@@ -217,7 +217,7 @@ public sealed class DeviceHealthCheckTests
     [Fact]
     public async Task Cycle_FlappingCamera_ReportedOnceAsFlapping()
     {
-        var options = new HealthOptions { ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120, FlapTransitions = 4, FlapWindowMinutes = 30 };
+        var options = new HealthOptions { ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120, FlapTransitions = 4, FlapWindowMinutes = 30, RetryIntervalSeconds = 0 };
         await using var city = new HealthCity(options: options);
         await using var cameras = await SimulatedCamera.StartAsync(FleetOptions(new SimulatedCameraFleet()), cancellationToken: TestContext.Current.CancellationToken);
         var (camera, school) = await OwnCameraAsync(city, cameras, "flappy");
@@ -245,7 +245,7 @@ public sealed class DeviceHealthCheckTests
     }
 
     [Fact]
-    public async Task Cycle_TerminalSignalsStop_OfflineWhenSilentThreeIntervals_ThenBackWithTheNextSignal()
+    public async Task Cycle_TerminalSignalsStop_OfflineWithinThreeIntervalsOfTheLastSignal_ThenBackWithTheNextSignal()
     {
         await using var city = new HealthCity();
         var index = (await city.ConnectedSchoolsAsync())[0];
@@ -255,16 +255,20 @@ public sealed class DeviceHealthCheckTests
         var last = city.Now;
 
         await city.NextCycleAsync(); // T+60: fresh
-        await city.NextCycleAsync(); // T+120: one interval missed
         Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id));
 
-        // T+180: two missed; the offline deadline (T + 3 intervals + grace) falls inside this cycle, which waits for it.
+        // T+120: one interval missed; the offline deadline (T + 3 intervals - grace = T+170) falls inside this cycle,
+        // which watches for it from its start.
         var cycle = city.NextCycleAsync();
-        city.Time.Advance(city.Options.SignalGrace);
+        city.Time.Advance(city.Options.SilenceForOffline - (city.Now - last) - TimeSpan.FromSeconds(1));
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id)); // a second before the deadline: not yet
+        city.Time.Advance(TimeSpan.FromSeconds(1));
         var result = await cycle;
         Assert.Equal(1, result.Changes);
         Assert.Equal(DeviceHealthState.Offline, await city.StateAsync(terminal.Id));
-        Assert.Equal(last + city.Options.SilenceForOffline, (await city.HistoryAsync(terminal.Id))[0].AtUtc);
+        var at = (await city.HistoryAsync(terminal.Id))[0].AtUtc;
+        Assert.Equal(last + city.Options.SilenceForOffline, at);
+        Assert.True(at - last <= TimeSpan.FromMinutes(3), $"offline {(at - last).TotalSeconds} s after the last heartbeat");
 
         await city.NextCycleAsync(TimeSpan.FromSeconds(55));
         await city.Installation.MarkDeviceSeenAsync(terminal.Id);
@@ -282,10 +286,10 @@ public sealed class DeviceHealthCheckTests
         await city.KeepOnlyAsync(terminal.Id);
         await city.Installation.MarkDeviceSeenAsync(terminal.Id);
 
-        // Cycles two minutes apart: the offline deadline never falls inside one (no watch), so it is found at a cycle's start.
+        // Cycles four minutes apart: the offline deadline has passed at a cycle's start, so it is found there.
         for (var i = 0; i < 4; i++)
         {
-            await city.NextCycleAsync(TimeSpan.FromMinutes(2));
+            await city.NextCycleAsync(TimeSpan.FromMinutes(4));
         }
 
         Assert.Equal(DeviceHealthState.Offline, await city.StateAsync(terminal.Id));

@@ -33,7 +33,7 @@ public sealed class HealthCity : IAsyncDisposable
         Time = new FakeTimeProvider(Start);
         Secrets = new DeviceSecrets(new EphemeralDataProtectionProvider());
         new DemoCity(Database.Db, Secrets, Time).SeedAsync(schools).GetAwaiter().GetResult();
-        Options = options ?? new HealthOptions { CheckIntervalSeconds = 60, ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120 };
+        Options = options ?? new HealthOptions { CheckIntervalSeconds = 60, ProbeTimeoutSeconds = 5, ProbeSpreadSeconds = 0, NotifyAfterSeconds = 120, RetryIntervalSeconds = 0 };
         Devices = new DeviceRepository(Database.Db);
         Schools = new SchoolRepository(Database.Db);
         Installation = new InstallationService(Database.Db, new InstallationRepository(Database.Db), Schools, new DistrictRepository(Database.Db), Devices,
