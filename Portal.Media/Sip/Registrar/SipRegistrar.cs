@@ -159,12 +159,16 @@ public sealed class SipRegistrar(SipRegistrarOptions options, SipAuthenticator a
         }
 
         ok.Headers.Add("Date", now.ToString("r", CultureInfo.InvariantCulture));
-        await transaction.RespondAsync(ok).ConfigureAwait(false);
+
+        // The change is told before the terminal hears its 200: whoever watches registrations (freshness for the health
+        // checks) has it by the time the terminal knows it is registered. The handlers only queue it.
         if (requested.Count > 0 || contacts.Count > 0)
         {
             logger.LogDebug("SIP account {Account} has {Count} binding(s)", account, current.Count);
             Raise(new SipRegistrationChange(account, authenticated.DeviceId, current, now));
         }
+
+        await transaction.RespondAsync(ok).ConfigureAwait(false);
     }
 
     /// <summary>Drops lapsed bindings and reports the accounts that lost one; the host calls this on a timer.</summary>
