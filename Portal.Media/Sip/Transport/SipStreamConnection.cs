@@ -135,7 +135,8 @@ internal sealed class SipStreamConnection : IAsyncDisposable
     private async Task<int> SkipLineEndsAsync(CancellationToken ct)
     {
         var count = 0;
-        while (count < 64 && await _reader.PeekByteAsync(ct).ConfigureAwait(false) is '\r' or '\n')
+        // Stops at four: a double CRLF is a ping to answer now, not after the peer's next byte (it waits for the pong).
+        while (count < 4 && await _reader.PeekByteAsync(ct).ConfigureAwait(false) is '\r' or '\n')
         {
             await _reader.ReadBytesAsync(1, ct).ConfigureAwait(false);
             count++;

@@ -195,7 +195,9 @@ public sealed class SipRegistrarTests : IAsyncLifetime
         await stream.WriteAsync("\r\n\r\n"u8.ToArray(), TestContext.Current.CancellationToken);
 
         var pong = new byte[2];
-        await stream.ReadExactlyAsync(pong, TestContext.Current.CancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(20)); // no pong is a failure, never a hang
+        await stream.ReadExactlyAsync(pong, deadline.Token);
         Assert.Equal("\r\n", Encoding.ASCII.GetString(pong));
     }
 
