@@ -60,6 +60,11 @@ public sealed record Device
     /// <summary>The HMAC key of the signed HTTP device API as Data Protection ciphertext.</summary>
     public string? ApiKeyProtected { get; init; }
 
+    /// <summary>The key a rotation replaced (ciphertext), accepted until <see cref="ApiKeyPreviousUntilUtc"/>.</summary>
+    public string? ApiKeyPreviousProtected { get; init; }
+
+    public DateTime? ApiKeyPreviousUntilUtc { get; init; }
+
     public DeviceInstallState InstallState { get; init; }
 
     public bool Enabled { get; init; } = true;

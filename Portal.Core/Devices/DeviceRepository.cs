@@ -24,7 +24,7 @@ public sealed class DeviceRepository(Db db)
 {
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
+        ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc, InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -301,7 +301,6 @@ public sealed class DeviceRepository(Db db)
         FROM Device WHERE Id = @Id
         """;
 
-    private const string SelectPreviousApiKey = "SELECT ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc FROM Device WHERE Id = @Id";
 
     private const string RotateApiKey = """
         UPDATE Device SET ApiKeyPreviousProtected = ApiKeyProtected,
@@ -336,15 +335,6 @@ public sealed class DeviceRepository(Db db)
     {
         await using var connection = db.Open();
         return await connection.QuerySingleOrDefaultAsync<DeviceCredentials>(new CommandDefinition(SelectCredentials, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
-    }
-
-    /// <summary>The key a rotation replaced and until when it is still accepted (both null when there is none).</summary>
-    public async Task<(string? Protected, DateTime? UntilUtc)> GetPreviousApiKeyAsync(int id, CancellationToken ct = default)
-    {
-        await using var connection = db.Open();
-        var row = await connection.QuerySingleOrDefaultAsync<PreviousApiKey>(
-            new CommandDefinition(SelectPreviousApiKey, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
-        return (row?.ApiKeyPreviousProtected, row?.ApiKeyPreviousUntilUtc);
     }
 
     /// <summary>Stores a new API key; the current one (if any) stays valid until <paramref name="previousUntilUtc"/>. Clears the re-key flag.</summary>
@@ -404,11 +394,4 @@ public sealed class DeviceRepository(Db db)
         "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
         _ => throw new InvalidOperationException($"Device SQL names an unknown parameter @{name}."),
     };
-
-    private sealed record PreviousApiKey
-    {
-        public string? ApiKeyPreviousProtected { get; init; }
-
-        public DateTime? ApiKeyPreviousUntilUtc { get; init; }
-    }
 }

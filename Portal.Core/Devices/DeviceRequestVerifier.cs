@@ -90,8 +90,9 @@ public sealed class DeviceRequestVerifier(Db db, DeviceRepository devices, Devic
         {
             // After a rotation the previous key is accepted for a short overlap, so a terminal still being re-keyed
             // raises its alarm (DeviceCredentialService.IssueApiKeyAsync sets the end of the overlap, issue 13).
-            var (previousProtected, previousUntil) = await devices.GetPreviousApiKeyAsync(device!.Id, ct).ConfigureAwait(false);
-            signed = previousUntil is { } until && now.UtcDateTime < until && secrets.Unprotect(previousProtected) is { } previous
+            // The row read above carries the previous key: no second read, so a bad signature from a known device
+            // costs the same as one from an unknown serial (the uniform 401 of issue 14).
+            signed = device!.ApiKeyPreviousUntilUtc is { } until && now.UtcDateTime < until && secrets.Unprotect(device.ApiKeyPreviousProtected) is { } previous
                 && SignatureMatches(previous, toSign, request.Signature);
         }
 
