@@ -41,6 +41,12 @@ public sealed record Escalation
     public int Id { get; init; }
 
     public int? FormerCentreDistrictId { get; init; }
+
+    /// <summary>The centre that held it when it fell due.</summary>
+    public int FormerCentreId { get; init; }
+
+    /// <summary>That centre's own escalation target (null: the city centre).</summary>
+    public int? EscalatesToCentreId { get; init; }
 }
 
 /// <summary>
@@ -114,22 +120,19 @@ public sealed class AlarmRepository(Db db)
         """;
 
     private const string SelectDue = """
-        SELECT a.Id, c.DistrictId AS FormerCentreDistrictId FROM Alarm a JOIN PoliceCentre c ON c.Id = a.CentreId
+        SELECT a.Id, c.DistrictId AS FormerCentreDistrictId, a.CentreId AS FormerCentreId, c.EscalatesToCentreId
+        FROM Alarm a JOIN PoliceCentre c ON c.Id = a.CentreId
         WHERE a.State = @Ringing AND a.AnswerDeadlineUtc <= @Now
         """;
 
-    // To the centre's own escalation target (set by an administrator), else the city centre; an alarm with
-    // nowhere to go (no city centre yet) keeps ringing where it is rather than failing the whole pass.
+    // To the target read with the due alarm (the centre's own, else the city's); conditional on the alarm still
+    // ringing at the centre it was read at, so a transfer or an answer in between wins and nothing is misrecorded.
     private const string Escalate = """
-        UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL,
-            CentreId = COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId)
-        WHERE Id = @Id AND State = @Ringing
-          AND COALESCE((SELECT c.EscalatesToCentreId FROM PoliceCentre c WHERE c.Id = Alarm.CentreId), @CityCentreId) IS NOT NULL
+        UPDATE Alarm SET State = @Escalated, EscalatedUtc = @Now, AnswerDeadlineUtc = NULL, CentreId = @ToCentreId
+        WHERE Id = @Id AND State = @Ringing AND CentreId = @FormerCentreId
         """;
 
     private const string SelectCityCentre = "SELECT Id FROM PoliceCentre WHERE DistrictId IS NULL";
-
-    private const string SelectCentreOf = "SELECT CentreId FROM Alarm WHERE Id = @Id";
 
     private const string CountRecentTests = "SELECT COUNT(*) FROM Alarm WHERE SchoolId = @SchoolId AND IsTest = 1 AND (State < @Closed OR RaisedUtc >= @Since)";
 
@@ -313,11 +316,15 @@ public sealed class AlarmRepository(Db db)
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         foreach (var one in due)
         {
-            // Conditional: another instance (or an operator's answer) may have got there first.
-            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { one.Id, Now = now, CityCentreId = city, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
+            // An alarm with nowhere to go (no city centre yet) keeps ringing where it is rather than failing the pass.
+            if ((one.EscalatesToCentreId ?? city) is not { } to)
             {
-                // The centre it went to: the former centre's own escalation target, else the city's.
-                var to = await connection.ExecuteScalarAsync<int>(new CommandDefinition(SelectCentreOf, new { one.Id }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                continue;
+            }
+
+            // Conditional: another instance (or an operator's answer) may have got there first.
+            if (await connection.ExecuteAsync(new CommandDefinition(Escalate, new { one.Id, one.FormerCentreId, ToCentreId = to, Now = now, Ringing = (int)AlarmState.Ringing, Escalated = (int)AlarmState.Escalated }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1)
+            {
                 await AddEventAsync(connection, tx, new AlarmEvent { AlarmId = one.Id, Kind = AlarmEventKind.Escalated, AtUtc = now, UserName = "system", CentreId = to }, ct).ConfigureAwait(false);
                 escalated.Add(one);
             }
