@@ -73,17 +73,10 @@ public sealed class DeviceCredentialService(
     /// </summary>
     public async Task<CredentialResult> IssueApiKeyAsync(Actor actor, int deviceId, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(actor);
-        actor.Scope.Require(Roles.Admin);
-        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is null)
+        var (device, refused) = await LoadAsync(actor, deviceId, DeviceKind.AlarmTerminal, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            return CredentialResult.Fail(NotFound);
-        }
-
-        if (device.Kind != DeviceKind.AlarmTerminal)
-        {
-            return CredentialResult.Fail(NotATerminal);
+            return refused;
         }
 
         var key = NewApiKey();
@@ -102,10 +95,8 @@ public sealed class DeviceCredentialService(
     /// <summary>Removes the API key (and any previous one) at once: for a stolen or retired terminal.</summary>
     public async Task<CredentialResult> RevokeApiKeyAsync(Actor actor, int deviceId, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(actor);
-        actor.Scope.Require(Roles.Admin);
-        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is null || !await devices.RevokeApiKeyAsync(deviceId, time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false))
+        var (device, refused) = await LoadAsync(actor, deviceId, kind: null, ct).ConfigureAwait(false);
+        if (refused is not null || !await devices.RevokeApiKeyAsync(deviceId, time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false))
         {
             return CredentialResult.Fail(NotFound);
         }
@@ -117,17 +108,10 @@ public sealed class DeviceCredentialService(
     /// <summary>Generates (or replaces) a terminal's SIP digest password; returns it once.</summary>
     public async Task<CredentialResult> IssueSipPasswordAsync(Actor actor, int deviceId, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(actor);
-        actor.Scope.Require(Roles.Admin);
-        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is null)
+        var (device, refused) = await LoadAsync(actor, deviceId, DeviceKind.AlarmTerminal, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            return CredentialResult.Fail(NotFound);
-        }
-
-        if (device.Kind != DeviceKind.AlarmTerminal)
-        {
-            return CredentialResult.Fail(NotATerminal);
+            return refused;
         }
 
         var password = RandomNumberGenerator.GetString(PasswordAlphabet, 20);
@@ -139,17 +123,10 @@ public sealed class DeviceCredentialService(
     /// <summary>Removes a terminal's SIP password: its next registration is refused.</summary>
     public async Task<CredentialResult> RevokeSipPasswordAsync(Actor actor, int deviceId, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(actor);
-        actor.Scope.Require(Roles.Admin);
-        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is null)
+        var (device, refused) = await LoadAsync(actor, deviceId, DeviceKind.AlarmTerminal, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            return CredentialResult.Fail(NotFound);
-        }
-
-        if (device.Kind != DeviceKind.AlarmTerminal)
-        {
-            return CredentialResult.Fail(NotATerminal);
+            return refused;
         }
 
         await devices.SetSecretAsync(deviceId, null, time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false);
@@ -160,17 +137,10 @@ public sealed class DeviceCredentialService(
     /// <summary>Sets a gate camera's user name and password for RTSP and ONVIF. Neither is ever shown again.</summary>
     public async Task<CredentialResult> SetCameraLoginAsync(Actor actor, int deviceId, string? username, string? password, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(actor);
-        actor.Scope.Require(Roles.Admin);
-        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is null)
+        var (device, refused) = await LoadAsync(actor, deviceId, DeviceKind.GateCamera, ct).ConfigureAwait(false);
+        if (refused is not null)
         {
-            return CredentialResult.Fail(NotFound);
-        }
-
-        if (device.Kind != DeviceKind.GateCamera)
-        {
-            return CredentialResult.Fail(NotACamera);
+            return refused;
         }
 
         var user = username?.Trim() ?? string.Empty;
@@ -187,6 +157,20 @@ public sealed class DeviceCredentialService(
         await devices.SetLoginAsync(deviceId, user, secrets.Protect(password), time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false);
         await audit.WriteAsync(actor, AuditActions.DeviceCameraLoginSet, Target(device), null, ct).ConfigureAwait(false);
         return new CredentialResult(null);
+    }
+
+    /// <summary>
+    /// An administrator's view of the device's credentials, or the refusal: NotFound, or the device is not of
+    /// <paramref name="kind"/> (null: any kind).
+    /// </summary>
+    private async Task<(DeviceCredentials Device, CredentialResult? Refused)> LoadAsync(Actor actor, int deviceId, DeviceKind? kind, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        actor.Scope.Require(Roles.Admin);
+        var device = await devices.GetCredentialsAsync(deviceId, ct).ConfigureAwait(false);
+        return device is null ? (null!, CredentialResult.Fail(NotFound))
+            : kind is { } k && device.Kind != k ? (device, CredentialResult.Fail(k == DeviceKind.GateCamera ? NotACamera : NotATerminal))
+            : (device, null);
     }
 
     /// <summary>256 random bits, URL-safe base64: what a terminal stores and signs with (HMAC-SHA256 over its UTF-8 bytes).</summary>
