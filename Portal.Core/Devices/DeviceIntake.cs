@@ -270,7 +270,10 @@ public sealed class DeviceIntake(
     /// </summary>
     public async Task SipRegisteredAsync(int deviceId, CancellationToken ct = default)
     {
-        var device = _sipDevices.TryGetValue(deviceId, out var cached) && cached.Device is { } known && IsFresh(cached, devices.CredentialGeneration)
+        // A device not yet Connected is read afresh: the cached row would still say so after DevicePresence has moved it
+        // on, and queue another first-sighting write.
+        var device = _sipDevices.TryGetValue(deviceId, out var cached) && cached.Device is { InstallState: >= DeviceInstallState.Connected } known
+            && IsFresh(cached, devices.CredentialGeneration)
             ? known
             : await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false);
         if (device is not null)

@@ -134,4 +134,16 @@ public sealed class SipCredentialCacheTests : IAsyncLifetime
 
         Assert.Equal(terminal.Id, (await _city.DeviceIntake.GetSipCredentialAsync("terminal-77777", Ct))!.DeviceId);
     }
+
+    [Fact]
+    public async Task SipRegisteredAsync_CachedAccount_RecordsTheSightingInMemory()
+    {
+        var (_, terminal) = await _city.SchoolInDistrictAsync("370213");
+        Assert.NotNull(await _city.DeviceIntake.GetSipCredentialAsync(terminal.SipAccount!, Ct));
+        Assert.Null(_city.Presence.GetLastSeenUtc(terminal.Id));
+
+        await _city.DeviceIntake.SipRegisteredAsync(terminal.Id, Ct);
+
+        Assert.Equal(_city.Time.GetUtcNow().UtcDateTime, _city.Presence.GetLastSeenUtc(terminal.Id));
+    }
 }
