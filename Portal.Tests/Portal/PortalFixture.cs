@@ -97,7 +97,14 @@ public sealed class PortalFixture : IAsyncDisposable
             options.ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = clientAddress };
         }
 
-        return await browser.NewContextAsync(options);
+        var context = await browser.NewContextAsync(options);
+
+        // The suite runs beside builds and other tests on 2 cores: a sign-in's post and redirect have taken over
+        // Playwright's 30 s default there (fresh clone, load 13-18). Waits are for conditions, so a longer bound costs
+        // nothing when things are well and only delays the report of a real failure.
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(60_000);
+        return context;
     }
 
     /// <summary>A client address of its own for one test (TEST-NET-3, RFC 5737: never routed).</summary>
