@@ -99,6 +99,17 @@ public sealed class PortalOptions
     /// </summary>
     public string? DemoCameraRtspUrl { get; set; }
 
+    // Gate camera pre-warm (issue #15, item 3): sub-streams kept pulled for schools that ask, bounded city-wide.
+
+    /// <summary>At most this many gate cameras have their sub-stream pre-warmed city-wide; the rest are refused (admin page, log).</summary>
+    public int PrewarmMax { get; set; } = 50;
+
+    /// <summary>How often the pre-warmed set is read again (device edits, health changes); a setting change applies at once.</summary>
+    public int PrewarmRefreshSeconds { get; set; } = 60;
+
+    /// <summary>Demo mode only: an RTSP URL that stands in for every demo camera's sub-stream (tests, the media benchmark).</summary>
+    public string? DemoCameraRtspSubStreamUrl { get; set; }
+
     /// <summary>
     /// Per camera model, a keyframe request outside RTSP for models that ignore RTCP PLI/FIR (issue #15), called when a
     /// viewer waits for a keyframe and RTCP went unanswered.
