@@ -27,7 +27,7 @@ public static class DiagnosticsApi
                 alarmPulls = alarmPulls.AlarmIds,
 
                 // Pre-warm (issue #15, item 3): the bound, the gate cameras (device ids) whose sub-stream is held, those refused.
-                prewarm = new { max = prewarm.Status.Max, devices = prewarm.Status.DeviceIds, refused = prewarm.Status.RefusedDeviceIds },
+                prewarm = new { max = prewarm.Status.Max, devices = prewarm.Status.DeviceIds, refused = prewarm.Status.RefusedDeviceIds, readings = prewarm.Status.Readings },
                 cameras = media.GetPulls().Select(p => new
                 {
                     camera = p.Camera.ToString(),

@@ -6,7 +6,11 @@ using Portal.Media.Bridges;
 namespace Portal.Services;
 
 /// <summary>What <see cref="GateCameraPrewarm"/> holds now: the bound, the cameras pre-warmed and those refused by the bound.</summary>
-public sealed record GateCameraPrewarmStatus(int Max, IReadOnlyList<int> DeviceIds, IReadOnlyList<int> RefusedDeviceIds);
+/// <param name="Max">The city-wide bound (Portal:PrewarmMax).</param>
+/// <param name="DeviceIds">The gate cameras whose sub-stream is held now.</param>
+/// <param name="RefusedDeviceIds">The gate cameras asked for but refused by the bound.</param>
+/// <param name="Readings">How often the set was read since start-up (tests wait for a reading after a change).</param>
+public sealed record GateCameraPrewarmStatus(int Max, IReadOnlyList<int> DeviceIds, IReadOnlyList<int> RefusedDeviceIds, long Readings);
 
 /// <summary>
 /// Keeps the sub-stream of every gate camera whose school (or, without a school setting, its district) asks for pre-warm
@@ -32,7 +36,7 @@ public sealed class GateCameraPrewarm(
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Dictionary<int, Held> _held = [];
     private readonly HashSet<int> _refusedLogged = [];
-    private GateCameraPrewarmStatus _status = new(0, [], []);
+    private GateCameraPrewarmStatus _status = new(0, [], [], 0);
 
     /// <summary>The cameras pre-warmed now and those refused by the bound (admin page, diagnostics).</summary>
     public GateCameraPrewarmStatus Status => Volatile.Read(ref _status);
@@ -124,7 +128,7 @@ public sealed class GateCameraPrewarm(
             }
         }
 
-        Volatile.Write(ref _status, new GateCameraPrewarmStatus(max, [.. _held.Keys.Order()], refused));
+        Volatile.Write(ref _status, new GateCameraPrewarmStatus(max, [.. _held.Keys.Order()], refused, _status.Readings + 1));
         Refreshed?.Invoke();
     }
 
