@@ -14,14 +14,14 @@ using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Health;
 using Portal.Services;
-using Portal.Simulator.Cameras;
 
 namespace Portal.Benchmarks;
 
 /// <summary>
 /// Device health at city scale (issue 12): a fresh SQLite city of N cameras and M terminals, every camera served by one
-/// simulated camera fleet on 127.0.0.1 (real RTSP OPTIONS/DESCRIBE with Digest and real ONVIF, each camera on its own
-/// path, as demo mode serves them), every terminal heartbeating once an interval into <see cref="DevicePresence"/> (where
+/// simulated camera fleet in its own process on 127.0.0.1 (<c>Portal.Simulator camera --fleet</c>: real RTSP
+/// OPTIONS/DESCRIBE with Digest and real ONVIF, each camera on its own path, as demo mode serves them; taken down through
+/// its standard input), so this process's CPU is the portal side's alone, every terminal heartbeating once an interval into <see cref="DevicePresence"/> (where
 /// the signed HTTP heartbeat lands; the HTTP and HMAC cost per heartbeat is not in these figures), and the portal's own
 /// <see cref="HealthMonitor"/> with the real camera probe running one cycle per interval. After a warm cycle, 1 % of
 /// the cameras go down and 1 % of the terminals fall silent, each at a random moment of the next interval. Prints each
@@ -63,9 +63,12 @@ internal static class HealthBenchmark
             var schools = new SchoolRepository(db);
             var installation = new InstallationService(db, new InstallationRepository(db), schools, new DistrictRepository(db), devices,
                 new ProgrammeQueries(db, time), new InstallationFiles(folder.FullName), time);
-            await using var resolver = new GateCameraResolver(Options.Create(new PortalOptions { DemoMode = true }), secrets, NullLoggerFactory.Instance, time);
+            using var fleet = await FleetProcess.StartAsync().ConfigureAwait(false);
+            Console.WriteLine($"  camera fleet: process {fleet.Process.Id}, {fleet.RtspBase} and {fleet.OnvifBase}");
+            await using var resolver = new GateCameraResolver(
+                Options.Create(new PortalOptions { DemoMode = true, DemoFleetRtspUrl = fleet.RtspBase, DemoFleetOnvifUrl = fleet.OnvifBase }),
+                secrets, NullLoggerFactory.Instance, time);
             await resolver.StartAsync(CancellationToken.None).ConfigureAwait(false);
-            var fleet = resolver.DemoFleet!;
             using var http = new HttpClients();
             var probe = new CountingProbe(new CameraHealthProbe(resolver, http, time));
             var presence = new DevicePresence(devices, installation, time, NullLogger<DevicePresence>.Instance);
@@ -96,6 +99,8 @@ internal static class HealthBenchmark
             Console.WriteLine("  cycle  devices  probed  no-sign  changes  probe-phase  cycle     CPU/interval  in-flight max");
             using var self = Process.GetCurrentProcess();
             var cpu = self.TotalProcessorTime;
+            var fleetCpu = fleet.Process.TotalProcessorTime;
+            var fleetCpuPerInterval = new List<double>();
             var cycle = 0;
             var worstPhase = TimeSpan.Zero;
             var maxInFlight = 0;
@@ -121,6 +126,10 @@ internal static class HealthBenchmark
                 var used = self.TotalProcessorTime;
                 var share = (used - cpu) / interval * 100;
                 cpu = used;
+                fleet.Process.Refresh();
+                var fleetUsed = fleet.Process.TotalProcessorTime;
+                fleetCpuPerInterval.Add((fleetUsed - fleetCpu) / interval * 100);
+                fleetCpu = fleetUsed;
                 worstPhase = result.ProbePhase > worstPhase ? result.ProbePhase : worstPhase;
                 maxInFlight = Math.Max(maxInFlight, probe.MaxInFlight);
                 cpuPerInterval.Add(share);
@@ -140,6 +149,8 @@ internal static class HealthBenchmark
             await presence.StopAsync(CancellationToken.None).ConfigureAwait(false);
             presence.Dispose();
 
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  CPU of the camera fleet process (not the portal's) per interval: mean {fleetCpuPerInterval.Skip(1).DefaultIfEmpty(0).Average():F1} %, max {fleetCpuPerInterval.Skip(1).DefaultIfEmpty(0).Max():F1} % of one core"));
             return Report(await OfflineAsync(db).ConfigureAwait(false), outages, [.. cameraOutages.Select(o => o.Camera.Id)], options, worstPhase, maxInFlight, cpuPerInterval);
         }
         finally
@@ -165,7 +176,7 @@ internal static class HealthBenchmark
         var late = cameraTimes.Count(t => t > bound) + terminalTimes.Count(t => t > bound);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
               full check cycle (probe phase), worst: {worstPhase.TotalSeconds:F1} s of a {options.Interval.TotalSeconds:0} s interval
-              CPU of this process (prober, SQLite, and the simulated fleet and terminals it hosts) per interval: mean {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Average():F1} %, max {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Max():F1} % of one core (warm cycle left out)
+              CPU of this process (prober, SQLite, presence; the terminals' in-process heartbeats; no camera) per interval: mean {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Average():F1} %, max {cpuPerInterval.Skip(1).DefaultIfEmpty(0).Max():F1} % of one core (warm cycle left out)
               probes in flight, most at once: {maxInFlight} (bound {options.MaxConcurrentProbes})
               outages: {outages.Count} ({cameraIds.Count} cameras down, {outages.Count - cameraIds.Count} terminals silent); detected {outages.Count - missed.Count}
               detection time from the moment each device was taken down (bound {bound:0} s):
@@ -233,7 +244,7 @@ internal static class HealthBenchmark
         }
     }
 
-    private static async Task TakeDownAsync(SimulatedCameraFleet fleet, List<(Device Camera, DateTime At)> plan, ConcurrentDictionary<int, DateTime> outages,
+    private static async Task TakeDownAsync(FleetProcess fleet, List<(Device Camera, DateTime At)> plan, ConcurrentDictionary<int, DateTime> outages,
         TimeProvider time, CancellationToken ct)
     {
         try
@@ -246,7 +257,7 @@ internal static class HealthBenchmark
                     await Task.Delay(wait, time, ct).ConfigureAwait(false);
                 }
 
-                fleet.Set(GateCameraResolver.DemoName(camera.RtspUrl)!, CameraAvailability.Down);
+                await fleet.SetAsync(GateCameraResolver.DemoName(camera.RtspUrl)!, "down", ct).ConfigureAwait(false);
                 outages.TryAdd(camera.Id, time.GetUtcNow().UtcDateTime);
             }
         }
@@ -266,6 +277,89 @@ internal static class HealthBenchmark
 
     private static int Arg(string[] args, int index, int fallback) =>
         index < args.Length && int.TryParse(args[index], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+
+    /// <summary>
+    /// <c>Portal.Simulator camera --fleet</c> as a child process (the simulator is built beside this program): every
+    /// demo camera on its own path, taken down by a line on its standard input; it ends when that input closes.
+    /// </summary>
+    private sealed class FleetProcess : IDisposable
+    {
+        private FleetProcess(Process process, string rtsp, string onvif) => (Process, RtspBase, OnvifBase) = (process, rtsp, onvif);
+
+        public Process Process { get; }
+
+        public string RtspBase { get; }
+
+        public string OnvifBase { get; }
+
+        public static async Task<FleetProcess> StartAsync()
+        {
+            var simulator = Path.Combine(AppContext.BaseDirectory, "Portal.Simulator.dll");
+            if (!File.Exists(simulator))
+            {
+                throw new InvalidOperationException($"The camera simulator is not built beside the benchmark ({simulator}).");
+            }
+
+            var start = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[] { simulator, "camera", "--fleet", "--host", "127.0.0.1", "--rtsp-port", "0", "--onvif-port", "0", "--user", "admin", "--password", DemoCity.DemoDevicePassword })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start) ?? throw new InvalidOperationException("The camera simulator did not start.");
+            using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                while (await process.StandardOutput.ReadLineAsync(ready.Token).ConfigureAwait(false) is { } line)
+                {
+                    if (line.StartsWith("ready ", StringComparison.Ordinal))
+                    {
+                        var fields = line[6..].Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+                        return new FleetProcess(process, fields["rtsp"], fields["onvif"]);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException("The camera simulator did not say it was ready within 60 s (its errors are above).");
+        }
+
+        /// <summary>Sets one camera's availability and waits for the simulator to confirm it.</summary>
+        public async Task SetAsync(string name, string availability, CancellationToken ct)
+        {
+            await Process.StandardInput.WriteLineAsync(name + " " + availability).ConfigureAwait(false);
+            await Process.StandardInput.FlushAsync(ct).ConfigureAwait(false);
+            var answer = await Process.StandardOutput.ReadLineAsync(ct).ConfigureAwait(false);
+            if (answer != "ok " + name)
+            {
+                throw new InvalidOperationException($"The camera simulator answered '{answer}' to '{name} {availability}'.");
+            }
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Process.StandardInput.Close(); // it stops at the end of its input
+                if (!Process.WaitForExit(10_000))
+                {
+                    Process.Kill(entireProcessTree: true);
+                }
+            }
+            finally
+            {
+                Process.Dispose();
+            }
+        }
+    }
 
     /// <summary>Counts the probes in flight, to show the bound holds.</summary>
     private sealed class CountingProbe(ICameraProbe inner) : ICameraProbe

@@ -272,6 +272,7 @@ public static class Extensions
             .AddEntityFrameworkStores<PortalIdentityDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders()
+            .AddTokenProvider<SingleUseAuthenticatorTokenProvider>(TokenOptions.DefaultAuthenticatorProvider) // issue #14: a code is accepted once
             .AddUserConfirmation<DisabledUserConfirmation>()
             .AddPasswordValidator<CommonPasswordValidator>();
         services.AddScoped<IUserStore<PortalUser>, ProtectedUserStore>();

@@ -111,6 +111,15 @@ public sealed class PortalOptions
     public string? DemoCameraRtspSubStreamUrl { get; set; }
 
     /// <summary>
+    /// Demo mode only: the RTSP and ONVIF base addresses (<c>rtsp://127.0.0.1:8554</c>, <c>http://127.0.0.1:8080</c>) of a
+    /// simulated camera fleet in another process (<c>Portal.Simulator camera --fleet</c>), serving every demo camera on its
+    /// own path instead of the in-process fleet (the health benchmark, so the portal's CPU is measured without it).
+    /// </summary>
+    public string? DemoFleetRtspUrl { get; set; }
+
+    public string? DemoFleetOnvifUrl { get; set; }
+
+    /// <summary>
     /// Per camera model, a keyframe request outside RTSP for models that ignore RTCP PLI/FIR (issue #15), called when a
     /// viewer waits for a keyframe and RTCP went unanswered.
     /// </summary>

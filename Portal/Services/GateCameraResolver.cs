@@ -25,14 +25,24 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
     /// <summary>The host suffix of the demo city's camera addresses.</summary>
     public const string DemoHostSuffix = ".school.local";
 
+    private static readonly string SimulatedCameraOptionsPath = new SimulatedCameraOptions().Path;
+
     private SimulatedCamera? _demoCamera;
+
+    // A fleet in another process (PortalOptions.DemoFleetRtspUrl/DemoFleetOnvifUrl) in place of the in-process one.
+    private (Uri Rtsp, Uri Onvif)? _externalFleet;
 
     /// <summary>The simulated camera's state in demo mode (null otherwise); for the admin diagnostics endpoint.</summary>
     public SimulatedCameraState? DemoCameraState => _demoCamera?.State;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.DemoMode)
+        if (options.Value.DemoMode && Uri.TryCreate(options.Value.DemoFleetRtspUrl, UriKind.Absolute, out var fleetRtsp)
+            && Uri.TryCreate(options.Value.DemoFleetOnvifUrl, UriKind.Absolute, out var fleetOnvif))
+        {
+            _externalFleet = (fleetRtsp, fleetOnvif);
+        }
+        else if (options.Value.DemoMode)
         {
             _demoCamera = await SimulatedCamera.StartAsync(
                 new SimulatedCameraOptions { Username = "admin", Password = Portal.Core.Demo.DemoCity.DemoDevicePassword, Fleet = new SimulatedCameraFleet() },
@@ -63,7 +73,13 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
 
         Uri.TryCreate(device.OnvifUrl, UriKind.Absolute, out var onvif);
         var standIn = false;
-        if (_demoCamera is { } demo && DemoName(device.RtspUrl) is { } name)
+        if (_externalFleet is { } fleet && DemoName(device.RtspUrl) is { } fleetName)
+        {
+            // The same paths the in-process fleet serves (SimulatedRtspServer.UriOf, SimulatedOnvifService.DeviceServiceUriOf).
+            rtsp = new Uri(fleet.Rtsp, "/" + fleetName + SimulatedCameraOptionsPath);
+            onvif = new Uri(fleet.Onvif, "/" + fleetName + "/onvif/device_service");
+        }
+        else if (_demoCamera is { } demo && DemoName(device.RtspUrl) is { } name)
         {
             // The media benchmark may stand another RTSP server (GStreamer) in for every demo camera's stream.
             standIn = Uri.TryCreate(options.Value.DemoCameraRtspUrl, UriKind.Absolute, out var stand);

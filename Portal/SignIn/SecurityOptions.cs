@@ -40,6 +40,13 @@ public sealed class SecurityOptions
     /// <summary>An address's failures are forgotten after this long without a new one.</summary>
     public int LoginFailureWindowMinutes { get; set; } = 30;
 
+    /// <summary>
+    /// An authenticator code is accepted once (RFC 6238 §5.2): a code seen over a shoulder or replayed from a captured
+    /// request is refused, and a code older than the last one used too. Null (the default): on, except in demo mode,
+    /// whose authenticator keys are published and whose accounts are signed in on many screens at once.
+    /// </summary>
+    public bool? TotpSingleUse { get; set; }
+
     /// <summary>Redirect plain HTTP to HTTPS (only where the portal or its proxy serves HTTPS).</summary>
     public bool HttpsRedirection { get; set; }
 

@@ -21,20 +21,29 @@ public static class Totp
     public static string Compute(string base32Key, DateTimeOffset at) => Compute(FromBase32(base32Key), at.ToUnixTimeSeconds() / 30);
 
     /// <summary>True when <paramref name="code"/> is the code of the current step or one step either side (clock drift).</summary>
-    public static bool Verify(string base32Key, string? code, DateTimeOffset now)
+    public static bool Verify(string base32Key, string? code, DateTimeOffset now) => MatchStep(base32Key, code, now) is not null;
+
+    /// <summary>
+    /// The time step (Unix seconds / 30) whose code <paramref name="code"/> is, looking at the current step and one
+    /// either side (clock drift); null when it is none of them. Every candidate is compared, in constant time.
+    /// </summary>
+    public static long? MatchStep(string base32Key, string? code, DateTimeOffset now)
     {
         var digits = (code ?? string.Empty).Replace(" ", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
         if (digits.Length != 6)
         {
-            return false;
+            return null;
         }
 
         var key = FromBase32(base32Key);
         var step = now.ToUnixTimeSeconds() / 30;
-        var match = false;
+        long? match = null;
         for (var i = -1; i <= 1; i++)
         {
-            match |= CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Compute(key, step + i)), Encoding.ASCII.GetBytes(digits));
+            if (CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Compute(key, step + i)), Encoding.ASCII.GetBytes(digits)))
+            {
+                match ??= step + i;
+            }
         }
 
         return match;

@@ -233,6 +233,25 @@ public sealed class DeviceIntakeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PresenceFlush_DatabaseFails_SightingsAreKeptAndTheNextFlushWritesThem()
+    {
+        // Issue 14 item 7: a failure injected into the presence loop's write loses nothing and stops nothing.
+        var terminal = await ConnectedTerminalAsync(2);
+        var before = await _city.Devices.GetByIdAsync(terminal.Id, Ct);
+        Assert.Equal(new DeviceAnswer(DeviceRefusal.None), await _city.DeviceIntake.HeartbeatAsync(Heartbeat(terminal), Ct));
+        await ExecuteAsync("CREATE TRIGGER FailSighting BEFORE UPDATE OF LastSeenUtc ON Device BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+
+        Assert.Equal(0, await _city.Presence.FlushAsync(Ct));
+        Assert.Equal(before, await _city.Devices.GetByIdAsync(terminal.Id, Ct));
+
+        await ExecuteAsync("DROP TRIGGER FailSighting;");
+        Assert.Equal(1, await _city.Presence.FlushAsync(Ct));
+        var now = _city.Time.GetUtcNow();
+        var after = await _city.Devices.GetByIdAsync(terminal.Id, Ct);
+        Assert.Equal((now.UtcDateTime, DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds()).UtcDateTime), (after!.LastSeenUtc, after.LastHeartbeatUtc));
+    }
+
+    [Fact]
     public async Task HeartbeatAsync_SignedForTheAlarmPath_IsRefused()
     {
         // The path is signed: a captured alarm press cannot be replayed as a heartbeat, nor the other way round.

@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Portal.Core.Devices;
@@ -58,6 +59,29 @@ public sealed class DeviceRefusalCounterTests : IDisposable
 
         var rows = await _counter.GetSinceAsync(DateTime.MinValue, Ct);
         Assert.Equal(("192.0.2.99", 1L), rows.Where(r => r.MinuteUtc.Minute == 1).Select(r => (r.RemoteAddress, r.Requests)).Single());
+    }
+
+    [Fact]
+    public async Task FlushAsync_DatabaseFails_CountsAreKeptAndAddedAtTheNextFlush()
+    {
+        // Issue 14 item 7: a failure injected into the counter's write loses no count and stops nothing.
+        _counter.Count("192.0.2.7", "BadSignature");
+        await using (var connection = _database.Db.Open())
+        {
+            await connection.ExecuteAsync("CREATE TRIGGER FailCount BEFORE INSERT ON DeviceRefusalCount BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+        }
+
+        Assert.Equal(0, await _counter.FlushAsync(Ct));
+        Assert.Empty(await _counter.GetSinceAsync(DateTime.MinValue, Ct));
+
+        _counter.Count("192.0.2.7", "BadSignature");
+        await using (var connection = _database.Db.Open())
+        {
+            await connection.ExecuteAsync("DROP TRIGGER FailCount;");
+        }
+
+        Assert.Equal(1, await _counter.FlushAsync(Ct));
+        Assert.Equal(("192.0.2.7", 2L), (await _counter.GetSinceAsync(DateTime.MinValue, Ct)).Select(r => (r.RemoteAddress, r.Requests)).Single());
     }
 
     [Fact]

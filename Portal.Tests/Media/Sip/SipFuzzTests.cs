@@ -86,6 +86,8 @@ public sealed class SipFuzzTests
                 Assert.Equal(Convert.ToHexString(written), Convert.ToHexString(again.Message!.ToBytes()));
             }
         }
+
+        Assert.Equal(Iterations, i); // the long run's count is what was fed
     }
 
     [Fact]
@@ -103,6 +105,8 @@ public sealed class SipFuzzTests
                 Assert.True(plan.Audio is not null || plan.Video is not null);
             }
         }
+
+        Assert.Equal(Iterations, i);
     }
 
     private static string InviteWith(string sdp)
