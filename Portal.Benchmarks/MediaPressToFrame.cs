@@ -157,6 +157,15 @@ internal static class MediaPressToFrame
             await CloseAlarmAsync(page, alarmId).ConfigureAwait(false);
         }
 
+        if (prewarm)
+        {
+            // How many pop-ups started on the pre-warmed sub-stream (the rest found the main stream's keyframe first).
+            var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
+            using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
+            var starts = json.RootElement.GetProperty("cameras").EnumerateArray().Sum(c => c.GetProperty("prewarmStarts").GetInt64());
+            Console.WriteLine(FormattableString.Invariant($"  {label}: {starts} of {presses + 1} pop-ups (warm-up included) started on the pre-warmed sub-stream"));
+        }
+
         return (label, values, null);
     }
 

@@ -103,6 +103,27 @@ public sealed class CameraPrewarmTests
     }
 
     [Fact]
+    public async Task Prewarm_SubStreamDrops_ReconnectsWithBackoffAndPlaysAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (main, sub) = await StartCamerasAsync(ct);
+        await using var mainCamera = main;
+        await using var subCamera = sub;
+        await using var hub = new CameraHub();
+
+        using var prewarm = hub.Prewarm(Endpoint(main, sub));
+        await RtpCollector.WaitUntilAsync(() => hub.GetPulls().Any(p => p.Prewarm && p.PrewarmCached), 20, "the sub-stream's GOP cached", ct);
+        sub.Rtsp.DropConnections();
+
+        await RtpCollector.WaitUntilAsync(
+            () => sub.Rtsp.TotalSessions >= 2 && hub.GetPulls().Any(p => p.Prewarm && p.Sessions >= 2 && p.State == global::Portal.Media.Rtsp.RtspSourceState.Playing),
+            60,
+            "the sub-stream pulled again",
+            ct);
+        Assert.Equal(0, main.Rtsp.TotalSessions);
+    }
+
+    [Fact]
     public async Task Prewarm_CameraWithoutSubStream_Throws()
     {
         await using var hub = new CameraHub();
