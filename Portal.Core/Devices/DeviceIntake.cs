@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Alarms;
@@ -97,9 +98,23 @@ public sealed class DeviceIntake(
     /// <summary>How often a device on the HTTP API should send a heartbeat (it is told so in each answer).</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a SIP account's lookup (device row and decrypted password) is reused. A change made through this process
+    /// (<see cref="DeviceRepository.CredentialGeneration"/>) drops it at once; this bounds a change written by another instance.
+    /// </summary>
+    public static readonly TimeSpan SipCredentialCacheAge = TimeSpan.FromSeconds(30);
+
+    private const int MaxCachedSipAccounts = 100_000;
+
     private static readonly TimeSpan CentreCacheAge = TimeSpan.FromSeconds(30);
 
     private CentreList? _centres;
+
+    // The registrar's lookups (issue 11): a registration storm reads and decrypts each account once, not per REGISTER.
+    private readonly ConcurrentDictionary<string, CachedSipAccount> _sipAccounts = new(StringComparer.Ordinal);
+
+    // The device row behind each cached account, for registration freshness without a read per registration.
+    private readonly ConcurrentDictionary<int, CachedSipAccount> _sipDevices = new();
 
     /// <summary>The signed HTTP door: a terminal raises an alarm (<c>POST /api/device/alarms</c>).</summary>
     public async Task<DeviceAnswer> RaiseAsync(DeviceRequest request, CancellationToken ct = default)
@@ -222,19 +237,56 @@ public sealed class DeviceIntake(
             return null;
         }
 
+        // The generation is read before the row: a credential change committed after this read moves it, so what this
+        // lookup caches is stale at once (never a revoked password kept under the new generation).
+        var generation = devices.CredentialGeneration;
+        if (_sipAccounts.TryGetValue(sipAccount, out var cached) && IsFresh(cached, generation))
+        {
+            return cached.Credential;
+        }
+
         var device = await devices.GetBySipAccountAsync(sipAccount, ct).ConfigureAwait(false);
-        return device is null ? null
+        var credential = device is null ? null
             : new SipDeviceCredential(device.Id, sipAccount, device.Enabled, device.Kind, device.SchoolId, secrets.Unprotect(device.SecretProtected));
+        if (_sipAccounts.Count >= MaxCachedSipAccounts)
+        {
+            _sipAccounts.Clear();
+            _sipDevices.Clear();
+        }
+
+        var entry = new CachedSipAccount(credential, device, generation, time.GetTimestamp());
+        _sipAccounts[sipAccount] = entry;
+        if (device is not null)
+        {
+            _sipDevices[device.Id] = entry;
+        }
+
+        return credential;
     }
 
-    /// <summary>A terminal registered (or refreshed its registration) over SIP: it is alive. No database write on this path.</summary>
+    /// <summary>
+    /// A terminal registered (or refreshed its registration) over SIP: it is alive. No database write on this path, and
+    /// no read either when the registrar's lookup of the device is fresh.
+    /// </summary>
     public async Task SipRegisteredAsync(int deviceId, CancellationToken ct = default)
     {
-        if (await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false) is { } device)
+        // A device not yet Connected is read afresh: the cached row would still say so after DevicePresence has moved it
+        // on, and queue another first-sighting write.
+        var device = _sipDevices.TryGetValue(deviceId, out var cached) && cached.Device is { InstallState: >= DeviceInstallState.Connected } known
+            && IsFresh(cached, devices.CredentialGeneration)
+            ? known
+            : await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false);
+        if (device is not null)
         {
             presence.Seen(device);
         }
     }
+
+    private bool IsFresh(CachedSipAccount cached, long generation) =>
+        cached.Generation == generation && time.GetElapsedTime(cached.Ticks) < SipCredentialCacheAge;
+
+    /// <summary>One SIP account as read: the credential (null: no such account), its device row, when and under which generation.</summary>
+    private sealed record CachedSipAccount(SipDeviceCredential? Credential, Device? Device, long Generation, long Ticks);
 
     /// <summary>The answer to a request whose body was longer than <see cref="MaxBodyBytes"/> (the door stops reading it).</summary>
     public DeviceAnswer RefuseOversized(string? remoteAddress) => Refuse(remoteAddress, DeviceRefusalReasons.BodyTooLarge, DeviceRefusal.BodyTooLarge);

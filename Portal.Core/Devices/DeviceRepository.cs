@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Dapper;
 using Portal.Core.Data;
 using Portal.Core.Security;
@@ -22,6 +23,22 @@ public sealed record DeviceQuery(
 /// </summary>
 public sealed class DeviceRepository(Db db)
 {
+    // What a SIP account authenticates as (account, password, enabled, kind) changes only through the writes that call
+    // CredentialsChanged (issue 11): DeviceIntake caches the registrar's lookups and drops them when this moves. One counter
+    // per database, shared by every repository instance on it (the registry importer holds its own).
+    private static readonly ConditionalWeakTable<Db, StrongBox<long>> Generations = new();
+
+    private readonly StrongBox<long> _generation = Generations.GetValue(db, _ => new StrongBox<long>());
+
+    /// <summary>
+    /// Grows after every write that may change a device's SIP account, password, enabled flag or kind (for a transaction
+    /// the caller commits, after the commit: <see cref="CredentialsChanged"/>). A cache entry read under an older value is stale.
+    /// </summary>
+    public long CredentialGeneration => Interlocked.Read(ref _generation.Value);
+
+    /// <summary>Marks every cached SIP credential of this database stale; call it after committing a transaction that changed devices.</summary>
+    public void CredentialsChanged() => Interlocked.Increment(ref _generation.Value);
+
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
         ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc, InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth,
@@ -196,11 +213,18 @@ public sealed class DeviceRepository(Db db)
     public async Task<int> CreateAsync(Device device, CancellationToken ct = default)
     {
         await using var connection = db.Open();
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, cancellationToken: ct)).ConfigureAwait(false);
+        var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, cancellationToken: ct)).ConfigureAwait(false);
+        CredentialsChanged();
+        return id;
     }
 
-    internal Task<int> CreateAsync(DbTransaction tx, Device device, CancellationToken ct) =>
-        tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, tx, cancellationToken: ct));
+    /// <summary>Adds a device in the caller's transaction; a cached "no such SIP account" may be re-read until the next credential change or the cache's age.</summary>
+    internal async Task<int> CreateAsync(DbTransaction tx, Device device, CancellationToken ct)
+    {
+        var id = await tx.Connection!.ExecuteScalarAsync<int>(new CommandDefinition(db.Pick(InsertSqlServer, InsertSqlite), device, tx, cancellationToken: ct)).ConfigureAwait(false);
+        CredentialsChanged();
+        return id;
+    }
 
     /// <summary>
     /// The administrator's edit: identity, addresses, user name, password (as the caller passes it: keep it by
@@ -210,13 +234,15 @@ public sealed class DeviceRepository(Db db)
     {
         await using var connection = db.Open();
         await connection.ExecuteAsync(new CommandDefinition(UpdateAdministered, device, cancellationToken: ct)).ConfigureAwait(false);
+        CredentialsChanged();
     }
 
     /// <summary>
     /// Writes a registry import (issue 13, "import never loses a secret"): new devices whole, as planned; for a
     /// changed device only the columns the file carries (<see cref="UpdateTerminalFromRegistry"/>,
     /// <see cref="UpdateCameraFromRegistry"/>); and first, SIP accounts released by terminals that change theirs,
-    /// so accounts can swap between terminals. Prepared statements, re-bound per row.
+    /// so accounts can swap between terminals. Prepared statements, re-bound per row. The caller calls
+    /// <see cref="CredentialsChanged"/> after its commit.
     /// </summary>
     internal async Task ImportAsync(DbTransaction tx, IReadOnlyList<int> sipAccountReleases, IReadOnlyList<Device> added, IReadOnlyList<Device> changed, CancellationToken ct)
     {
@@ -358,15 +384,19 @@ public sealed class DeviceRepository(Db db)
     public async Task<bool> SetSecretAsync(int id, string? secretProtected, DateTime now, CancellationToken ct = default)
     {
         await using var connection = db.Open();
-        return await connection.ExecuteAsync(new CommandDefinition(SetSecret, new { Id = id, SecretProtected = secretProtected, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+        var changed = await connection.ExecuteAsync(new CommandDefinition(SetSecret, new { Id = id, SecretProtected = secretProtected, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+        CredentialsChanged();
+        return changed;
     }
 
     /// <summary>Sets a camera's user name and password (RTSP and ONVIF) together.</summary>
     public async Task<bool> SetLoginAsync(int id, string? username, string? secretProtected, DateTime now, CancellationToken ct = default)
     {
         await using var connection = db.Open();
-        return await connection.ExecuteAsync(new CommandDefinition(SetLogin,
+        var changed = await connection.ExecuteAsync(new CommandDefinition(SetLogin,
             new { Id = id, Username = username, SecretProtected = secretProtected, Now = now }, cancellationToken: ct)).ConfigureAwait(false) == 1;
+        CredentialsChanged();
+        return changed;
     }
 
     internal static string PageSql(Db db) =>

@@ -89,6 +89,7 @@ public sealed class RegistryImporter(Db db, TimeProvider time)
             [.. plan.NewDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })],
             [.. plan.ChangedDevices.Select(p => p.Device with { SchoolId = schoolIds[p.SchoolCode] })], ct).ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+        _devices.CredentialsChanged(); // SIP accounts may have moved between terminals: the registrar reads them afresh
         return final;
     }
 

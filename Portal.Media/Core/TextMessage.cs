@@ -38,6 +38,9 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
 
     public ReadOnlyMemory<byte> Body { get; } = body;
 
+    /// <summary>Line numbers of lines that were not header fields and were skipped (only when the caller asked to tolerate them).</summary>
+    public IReadOnlyList<int> MalformedHeaderLines { get; init; } = [];
+
     /// <summary>Parses one message from the start of <paramref name="buffer"/>; never throws.</summary>
     /// <param name="buffer">Received bytes; may hold less or more than one message.</param>
     /// <param name="message">The message when complete.</param>
@@ -45,17 +48,20 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
     /// <param name="error">Why the input is invalid.</param>
     /// <param name="maxHeaderBytes">Refuse a head longer than this.</param>
     /// <param name="maxBodyBytes">Refuse a Content-Length above this.</param>
+    /// <param name="tolerateMalformedLines">Skip lines that are not header fields and list them in <see cref="MalformedHeaderLines"/> (SIP) instead of failing.</param>
     public static TextMessageParseStatus TryParse(
         ReadOnlySpan<byte> buffer,
         out TextMessage? message,
         out int consumed,
         out string error,
         int maxHeaderBytes = DefaultMaxHeaderBytes,
-        int maxBodyBytes = DefaultMaxBodyBytes)
+        int maxBodyBytes = DefaultMaxBodyBytes,
+        bool tolerateMalformedLines = false)
     {
         message = null;
         consumed = 0;
-        var status = TryParseHead(buffer, out var startLine, out var headers, out var bodyStart, out error, maxHeaderBytes);
+        var malformed = tolerateMalformedLines ? new List<int>() : null;
+        var status = TryParseHead(buffer, out var startLine, out var headers, out var bodyStart, out error, maxHeaderBytes, malformed);
         if (status != TextMessageParseStatus.Complete)
         {
             return status;
@@ -77,7 +83,7 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
             return TextMessageParseStatus.Incomplete;
         }
 
-        message = new TextMessage(startLine!, headers, buffer.Slice(bodyStart, bodyLength).ToArray());
+        message = new TextMessage(startLine!, headers, buffer.Slice(bodyStart, bodyLength).ToArray()) { MalformedHeaderLines = malformed is { Count: > 0 } ? malformed : [] };
         consumed = total;
         return TextMessageParseStatus.Complete;
     }
@@ -92,13 +98,19 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
     /// <param name="bodyStart">Offset in <paramref name="buffer"/> where the body starts (leading empty lines skipped).</param>
     /// <param name="error">Why the input is invalid.</param>
     /// <param name="maxHeaderBytes">Refuse a head longer than this.</param>
+    /// <param name="malformedLines">
+    /// When given, a line that is not a header field (no colon, blanks in the name, a continuation with nothing to
+    /// continue) is skipped and its 1-based line number added here instead of failing the whole head: SIP answers such a
+    /// request 400 (RFC 3261 §21.4.1), which needs its Via. RTSP passes nothing and refuses the message as before.
+    /// </param>
     public static TextMessageParseStatus TryParseHead(
         ReadOnlySpan<byte> buffer,
         out string? startLine,
         out TextHeaders? headers,
         out int bodyStart,
         out string error,
-        int maxHeaderBytes = DefaultMaxHeaderBytes)
+        int maxHeaderBytes = DefaultMaxHeaderBytes,
+        ICollection<int>? malformedLines = null)
     {
         startLine = null;
         headers = null;
@@ -174,6 +186,12 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
             {
                 if (lastName is null)
                 {
+                    if (malformedLines is not null)
+                    {
+                        malformedLines.Add(i + 1);
+                        continue;
+                    }
+
                     error = "continuation line without a header";
                     return TextMessageParseStatus.Invalid;
                 }
@@ -190,6 +208,7 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
             if (lastName is not null)
             {
                 result.Add(lastName, lastValue!);
+                lastName = null;
             }
 
             // RFC 3261 §25.1 HCOLON allows blanks between the name and the colon ("Via  : ..."); none inside the name.
@@ -197,6 +216,12 @@ public sealed class TextMessage(string startLine, TextHeaders headers, ReadOnlyM
             var name = colon <= 0 ? ReadOnlySpan<char>.Empty : line.AsSpan(0, colon).TrimEnd(" \t");
             if (name.IsEmpty || name.ContainsAny(' ', '\t'))
             {
+                if (malformedLines is not null)
+                {
+                    malformedLines.Add(i + 1); // its continuation lines, if any, are skipped with it (lastName is null)
+                    continue;
+                }
+
                 error = "malformed header line";
                 return TextMessageParseStatus.Invalid;
             }

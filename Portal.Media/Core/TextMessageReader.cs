@@ -14,9 +14,16 @@ public sealed class TextMessageReader
     private int _start;
     private int _end;
 
-    public TextMessageReader(Stream stream, int maxHeaderBytes = TextMessage.DefaultMaxHeaderBytes, int maxBodyBytes = TextMessage.DefaultMaxBodyBytes)
+    private readonly bool _tolerateMalformedLines;
+
+    /// <param name="stream">The connection.</param>
+    /// <param name="maxHeaderBytes">Refuse a head longer than this.</param>
+    /// <param name="maxBodyBytes">Refuse a body longer than this.</param>
+    /// <param name="tolerateMalformedLines">SIP: skip lines that are not header fields and report them on the message (answered 400), rather than fail the connection.</param>
+    public TextMessageReader(Stream stream, int maxHeaderBytes = TextMessage.DefaultMaxHeaderBytes, int maxBodyBytes = TextMessage.DefaultMaxBodyBytes, bool tolerateMalformedLines = false)
     {
         _stream = stream;
+        _tolerateMalformedLines = tolerateMalformedLines;
         _maxHeaderBytes = maxHeaderBytes;
         _maxBodyBytes = maxBodyBytes;
         _buffer = new byte[Math.Max(8 * 1024, maxHeaderBytes + 1024)];
@@ -55,7 +62,7 @@ public sealed class TextMessageReader
     {
         while (true)
         {
-            var status = TextMessage.TryParse(_buffer.AsSpan(_start, _end - _start), out var message, out var consumed, out var error, _maxHeaderBytes, _maxBodyBytes);
+            var status = TextMessage.TryParse(_buffer.AsSpan(_start, _end - _start), out var message, out var consumed, out var error, _maxHeaderBytes, _maxBodyBytes, _tolerateMalformedLines);
             switch (status)
             {
                 case TextMessageParseStatus.Complete:

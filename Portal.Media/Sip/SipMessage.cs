@@ -99,7 +99,8 @@ public abstract class SipMessage
     /// <summary>Reads one message from a datagram or a buffer holding exactly one message.</summary>
     public static SipParseResult Parse(ReadOnlySpan<byte> data, bool isDatagram = true)
     {
-        var status = TextMessage.TryParseHead(data, out var startLine, out var rawHeaders, out var bodyStart, out var error, MaxHeaderBytes);
+        var malformed = new List<int>(0);
+        var status = TextMessage.TryParseHead(data, out var startLine, out var rawHeaders, out var bodyStart, out var error, MaxHeaderBytes, malformed);
         if (status == TextMessageParseStatus.Invalid)
         {
             return new SipParseResult(null, error);
@@ -110,7 +111,7 @@ public abstract class SipMessage
             return new SipParseResult(null, isDatagram ? "datagram ends inside the header section" : "incomplete message");
         }
 
-        var result = Create(startLine!, rawHeaders!);
+        var result = Create(startLine!, rawHeaders!, malformed);
         if (!result.IsValid)
         {
             return result;
@@ -163,7 +164,7 @@ public abstract class SipMessage
     public static SipParseResult FromText(TextMessage text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var result = Create(text.StartLine, text.Headers);
+        var result = Create(text.StartLine, text.Headers, text.MalformedHeaderLines);
         if (result.IsValid)
         {
             if (text.Headers.GetAll("Content-Length").Count() + text.Headers.GetAll("l").Count() > 1)
@@ -218,7 +219,10 @@ public abstract class SipMessage
 
     public override string ToString() => Encoding.UTF8.GetString(ToBytes());
 
-    private static SipParseResult Create(string startLine, TextHeaders rawHeaders)
+    /// <param name="startLine">The request or status line.</param>
+    /// <param name="rawHeaders">The header fields that could be read.</param>
+    /// <param name="malformedLines">Lines that were not header fields (skipped): a request with any is refused 400 (RFC 3261 §21.4.1), named by line number only.</param>
+    private static SipParseResult Create(string startLine, TextHeaders rawHeaders, IReadOnlyCollection<int> malformedLines)
     {
         SipMessage message;
         string? error = null;
@@ -251,6 +255,11 @@ public abstract class SipMessage
         if (rawHeaders.Count > MaxHeaderFields)
         {
             return new SipParseResult(message, "more than " + MaxHeaderFields + " header fields", SipStatus.MessageTooLarge);
+        }
+
+        if (error is null && malformedLines.Count > 0)
+        {
+            error = "line " + malformedLines.First().ToString(CultureInfo.InvariantCulture) + " is not a header field";
         }
 
         return new SipParseResult(message, error, reject);

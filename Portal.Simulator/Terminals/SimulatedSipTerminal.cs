@@ -104,7 +104,10 @@ public sealed class SimulatedSipTerminal : IAsyncDisposable
         TerminalMedia media;
         lock (_sync)
         {
-            if (_media is not null && ReferenceEquals(Call, call) && _media.Started)
+            // Once per call (Adopt and the Active state may both start it). The check is on the media's own call: the
+            // previous call's media must never stand in for a new one (a second call, e.g. the operator's call-back
+            // after a press, neither sent the terminal's tone nor counted the operator's voice).
+            if (!ReferenceEquals(Call, call) || _media is { Started: true } current && ReferenceEquals(current.Call, call))
             {
                 return;
             }

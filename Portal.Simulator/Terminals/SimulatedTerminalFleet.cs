@@ -54,7 +54,7 @@ public sealed class SimulatedTerminalFleet : IAsyncDisposable
         var layer = new SipTransactionLayer(new SipOptions { Product = "SimulatedAlarmTerminal/1.0", MaxRequestsPerSourcePerSecond = 0 }, loggerFactory, time);
         layer.AddTransport(new SipUdpTransport(new IPEndPoint(IPAddress.Loopback, 0), loggerFactory.CreateLogger<SipUdpTransport>()));
         layer.AddTransport(new SipStreamTransport(new IPEndPoint(IPAddress.Loopback, 0), new SipStreamTransportOptions(), loggerFactory.CreateLogger<SipStreamTransport>(), time));
-        var agent = new SipUserAgent(layer, new SipUserAgentOptions { RtpBindAddress = IPAddress.Loopback, RtpPortMin = 0, RtpPortMax = 0, AuthenticateIncoming = false },
+        var agent = new SipUserAgent(layer, new SipUserAgentOptions { RtpBindAddress = IPAddress.Loopback, RtpPortMin = 0, RtpPortMax = 0, AuthenticateIncoming = false, SendsVideo = true },
             null, null, loggerFactory.CreateLogger<SipUserAgent>());
         layer.Start();
         return new SimulatedTerminalFleet(layer, agent, portal, domain, loggerFactory, time);

@@ -48,6 +48,9 @@ public sealed class TerminalMedia : IAsyncDisposable
         call.Media.Video.KeyframeRequested += _ => Interlocked.Exchange(ref _restart, 1);
     }
 
+    /// <summary>The call this media belongs to.</summary>
+    public SipCall Call => _call;
+
     /// <summary>RTP packets of the operator's audio that reached the terminal.</summary>
     public long AudioReceived => Interlocked.Read(ref _audioReceived);
 

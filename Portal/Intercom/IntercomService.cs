@@ -26,7 +26,8 @@ namespace Portal.Intercom;
 /// INVITE 110 --100, digest (407)--> DeviceIntake.RaiseFromSipAsync (alarm committed) --> 180 --> rings until the operator
 ///            who answered the alarm connects from the pop-up --> 200 --> media bridged to the browser
 /// </code>
-/// Credentials are cached for <see cref="CredentialCacheAge"/> (a registration storm reads each account once); SIP
+/// Credentials are cached by <see cref="DeviceIntake.GetSipCredentialAsync"/> until a credential changes (a registration
+/// storm reads each account once; a revoked password is refused on the next REGISTER); SIP
 /// refusals are counted per minute, source and reason with the device API's refusals (DeviceRefusalCounter, no I/O on
 /// the SIP path and no row per refusal: issue 14), never with a password.
 /// </remarks>
@@ -41,12 +42,8 @@ public sealed partial class IntercomService(
     ILoggerFactory loggerFactory,
     TimeProvider time) : IHostedService, IAsyncDisposable, ISipAccountDirectory
 {
-    public static readonly TimeSpan CredentialCacheAge = TimeSpan.FromSeconds(30);
-
-    private const int MaxCachedAccounts = 100_000;
-
     private readonly ILogger<IntercomService> _logger = loggerFactory.CreateLogger<IntercomService>();
-    private readonly ConcurrentDictionary<string, (SipAccount? Account, long Ticks)> _credentials = new(StringComparer.Ordinal);
+    private readonly DeviceSipAccountDirectory _accounts = new(intake);
     private readonly ConcurrentDictionary<int, IntercomCall> _calls = new();
     private readonly ConcurrentDictionary<int, long> _lastFreshness = new();
     private readonly Channel<int> _registered = Channel.CreateBounded<int>(new BoundedChannelOptions(20_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -171,26 +168,8 @@ public sealed partial class IntercomService(
         _stopping.Dispose();
     }
 
-    /// <summary>The terminal's SIP account as the registrar checks it: from the device registry, cached briefly.</summary>
-    public async ValueTask<SipAccount?> FindAsync(string username, CancellationToken cancellationToken)
-    {
-        if (_credentials.TryGetValue(username, out var cached) && time.GetElapsedTime(cached.Ticks) < CredentialCacheAge)
-        {
-            return cached.Account;
-        }
-
-        var credential = await intake.GetSipCredentialAsync(username, cancellationToken).ConfigureAwait(false);
-        var account = credential is { Kind: DeviceKind.AlarmTerminal, Password: { Length: > 0 } password }
-            ? new SipAccount(credential.SipAccount, password, credential.Enabled, credential.DeviceId)
-            : null;
-        if (_credentials.Count >= MaxCachedAccounts)
-        {
-            _credentials.Clear();
-        }
-
-        _credentials[username] = (account, time.GetTimestamp());
-        return account;
-    }
+    /// <summary>The terminal's SIP account as the registrar checks it: from the device registry (DeviceIntake caches it until it changes).</summary>
+    public ValueTask<SipAccount?> FindAsync(string username, CancellationToken cancellationToken) => _accounts.FindAsync(username, cancellationToken);
 
     /// <summary>Delivers every change of a terminal's intercom to <paramref name="onChange"/> until disposed (consoles filter by their own scope).</summary>
     public IDisposable Subscribe(Action<IntercomView> onChange)
@@ -225,7 +204,6 @@ public sealed partial class IntercomService(
 
         if (!answer.Accepted)
         {
-            _credentials.TryRemove(call.Account.Username, out _); // a disabled device: read it afresh next time
             return SipCallDecision.Refuse(answer.Refusal == DeviceRefusal.NoCentre ? SipStatus.ServiceUnavailable : SipStatus.Forbidden);
         }
 

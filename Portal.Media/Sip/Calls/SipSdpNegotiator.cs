@@ -14,7 +14,11 @@ namespace Portal.Media.Sip.Calls;
 /// <param name="AudioCodecs">Audio encodings in our order of preference (the browser side's: PCMU, PCMA).</param>
 /// <param name="SessionId">The o= session id, kept for the whole call (RFC 3264 §5).</param>
 /// <param name="Version">The o= version; a changed description raises it (RFC 3264 §8).</param>
-public sealed record SipLocalMedia(IPAddress Address, int AudioPort, int VideoPort, IReadOnlyList<string> AudioCodecs, string SessionId, int Version);
+/// <param name="SendsVideo">
+/// We have a camera (a terminal answering the portal's call-back): an offer that wants video (recvonly or sendrecv) is
+/// answered sendonly. The portal has none: it only ever receives video.
+/// </param>
+public sealed record SipLocalMedia(IPAddress Address, int AudioPort, int VideoPort, IReadOnlyList<string> AudioCodecs, string SessionId, int Version, bool SendsVideo = false);
 
 /// <summary>
 /// Offer/answer for the terminal leg of a call (RFC 3264 over RFC 8866 SDP), plain RTP/AVP: G.711 audio both ways,
@@ -60,10 +64,16 @@ public static class SipSdpNegotiator
                     WeSend: direction is SdpDirection.SendRecv or SdpDirection.RecvOnly, WeReceive: direction is SdpDirection.SendRecv or SdpDirection.SendOnly);
                 answer.Media.Add(Accept(media, local.AudioPort, audioCodec, Mirror(direction)));
             }
-            else if (kind == "video" && video is null && plain && direction is SdpDirection.SendRecv or SdpDirection.SendOnly && ChooseH264(media) is { } videoCodec)
+            else if (kind == "video" && video is null && plain && !local.SendsVideo && direction is SdpDirection.SendRecv or SdpDirection.SendOnly && ChooseH264(media) is { } videoCodec)
             {
                 video = new SipMediaLine(videoCodec, SipMediaPlan.RemoteOf(offer, media), WeSend: false, WeReceive: true);
                 answer.Media.Add(Accept(media, local.VideoPort, videoCodec, SdpDirection.RecvOnly));
+            }
+            else if (kind == "video" && video is null && plain && local.SendsVideo && direction is SdpDirection.SendRecv or SdpDirection.RecvOnly && ChooseH264(media) is { } cameraCodec)
+            {
+                // A terminal's camera answering the portal's call-back (its offer is recvonly): we send, never receive.
+                video = new SipMediaLine(cameraCodec, SipMediaPlan.RemoteOf(offer, media), WeSend: true, WeReceive: false);
+                answer.Media.Add(Accept(media, local.VideoPort, cameraCodec, SdpDirection.SendOnly));
             }
             else
             {

@@ -261,7 +261,7 @@ public sealed partial class SipUserAgent : IAsyncDisposable
     }
 
     private SipLocalMedia LocalMedia(SipCallMedia media, int version, IReadOnlyList<string>? audioCodecs = null) =>
-        new(media.Address, media.Audio.Port, media.Video.Port, audioCodecs ?? _options.AudioCodecs, media.Audio.LocalSsrc.ToString(System.Globalization.CultureInfo.InvariantCulture), version);
+        new(media.Address, media.Audio.Port, media.Video.Port, audioCodecs ?? _options.AudioCodecs, media.Audio.LocalSsrc.ToString(System.Globalization.CultureInfo.InvariantCulture), version, _options.SendsVideo);
 
     private void AddCapabilities(SipMessage message)
     {

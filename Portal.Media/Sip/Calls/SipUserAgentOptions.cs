@@ -31,6 +31,9 @@ public sealed class SipUserAgentOptions
     /// <summary>Calls at once; more get 486 Busy Here.</summary>
     public int MaxCalls { get; set; } = 500;
 
+    /// <summary>This agent has a camera (a simulated terminal): calls offered to it that want video get H.264 from it (sendonly).</summary>
+    public bool SendsVideo { get; set; }
+
     /// <summary>The user part of our From in call-backs and of our Contact.</summary>
     public string LocalUser { get; set; } = "portal";
 }

@@ -29,7 +29,7 @@ internal sealed class SipStreamConnection : IAsyncDisposable
         Remote = remote;
         _stream = stream;
         _time = time;
-        _reader = new TextMessageReader(stream, SipMessage.MaxHeaderBytes, SipMessage.MaxBodyBytes);
+        _reader = new TextMessageReader(stream, SipMessage.MaxHeaderBytes, SipMessage.MaxBodyBytes, tolerateMalformedLines: true);
         _lastActivity = time.GetTimestamp();
     }
 

@@ -170,4 +170,26 @@ public sealed class SipMessageTests
         Assert.Equal("z9hG4bK74bf9", Assert.IsType<SipRequest>(result.Message).TopVia!.Branch);
         Assert.Equal(SipStatus.BadRequest, result.RejectStatus);
     }
+
+    [Theory]
+    [InlineData("OPTIONS sip:portal SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKx\r\nnot a header\r\nCSeq: 1 OPTIONS\r\n\r\n", 3)]
+    [InlineData("OPTIONS sip:portal SIP/2.0\r\n folded onto nothing\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKx\r\nCSeq: 1 OPTIONS\r\n\r\n", 2)]
+    [InlineData("OPTIONS sip:portal SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKx\r\nBad Name: x\r\n  and its folding\r\nCSeq: 1 OPTIONS\r\n\r\n", 3)]
+    public void LineThatIsNotAHeader_KeepsTheRequestAndItsVia_ForA400(string text, int line)
+    {
+        var result = SipMessage.Parse(Encoding.UTF8.GetBytes(text));
+
+        var request = Assert.IsType<SipRequest>(result.Message);
+        Assert.Equal((400, "line " + line + " is not a header field"), (result.RejectStatus, result.Error));
+        Assert.Equal("z9hG4bKx", request.TopVia!.Branch);
+        Assert.Equal("1 OPTIONS", request.Headers["CSeq"]);
+    }
+
+    [Fact]
+    public void LineThatIsNotAHeader_InRtsp_StillRefusesTheMessage()
+    {
+        var status = global::Portal.Media.Core.TextMessage.TryParse("OPTIONS rtsp://cam/ RTSP/1.0\r\nCSeq: 1\r\nnot a header\r\n\r\n"u8, out var message, out _, out var error);
+        Assert.Equal((global::Portal.Media.Core.TextMessageParseStatus.Invalid, "malformed header line"), (status, error));
+        Assert.Null(message);
+    }
 }

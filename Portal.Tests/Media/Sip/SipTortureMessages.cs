@@ -460,6 +460,53 @@ internal static class SipTortureMessages
 
 
             """, 400),
+        ("a line that is not a header field (no colon) among the headers", """
+            OPTIONS sip:portal@portal.test SIP/2.0
+            {HEAD}
+            this line is no header
+            CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """, 400),
+        ("a blank inside a header name", """
+            OPTIONS sip:portal@portal.test SIP/2.0
+            {HEAD}
+            Max Forwards: 70
+            CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """, 400),
+        ("a continuation line right after the request line", """
+            OPTIONS sip:portal@portal.test SIP/2.0
+              folded onto nothing
+            {HEAD}
+            CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """, 400),
+        ("a non-header line where the Via should be: nowhere to answer", """
+            OPTIONS sip:portal@portal.test SIP/2.0
+            Via SIP/2.0/UDP 127.0.0.1:{PORT};branch=z9hG4bK{ID}
+            Max-Forwards: 70
+            From: <sip:terminal-00001@portal.test>;tag=f{ID}
+            To: <sip:portal@portal.test>
+            Call-ID: {ID}@terminal
+            CSeq: 1 OPTIONS
+
+
+            """, null),
+        ("a response with a line that is not a header field is never answered", """
+            SIP/2.0 200 OK
+            {HEAD}
+            no colon here
+            CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """, null),
         ("ACK that is malformed gets no answer", """
             ACK sip:portal@portal.test SIP/7.0
             {HEAD}

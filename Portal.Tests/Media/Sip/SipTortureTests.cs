@@ -62,6 +62,17 @@ public sealed class SipTortureTests : IAsyncLifetime
         Assert.Contains("REGISTER", unknownMethod.Headers["Allow"], StringComparison.Ordinal);
     }
 
+    /// <summary>RFC 3261 §21.4.1: a request line we can read and a Via to answer to, but a line that is no header: 400 saying which line.</summary>
+    [Fact]
+    public async Task LineThatIsNotAHeader_Gets400_NamingTheLine()
+    {
+        var text = SipTortureMessages.Invalid.Single(m => m.Name.StartsWith("a line that is not a header field", StringComparison.Ordinal)).Text;
+        var refusal = await _peer.AskAsync(SipTortureMessages.Render(text, _peer.Port, NextId()));
+        Assert.Equal(400, refusal.StatusCode);
+        Assert.Equal("Bad Request (line 7 is not a header field)", refusal.ReasonPhrase);
+        Assert.Equal("1 OPTIONS", refusal.Headers["CSeq"]); // the readable headers are echoed as usual (§8.2.6.2)
+    }
+
     private async Task ExpectAsync((string Name, string Text, int? Status) message)
     {
         var id = NextId();

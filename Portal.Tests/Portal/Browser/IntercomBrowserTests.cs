@@ -121,6 +121,65 @@ public sealed class IntercomBrowserTests(PortalFixture fixture)
         await Assertions.Expect(intercom.GetByTestId("intercom-callback")).ToHaveAttributeAsync("data-registered", "true");
     }
 
+    /// <summary>
+    /// Call-back from the school page (terminal-00323, school 323 in 崂山区, this test's own), twice: the portal sends the
+    /// INVITE, the terminal answers at once, and the talk flows both ways: the browser decodes the terminal's G.711 and
+    /// H.264 (getStats), the terminal counts the operator's G.711 on that very call. The operator hangs up (BYE) and
+    /// calls again: the second call carries media as the first did (a terminal's second call used to stay silent).
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task CallBack_FromTheSchoolPage_TalkBothWays_Twice()
+    {
+        const string CallBackAccount = "terminal-00323";
+        var portal = await fixture.GetPortalAsync();
+        int schoolId, deviceId;
+        await using (var connection = portal.Db.Open())
+        {
+            (schoolId, deviceId) = await connection.QuerySingleAsync<(int, int)>("SELECT SchoolId, Id FROM Device WHERE SipAccount = @CallBackAccount", new { CallBackAccount });
+        }
+
+        var (_, operatorName) = await TestUsers.CreateAsync(portal, Roles.DistrictOperator, districtCode: "370212");
+        var (context, page) = await fixture.SignInAsync(operatorName);
+        await using var _ = context;
+
+        await using var fleet = SimulatedTerminalFleet.Start(new SipEndPoint(SipTransportProtocol.Udp, new IPEndPoint(IPAddress.Loopback, portal.SipPort)), NullLoggerFactory.Instance);
+        var terminal = fleet.Get(CallBackAccount, DemoCity.DemoSipPassword(CallBackAccount));
+        Assert.Equal(SipStatus.Ok, (await terminal.RegisterAsync(600, Ct)).StatusCode);
+
+        await page.GotoAsync($"/schools/{schoolId}");
+        await PortalFixture.WaitInteractiveAsync(page);
+        var intercom = page.Locator($"[data-testid=intercom][data-device-id='{deviceId}']");
+        SipCall? previous = null;
+        for (var round = 1; round <= 2; round++)
+        {
+            var answered = new TaskCompletionSource<SipCall>(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnStarted(SimulatedSipTerminal t, SipCall c) => answered.TrySetResult(c);
+            terminal.CallStarted += OnStarted;
+            var callBack = intercom.GetByTestId("intercom-callback");
+            await Assertions.Expect(callBack).ToHaveAttributeAsync("data-registered", "true");
+            await callBack.ClickAsync();
+
+            // The terminal answers the portal's INVITE (incoming at the terminal) and its media starts on this call.
+            var call = await answered.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            terminal.CallStarted -= OnStarted;
+            Assert.Equal(SipCallDirection.Incoming, call.Direction);
+            Assert.NotSame(previous, call);
+            Assert.Same(call, terminal.Media!.Call);
+            await Assertions.Expect(intercom).ToHaveAttributeAsync("data-phase", "Talking", new() { Timeout = 30_000 });
+            await Assertions.Expect(intercom).ToHaveAttributeAsync("data-connected", "true");
+            var browser = await WaitStatsAsync(intercom, s => s.AudioPackets >= 50 && s.VideoFrames >= 10);
+            Assert.Equal(call.Plan!.Audio!.Codec.Name, browser.AudioCodec["audio/".Length..], StringComparer.OrdinalIgnoreCase); // no transcoding
+            Assert.Equal("video/H264", browser.VideoCodec);
+            await WaitTerminalHearsAsync(terminal, 50);
+            Assert.True(terminal.Media.AudioSent >= 50 && terminal.Media.VideoSent > 0, $"round {round}: the terminal sent {terminal.Media.AudioSent} audio and {terminal.Media.VideoSent} video packets");
+
+            await intercom.GetByTestId("intercom-hangup").ClickAsync();
+            Assert.Equal(SipCallEndReason.RemoteHangUp, await call.Ended.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+            await Assertions.Expect(intercom).ToHaveAttributeAsync("data-phase", "None");
+            previous = call;
+        }
+    }
+
     /// <summary>The open alarm the press raised (it is committed before the terminal hears 180).</summary>
     private static async Task<int> OpenAlarmAsync(PortalProcess portal, int deviceId, Task<SipCallResult> press)
     {

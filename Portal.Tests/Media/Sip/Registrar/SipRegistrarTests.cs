@@ -202,6 +202,38 @@ public sealed class SipRegistrarTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tcp_LineThatIsNotAHeader_Gets400_AndTheConnectionServesTheNextRequest()
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(_portal.Tcp.LocalEndPoint, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        var port = ((IPEndPoint)tcp.Client.LocalEndPoint!).Port;
+        string Options(string branch, string extra) => RawSipPeer.Crlf($"""
+            OPTIONS sip:portal@portal.test SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:{port};branch={branch}
+            Max-Forwards: 70
+            From: <sip:terminal-00001@portal.test>;tag=f1
+            To: <sip:portal@portal.test>
+            Call-ID: {branch}@terminal
+            {extra}CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """);
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(20)); // no answer is a failure, never a hang
+        var reader = new global::Portal.Media.Core.TextMessageReader(stream);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(Options("z9hG4bKnoheader", "just some words\n")), deadline.Token);
+        var refusal = (SipResponse)SipMessage.FromText(await reader.ReadMessageAsync(deadline.Token)).Message!;
+        Assert.Equal((400, "Bad Request (line 7 is not a header field)"), (refusal.StatusCode, refusal.ReasonPhrase));
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(Options("z9hG4bKafterwards", string.Empty)), deadline.Token);
+        var ok = (SipResponse)SipMessage.FromText(await reader.ReadMessageAsync(deadline.Token)).Message!;
+        Assert.Equal((200, "z9hG4bKafterwards@terminal"), (ok.StatusCode, ok.CallId));
+    }
+
+    [Fact]
     public async Task UdpKeepAlive_StunBindingRequest_GetsTheReflexiveAddress()
     {
         using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
