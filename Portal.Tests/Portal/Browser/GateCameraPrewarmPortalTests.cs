@@ -102,7 +102,6 @@ public sealed class GateCameraPrewarmPortalTests(PortalFixture fixture)
         var mainPull = MainStream(media);
         Assert.True(mainPull.GetProperty("prewarmStarts").GetInt64() >= 1, mainPull.ToString());
         Assert.Equal(0L, main.Rtsp.FramesSent); // every decoded frame came from the sub-stream
-        Assert.True(main.Rtsp.KeyframeRequests >= 1, "the main camera was asked first (and ignored it)");
 
         // The main stream's IDR comes: the view goes on (now on the main stream).
         main.Rtsp.Frozen = false;
