@@ -13,7 +13,7 @@ namespace Portal.Benchmarks;
 /// </summary>
 public static class MediaBenchmark
 {
-    public const string Usage = "media [all|press|firstframe|firstframe4m|viewers|alloc] [presses=20] [openings=24] [openings4m=10] [viewers=100] [seconds=20] [forwarded=200000]";
+    public const string Usage = "media [all|press|firstframe|firstframe4m|viewers|alloc|prewarmcost] [presses=20] [openings=24] [openings4m=10] [viewers=100] [seconds=20] [forwarded=200000] [bitrate=384]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -56,6 +56,9 @@ public static class MediaBenchmark
                     break;
                 case "firstframe4m":
                     ok &= await MediaFirstFrame.RunHighRateAsync(Get("openings4m", 10)).ConfigureAwait(false);
+                    break;
+                case "prewarmcost": // issue #15 item 3: the network cost of one pre-warmed sub-stream
+                    ok &= await MediaPrewarmCost.RunAsync(Get("seconds", 30), Get("bitrate", 384)).ConfigureAwait(false);
                     break;
                 case "viewers":
                     ok &= await MediaViewers.RunAsync(Get("viewers", 100), Get("seconds", 20)).ConfigureAwait(false);

@@ -11,7 +11,7 @@ namespace Portal.Benchmarks;
 /// Part 1 of <c>media</c> (issue #15): the real alarm path, from a terminal's press to the first decoded frame of the gate
 /// camera in the pop-up that opens by itself on a district console in Chromium, with no pull of the camera before the
 /// press. For (a) the demo portal's simulated camera, (b) GStreamer's RTSP server with a 2 s GOP, which honours RTCP
-/// PLI/FIR, (c) the same server ignoring keyframe requests.
+/// PLI/FIR, (c) the same server ignoring keyframe requests, (d) as (c) with its sub-stream pre-warmed (issue #15, item 3).
 /// </summary>
 /// <remarks>
 /// The portal starts the camera's pull when the alarm is committed and asks the camera for a keyframe; the pop-up's
@@ -45,7 +45,7 @@ internal static class MediaPressToFrame
         }
         """;
 
-    /// <summary>Runs (a), (b) and (c); false when an aim is missed or a part could not run.</summary>
+    /// <summary>Runs (a), (b), (c) and (d); false when an aim is missed or a part could not run.</summary>
     public static async Task<bool> RunAsync(int presses)
     {
         var results = new List<(string Label, List<double> Values, string? Skipped)>
@@ -66,6 +66,12 @@ internal static class MediaPressToFrame
 
             results.Add(await MeasureAsync(label, ignore, ignore, presses).ConfigureAwait(false));
         }
+
+        // (d) issue #15 item 3: the camera of (c), its sub-stream (a second GStreamer server, 384 kbit/s target) pre-warmed.
+        const string Prewarmed = "(d) as (c), sub-stream pre-warmed";
+        results.Add(unavailable is not null
+            ? (Prewarmed, [], unavailable)
+            : await MeasureAsync(Prewarmed, true, ignoreKeyframeRequests: true, presses, prewarm: true).ConfigureAwait(false));
 
         Console.WriteLine(FormattableString.Invariant($"[press -> first frame] press (signed device API) -> first decoded frame in the auto-opened pop-up, no prior pull, n={presses} each:"));
         var ok = true;
@@ -93,13 +99,21 @@ internal static class MediaPressToFrame
     /// <param name="gstreamer">Null: the demo portal's own simulated camera; else GStreamer's server, ignoring keyframe requests or not.</param>
     /// <param name="ignoreKeyframeRequests">For GStreamer's server.</param>
     /// <param name="presses">Presses to time.</param>
-    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses)
+    /// <param name="prewarm">Pre-warm every camera's sub-stream (a second GStreamer server stands in for all of them).</param>
+    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses, bool prewarm = false)
     {
         await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests).ConfigureAwait(false);
+        await using var subGst = prewarm ? await GStreamerRtspServer.StartAsync(bitrateKbps: 384).ConfigureAwait(false) : null;
         List<string> arguments = ["--Portal:CameraIdleTimeoutSeconds=2"];
         if (gst is not null)
         {
             arguments.Add("--Portal:DemoCameraRtspUrl=" + gst.Uri);
+        }
+
+        if (subGst is not null)
+        {
+            arguments.Add("--Portal:DemoCameraRtspSubStreamUrl=" + subGst.Uri);
+            arguments.Add("--Portal:PrewarmRefreshSeconds=1");
         }
 
         await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions { DemoSchoolCount = 10 * (presses + 2), LogLevel = "Warning", EchoErrors = true, Arguments = arguments }).ConfigureAwait(false);
@@ -109,6 +123,10 @@ internal static class MediaPressToFrame
         var page = await SignInAsync(browser, portal.BaseUrl, "shinan110").ConfigureAwait(false);
         using var http = new HttpClient { BaseAddress = new Uri(portal.BaseUrl), Timeout = TimeSpan.FromSeconds(60) };
         Console.WriteLine($"[press -> first frame] {label}: portal {portal.BaseUrl}, shinan110's console in Chromium{(gst is null ? string.Empty : ", camera " + gst.Uri)}");
+        if (prewarm)
+        {
+            await PrewarmDistrictAsync(portal, admin).ConfigureAwait(false);
+        }
 
         // One warm-up press (JIT, first DTLS, first ONVIF request), then the timed ones; each from a new terminal of
         // 市南区 (district 0: terminal ATS000000n0 is school n0's).
@@ -139,6 +157,15 @@ internal static class MediaPressToFrame
             await CloseAlarmAsync(page, alarmId).ConfigureAwait(false);
         }
 
+        if (prewarm)
+        {
+            // How many pop-ups started on the pre-warmed sub-stream (the rest found the main stream's keyframe first).
+            var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
+            using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
+            var starts = json.RootElement.GetProperty("cameras").EnumerateArray().Sum(c => c.GetProperty("prewarmStarts").GetInt64());
+            Console.WriteLine(FormattableString.Invariant($"  {label}: {starts} of {presses + 1} pop-ups (warm-up included) started on the pre-warmed sub-stream"));
+        }
+
         return (label, values, null);
     }
 
@@ -166,14 +193,43 @@ internal static class MediaPressToFrame
         await page.WaitForFunctionAsync("() => !document.querySelector('[data-testid=alarm-popup]')").ConfigureAwait(false);
     }
 
-    /// <summary>Waits until the portal pulls no camera (the admin-only media diagnostics).</summary>
+    /// <summary>
+    /// Gives every demo camera a sub-stream and turns pre-warm on for the district of the pressing schools (school
+    /// 3370000000's), as an administrator would in the device dialog and on the districts page, then waits until a
+    /// pre-warmed GOP is cached.
+    /// </summary>
+    private static async Task PrewarmDistrictAsync(PortalProcess portal, IPage admin)
+    {
+        await using (var connection = portal.Db.Open())
+        {
+            await connection.OpenAsync().ConfigureAwait(false);
+            await using var update = connection.CreateCommand();
+            update.CommandText =
+                "UPDATE Device SET RtspSubStreamUrl = REPLACE(RtspUrl, '/Channels/101', '/Channels/102') WHERE Kind = 1;"
+                + "INSERT INTO GateCameraPrewarm (DistrictId, SchoolId, Enabled, UpdatedUtc, UpdatedBy) "
+                + "SELECT DistrictId, NULL, 1, '2026-12-02 00:00:00', 'benchmark' FROM School WHERE Code = '3370000000';";
+            await update.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        await Poll.UntilAsync(
+            async () =>
+            {
+                var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
+                using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
+                return json.RootElement.GetProperty("cameras").EnumerateArray().Any(c => c.GetProperty("prewarmCached").GetBoolean());
+            },
+            TimeSpan.FromSeconds(60),
+            "a pre-warmed sub-stream GOP").ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the portal pulls no camera but pre-warmed sub-streams (the admin-only media diagnostics).</summary>
     private static Task WaitNoPullAsync(IPage admin) =>
         Poll.UntilAsync(
             async () =>
             {
                 var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
                 using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
-                return json.RootElement.GetProperty("cameras").EnumerateArray().All(c => c.GetProperty("state").ValueKind == JsonValueKind.Null);
+                return json.RootElement.GetProperty("cameras").EnumerateArray().All(c => c.GetProperty("state").ValueKind == JsonValueKind.Null || c.GetProperty("prewarm").GetBoolean());
             },
             TimeSpan.FromSeconds(60),
             "the camera pull to stop");

@@ -174,6 +174,12 @@ public static class Extensions
         services.AddSingleton<GateCameraAlarmPulls>(); // the gate camera's pull starts at alarm intake (issue #15)
         services.AddHostedService(sp => sp.GetRequiredService<GateCameraAlarmPulls>());
 
+        // Gate camera pre-warm (issue #15, item 3): sub-streams kept pulled for the schools that ask, bounded city-wide.
+        services.AddSingleton<Portal.Core.Devices.GateCameraPrewarmRepository>();
+        services.AddSingleton<Portal.Core.Devices.GateCameraPrewarmService>();
+        services.AddSingleton<GateCameraPrewarm>();
+        services.AddHostedService(sp => sp.GetRequiredService<GateCameraPrewarm>());
+
         // Device health and the notification centre (issue 12): scheduled checks, probes, notifications, Web Push.
         services.Configure<HealthOptions>(builder.Configuration.GetSection(HealthOptions.Section));
         services.AddSingleton<HealthRepository>();

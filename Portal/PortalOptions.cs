@@ -99,6 +99,17 @@ public sealed class PortalOptions
     /// </summary>
     public string? DemoCameraRtspUrl { get; set; }
 
+    // Gate camera pre-warm (issue #15, item 3): sub-streams kept pulled for schools that ask, bounded city-wide.
+
+    /// <summary>At most this many gate cameras have their sub-stream pre-warmed city-wide; the rest are refused (admin page, log).</summary>
+    public int PrewarmMax { get; set; } = 50;
+
+    /// <summary>How often the pre-warmed set is read again (device edits, health changes); a setting change applies at once.</summary>
+    public int PrewarmRefreshSeconds { get; set; } = 60;
+
+    /// <summary>Demo mode only: an RTSP URL that stands in for every demo camera's sub-stream (tests, the media benchmark).</summary>
+    public string? DemoCameraRtspSubStreamUrl { get; set; }
+
     /// <summary>
     /// Demo mode only: the RTSP and ONVIF base addresses (<c>rtsp://127.0.0.1:8554</c>, <c>http://127.0.0.1:8080</c>) of a
     /// simulated camera fleet in another process (<c>Portal.Simulator camera --fleet</c>), serving every demo camera on its

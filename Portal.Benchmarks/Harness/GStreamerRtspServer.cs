@@ -51,7 +51,7 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server and a first session that keeps its stream live; <see cref="InvalidOperationException"/> when it cannot start.</summary>
-    public static async Task<GStreamerRtspServer> StartAsync(bool ignoreKeyframeRequests = false, CancellationToken cancellationToken = default)
+    public static async Task<GStreamerRtspServer> StartAsync(bool ignoreKeyframeRequests = false, int bitrateKbps = 800, CancellationToken cancellationToken = default)
     {
         var port = FreePorts.Tcp();
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -61,6 +61,8 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
         {
             start.ArgumentList.Add("--ignore-keyframe-requests");
         }
+
+        start.ArgumentList.Add("--bitrate=" + bitrateKbps.ToString(CultureInfo.InvariantCulture));
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("gst-rtsp-server.py did not start");
         var server = new GStreamerRtspServer(process, port);

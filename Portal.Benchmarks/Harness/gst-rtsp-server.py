@@ -5,8 +5,9 @@
 # visible clock, live and shared by every client (as a camera is), SPS/PPS repeated in-band, RTP over TCP or UDP.
 # GStreamer's RTP session turns an RTCP PLI or FIR about its stream into a force-key-unit request to the encoder,
 # which then starts a new GOP; each such request reaching the encoder prints "KEYUNIT" on stdout.
-# Usage: gst-rtsp-server.py PORT [--ignore-keyframe-requests]   (the flag drops the requests before the encoder,
-# as a camera that ignores RTCP feedback would). Run with Debian's /usr/bin/python3 (it has gi).
+# Usage: gst-rtsp-server.py PORT [--ignore-keyframe-requests] [--bitrate=KBPS]   (the flag drops the requests before the
+# encoder, as a camera that ignores RTCP feedback would; the bitrate is x264's target, 800 kbit/s unless given, e.g. a
+# sub-stream's 384). Run with Debian's /usr/bin/python3 (it has gi).
 import sys
 
 import gi
@@ -16,6 +17,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 ignore = "--ignore-keyframe-requests" in sys.argv[2:]
+bitrate = next((int(a.split("=", 1)[1]) for a in sys.argv[2:] if a.startswith("--bitrate=")), 800)
 
 
 def on_upstream_event(pad, info):
@@ -39,7 +41,7 @@ server.set_service(sys.argv[1])
 factory = GstRtspServer.RTSPMediaFactory()
 factory.set_launch(
     "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=25/1 ! clockoverlay "
-    "! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate=800 "
+    f"! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=50 bitrate={bitrate} "
     "! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
 )
 factory.set_shared(True)

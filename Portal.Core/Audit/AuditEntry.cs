@@ -28,6 +28,9 @@ public static class AuditActions
     public const string SetupCompleted = "Setup.Completed";
     public const string DistrictCreated = "District.Created";
     public const string DistrictUpdated = "District.Updated";
+
+    /// <summary>A district's or school's gate camera pre-warm setting changed (issue #15).</summary>
+    public const string PrewarmChanged = "Prewarm.Changed";
     public const string CentreCreated = "Centre.Created";
     public const string CentreUpdated = "Centre.Updated";
     public const string DistrictsImported = "District.Imported";

@@ -75,6 +75,12 @@ public sealed record Device
     /// </summary>
     public bool RtspAllowBasicAuth { get; init; }
 
+    /// <summary>
+    /// A camera's low-rate sub-stream (e.g. Hikvision's <c>/Streaming/Channels/102</c>), same login as the main stream; kept
+    /// pulled when its school or district pre-warms gate cameras (issue #15). Only as an administrator sets it: nothing is derived.
+    /// </summary>
+    public string? RtspSubStreamUrl { get; init; }
+
     public DeviceHealthState HealthState { get; init; }
 
     /// <summary>When the platform last saw the device (any signed request, SIP registration or call), server time.</summary>

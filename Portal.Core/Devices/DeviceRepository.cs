@@ -41,7 +41,8 @@ public sealed class DeviceRepository(Db db)
 
     private const string Columns = """
         Id, SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-        ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc, InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth
+        ApiKeyPreviousProtected, ApiKeyPreviousUntilUtc, InstallState, Enabled, HealthState, LastSeenUtc, LastHeartbeatUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth,
+        RtspSubStreamUrl
         """;
 
     private const string SelectById = "SELECT " + Columns + " FROM Device WHERE Id = @Id";
@@ -74,25 +75,26 @@ public sealed class DeviceRepository(Db db)
 
     private const string InsertSqlite = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth, RtspSubStreamUrl)
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth, @RtspSubStreamUrl)
         RETURNING Id
         """;
 
     private const string InsertSqlServer = """
         INSERT INTO Device (SchoolId, Kind, Model, SerialNumber, SipAccount, RtspUrl, OnvifUrl, Username, SecretProtected, ApiKeyProtected,
-            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth)
+            InstallState, Enabled, HealthState, LastSeenUtc, CreatedUtc, UpdatedUtc, RtspAllowBasicAuth, RtspSubStreamUrl)
         OUTPUT INSERTED.Id
         VALUES (@SchoolId, @Kind, @Model, @SerialNumber, @SipAccount, @RtspUrl, @OnvifUrl, @Username, @SecretProtected, @ApiKeyProtected,
-            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth)
+            @InstallState, @Enabled, @HealthState, @LastSeenUtc, @CreatedUtc, @UpdatedUtc, @RtspAllowBasicAuth, @RtspSubStreamUrl)
         """;
 
     // The administrator's edit: what the device dialog holds. Not the API key, health or sightings.
     private const string UpdateAdministered = """
         UPDATE Device SET SchoolId = @SchoolId, Kind = @Kind, Model = @Model, SerialNumber = @SerialNumber, SipAccount = @SipAccount,
             RtspUrl = @RtspUrl, OnvifUrl = @OnvifUrl, Username = @Username, SecretProtected = @SecretProtected,
-            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc, RtspAllowBasicAuth = @RtspAllowBasicAuth
+            InstallState = @InstallState, Enabled = @Enabled, UpdatedUtc = @UpdatedUtc, RtspAllowBasicAuth = @RtspAllowBasicAuth,
+            RtspSubStreamUrl = @RtspSubStreamUrl
         WHERE Id = @Id
         """;
 
@@ -422,6 +424,7 @@ public sealed class DeviceRepository(Db db)
         "CreatedUtc" => d.CreatedUtc,
         "UpdatedUtc" => d.UpdatedUtc,
         "RtspAllowBasicAuth" => d.RtspAllowBasicAuth,
+        "RtspSubStreamUrl" => d.RtspSubStreamUrl,
         _ => throw new InvalidOperationException($"Device SQL names an unknown parameter @{name}."),
     };
 }

@@ -85,6 +85,11 @@ public sealed class DeviceService(DeviceRepository devices, SchoolRepository sch
             errors.Add(new FieldError(nameof(Device.RtspUrl), "RtspUrl"));
         }
 
+        if (!string.IsNullOrWhiteSpace(device.RtspSubStreamUrl) && (device.Kind != DeviceKind.GateCamera || !IsUrl(device.RtspSubStreamUrl, "rtsp")))
+        {
+            errors.Add(new FieldError(nameof(Device.RtspSubStreamUrl), "RtspUrl"));
+        }
+
         if (!string.IsNullOrWhiteSpace(device.OnvifUrl) && !IsUrl(device.OnvifUrl, "http") && !IsUrl(device.OnvifUrl, "https"))
         {
             errors.Add(new FieldError(nameof(Device.OnvifUrl), "HttpUrl"));
@@ -123,6 +128,7 @@ public sealed class DeviceService(DeviceRepository devices, SchoolRepository sch
             Model = device.Model.Trim(),
             SipAccount = string.IsNullOrWhiteSpace(device.SipAccount) ? null : device.SipAccount.Trim(),
             RtspUrl = string.IsNullOrWhiteSpace(device.RtspUrl) ? null : device.RtspUrl.Trim(),
+            RtspSubStreamUrl = string.IsNullOrWhiteSpace(device.RtspSubStreamUrl) ? null : device.RtspSubStreamUrl.Trim(),
             OnvifUrl = string.IsNullOrWhiteSpace(device.OnvifUrl) ? null : device.OnvifUrl.Trim(),
             Username = string.IsNullOrWhiteSpace(device.Username) ? null : device.Username.Trim(),
             SecretProtected = newSecret is null ? existing?.SecretProtected : secrets.Protect(newSecret),

@@ -8,9 +8,10 @@ namespace Portal.Media.Bridges;
 
 /// <summary>
 /// A camera as the portal knows it: its RTSP URL and credentials, whether it may be answered with Basic auth, and its
-/// model's keyframe request outside RTSP if it has one (<see cref="CameraKeyframeHook"/>, issue #15).
+/// model's keyframe request outside RTSP if it has one (<see cref="CameraKeyframeHook"/>, issue #15), and its low-rate
+/// sub-stream if it has one (<see cref="CameraHub.Prewarm"/>, issue #15).
 /// </summary>
-public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false, CameraKeyframeHook? KeyframeHook = null)
+public sealed record CameraEndpoint(Uri RtspUri, string? Username = null, string? Password = null, RtspTransport Transport = RtspTransport.Tcp, bool AllowBasicAuth = false, CameraKeyframeHook? KeyframeHook = null, CameraEndpoint? SubStream = null)
 {
     internal NetworkCredential? Credential => Username is null ? null : new NetworkCredential(Username, Password ?? string.Empty);
 
@@ -49,7 +50,9 @@ public sealed record CameraHubOptions
 /// viewer (or <see cref="Hold"/>) and stops <see cref="CameraHubOptions.IdleTimeout"/> after the last one leaves.
 /// Viewers receive H.264 RTP packets ready for WebRTC (payload type 96 and SSRC 0, for the peer to rewrite). A viewer
 /// for whom no keyframe is cached gets the camera asked for one (RTCP PLI/FIR); how the camera answers is kept per
-/// camera (<see cref="GetPulls"/>).
+/// camera (<see cref="GetPulls"/>). A camera whose sub-stream is pre-warmed (<see cref="Prewarm"/>) starts a viewer that
+/// finds no main-stream GOP on the sub-stream's cached GOP, and switches it to the main stream at the main stream's first
+/// keyframe (<see cref="CameraPrewarmViewer"/>).
 /// </summary>
 public sealed class CameraHub : IAsyncDisposable
 {
@@ -59,6 +62,8 @@ public sealed class CameraHub : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<CameraEndpoint, Entry> _entries = [];
     private readonly Dictionary<CameraEndpoint, CameraKeyframeStats> _keyframeStats = [];
+    private readonly Dictionary<CameraEndpoint, int> _prewarmHolds = [];
+    private readonly Dictionary<CameraEndpoint, long> _prewarmStarts = [];
 
     private readonly HttpClient? _hookClient;
 
@@ -115,7 +120,38 @@ public sealed class CameraHub : IAsyncDisposable
         lock (_gate)
         {
             var entry = Acquire(camera);
+            if (camera.SubStream is { } sub && !entry.Stream.HasGop && _entries.TryGetValue(sub, out var warm) && warm.Stream.HasGop)
+            {
+                // Nothing cached on the main stream (a camera that ignores keyframe requests, pulled cold): start on the
+                // pre-warmed sub-stream's GOP now and let the main stream take over at its first keyframe.
+                Acquire(sub);
+                var prewarm = new CameraPrewarmViewer(viewer, _options.Mtu);
+                var mainViewer = entry.Stream.AddViewer(prewarm.Main);
+                prewarm.AttachSub(warm.Stream, warm.Stream.AddViewer(prewarm.Sub));
+                _prewarmStarts[camera] = _prewarmStarts.GetValueOrDefault(camera) + 1;
+                return new CameraSubscription(this, camera, entry.Stream, mainViewer, prewarm);
+            }
+
             return new CameraSubscription(this, camera, entry.Stream, entry.Stream.AddViewer(viewer));
+        }
+    }
+
+    /// <summary>
+    /// Keeps the camera's sub-stream (<see cref="CameraEndpoint.SubStream"/>) pulled with its latest GOP cached, for a camera
+    /// that ignores keyframe requests (issue #15): a viewer that finds no main-stream GOP starts on it at once. The pull
+    /// reconnects with the source's backoff when the camera drops. Dispose to let go (the idle stop then ends the pull).
+    /// Bounding how many cameras are pre-warmed is the caller's (the portal's setting).
+    /// </summary>
+    /// <exception cref="ArgumentException">The camera has no sub-stream.</exception>
+    public IDisposable Prewarm(CameraEndpoint camera)
+    {
+        ArgumentNullException.ThrowIfNull(camera);
+        var sub = camera.SubStream ?? throw new ArgumentException("The camera has no sub-stream to pre-warm.", nameof(camera));
+        lock (_gate)
+        {
+            Acquire(sub);
+            _prewarmHolds[sub] = _prewarmHolds.GetValueOrDefault(sub) + 1;
+            return new CameraPrewarmHold(this, sub);
         }
     }
 
@@ -142,7 +178,12 @@ public sealed class CameraHub : IAsyncDisposable
             return _keyframeStats
                 .Select(pair => _entries.TryGetValue(pair.Key, out var entry)
                     ? new CameraPullStatus(pair.Key, entry.Source.State, entry.Viewers, entry.Source.Sessions, entry.Source.LastError?.Message, pair.Value.Snapshot())
-                    : new CameraPullStatus(pair.Key, null, 0, 0, null, pair.Value.Snapshot()))
+                    {
+                        Prewarm = _prewarmHolds.ContainsKey(pair.Key),
+                        PrewarmCached = _prewarmHolds.ContainsKey(pair.Key) && entry.Stream.HasGop,
+                        PrewarmStarts = _prewarmStarts.GetValueOrDefault(pair.Key),
+                    }
+                    : new CameraPullStatus(pair.Key, null, 0, 0, null, pair.Value.Snapshot()) { PrewarmStarts = _prewarmStarts.GetValueOrDefault(pair.Key) })
                 .ToList();
         }
     }
@@ -217,6 +258,26 @@ public sealed class CameraHub : IAsyncDisposable
         return entry;
     }
 
+    internal void ReleasePrewarm(CameraEndpoint sub)
+    {
+        lock (_gate)
+        {
+            if (_prewarmHolds.TryGetValue(sub, out var holds))
+            {
+                if (holds <= 1)
+                {
+                    _prewarmHolds.Remove(sub);
+                }
+                else
+                {
+                    _prewarmHolds[sub] = holds - 1;
+                }
+            }
+        }
+
+        Unsubscribe(sub, null);
+    }
+
     private static async Task StopAsync(Entry entry)
     {
         entry.IdleTimer?.Dispose();
@@ -257,7 +318,31 @@ public sealed class CameraHub : IAsyncDisposable
 }
 
 /// <summary>A camera as <see cref="CameraHub.GetPulls"/> reports it: the pull (null state when not pulled now) and its keyframe statistics.</summary>
-public sealed record CameraPullStatus(CameraEndpoint Camera, RtspSourceState? State, int Viewers, int Sessions, string? LastError, CameraKeyframeSnapshot Keyframes);
+public sealed record CameraPullStatus(CameraEndpoint Camera, RtspSourceState? State, int Viewers, int Sessions, string? LastError, CameraKeyframeSnapshot Keyframes)
+{
+    /// <summary>This pull is a pre-warmed sub-stream (<see cref="CameraHub.Prewarm"/>).</summary>
+    public bool Prewarm { get; init; }
+
+    /// <summary>A pre-warmed sub-stream with a GOP cached now: a viewer of its camera would start on it at once.</summary>
+    public bool PrewarmCached { get; init; }
+
+    /// <summary>Viewers of this (main) camera started on its pre-warmed sub-stream's cached GOP.</summary>
+    public long PrewarmStarts { get; init; }
+}
+
+/// <summary>A pre-warmed sub-stream (<see cref="CameraHub.Prewarm"/>); dispose to let go.</summary>
+internal sealed class CameraPrewarmHold(CameraHub hub, CameraEndpoint sub) : IDisposable
+{
+    private int _disposed;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            hub.ReleasePrewarm(sub);
+        }
+    }
+}
 
 /// <summary>A pull kept without a viewer (<see cref="CameraHub.Hold"/>); dispose to let go.</summary>
 internal sealed class CameraHold(CameraHub hub, CameraEndpoint camera) : IDisposable
@@ -280,26 +365,46 @@ public sealed class CameraSubscription : IDisposable
     private readonly CameraEndpoint _camera;
     private readonly CameraStream _stream;
     private readonly CameraStream.Viewer _viewer;
+    private readonly CameraPrewarmViewer? _prewarm;
     private int _disposed;
 
-    internal CameraSubscription(CameraHub hub, CameraEndpoint camera, CameraStream stream, CameraStream.Viewer viewer)
+    internal CameraSubscription(CameraHub hub, CameraEndpoint camera, CameraStream stream, CameraStream.Viewer viewer, CameraPrewarmViewer? prewarm = null)
     {
         _hub = hub;
         _camera = camera;
         _stream = stream;
         _viewer = viewer;
+        _prewarm = prewarm;
     }
+
+    /// <summary>True when this viewer was started on the camera's pre-warmed sub-stream.</summary>
+    public bool StartedOnPrewarm => _prewarm is not null;
+
+    /// <summary>True while this viewer still receives the pre-warmed sub-stream (the main stream's first keyframe has not come).</summary>
+    public bool OnPrewarm => _prewarm is { OnMain: false };
 
     /// <summary>What the viewer receives: H.264/90000, pt 96, with the fmtp line to put in the SDP answer.</summary>
     public MediaTrack Track => _stream.Track;
 
     /// <summary>Answer a browser's PLI/FIR: the cached GOP is sent again, or (none cached) the camera is asked for a keyframe.</summary>
-    public void RequestKeyframe() => _stream.RequestKeyframe(_viewer);
+    public void RequestKeyframe()
+    {
+        if (_prewarm?.TryRequestSubKeyframe() != true)
+        {
+            _stream.RequestKeyframe(_viewer);
+        }
+    }
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            if (_prewarm is not null && _camera.SubStream is { } sub)
+            {
+                _prewarm.ReleaseSub();
+                _hub.Unsubscribe(sub, null);
+            }
+
             _hub.Unsubscribe(_camera, _viewer);
         }
     }

@@ -89,6 +89,18 @@ internal sealed class CameraStream : IMediaSink
 
     public long AccessUnits { get; private set; }
 
+    /// <summary>True when a GOP is cached, so a new viewer starts at once (a pre-warmed sub-stream is used only then).</summary>
+    public bool HasGop
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _gopValid && _gop.Count > 0;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void WriteRtp(MediaTrack track, ReadOnlySpan<byte> packet)
     {

@@ -11,7 +11,7 @@ public static class DiagnosticsApi
     {
         var api = app.MapGroup("/api/diagnostics").RequireAuthorization(Extensions.ApiPolicy).WithTags("Diagnostics");
 
-        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver, GateCameraAlarmPulls alarmPulls) =>
+        api.MapGet("/media", (HttpContext http, GateCameraService media, GateCameraResolver resolver, GateCameraAlarmPulls alarmPulls, GateCameraPrewarm prewarm) =>
         {
             if (http.User.ToScope()?.Role != Roles.Admin)
             {
@@ -25,6 +25,9 @@ public static class DiagnosticsApi
 
                 // Gate camera pulls (issue #15): each camera pulled now or before, and whether it honours keyframe requests.
                 alarmPulls = alarmPulls.AlarmIds,
+
+                // Pre-warm (issue #15, item 3): the bound, the gate cameras (device ids) whose sub-stream is held, those refused.
+                prewarm = new { max = prewarm.Status.Max, devices = prewarm.Status.DeviceIds, refused = prewarm.Status.RefusedDeviceIds, readings = prewarm.Status.Readings },
                 cameras = media.GetPulls().Select(p => new
                 {
                     camera = p.Camera.ToString(),
@@ -33,6 +36,9 @@ public static class DiagnosticsApi
                     p.Sessions,
                     p.LastError,
                     keyframes = p.Keyframes,
+                    prewarm = p.Prewarm, // this pull is a pre-warmed sub-stream
+                    prewarmCached = p.PrewarmCached, // ... with a GOP cached now
+                    prewarmStarts = p.PrewarmStarts, // viewers of this camera started on its pre-warmed sub-stream's GOP
                 }),
                 demoCamera = demo is null ? null : new
                 {

@@ -91,8 +91,30 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
         var rtspUser = standIn ? string.Empty : username; // the stand-in asks for no password
         var hook = KeyframeHook(device.Model, rtsp, username, password);
-        var endpoint = new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth, hook);
+        var endpoint = new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth, hook, SubStream(device, username, password));
         return new ResolvedCamera(endpoint, onvif, username, password);
+    }
+
+    /// <summary>
+    /// The camera's sub-stream (issue #15), when an administrator set one: same login as the main stream. A demo camera's
+    /// sub-stream is the demo fleet's camera (or the configured stand-in); a real address is used as it is.
+    /// </summary>
+    private CameraEndpoint? SubStream(Device device, string username, string password)
+    {
+        if (!Uri.TryCreate(device.RtspSubStreamUrl, UriKind.Absolute, out var sub))
+        {
+            return null;
+        }
+
+        var standIn = false;
+        if (_demoCamera is { } demo && DemoName(device.RtspSubStreamUrl) is { } name)
+        {
+            standIn = Uri.TryCreate(options.Value.DemoCameraRtspSubStreamUrl, UriKind.Absolute, out var stand);
+            sub = standIn ? stand! : demo.Rtsp.UriOf(name);
+        }
+
+        var user = standIn ? string.Empty : username;
+        return new CameraEndpoint(sub, user.Length == 0 ? null : user, password, RtspTransport.Tcp, device.RtspAllowBasicAuth);
     }
 
     /// <summary>
