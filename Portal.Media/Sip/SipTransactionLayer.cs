@@ -101,12 +101,23 @@ public sealed class SipTransactionLayer : IAsyncDisposable
     /// Sends a request in a new client transaction: our Via (fresh branch, rport) goes on top. Completion gives
     /// the final response (a synthesized 408 or 503 when none comes).
     /// </summary>
-    public SipClientTransaction SendRequest(SipRequest request, SipEndPoint destination)
+    /// <param name="request">The request; its Via is added here.</param>
+    /// <param name="destination">Where it goes.</param>
+    /// <param name="onProvisional">
+    /// Told each provisional response (180, 183...). Given here, it is subscribed before the request leaves: an answer
+    /// can arrive (on a receive thread) before a caller's own subscription after this returns would run.
+    /// </param>
+    public SipClientTransaction SendRequest(SipRequest request, SipEndPoint destination, Action<SipClientTransaction, SipResponse>? onProvisional = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var via = CreateVia(destination);
         request.Headers.AddFirst(SipHeaderNames.Via, via.ToString());
         var transaction = new SipClientTransaction(this, ClientKey(via.Branch!, request.Method), request, destination);
+        if (onProvisional is not null)
+        {
+            transaction.Provisional += onProvisional;
+        }
+
         _client[transaction.Key] = transaction;
         _ = transaction.StartAsync();
         return transaction;

@@ -111,15 +111,14 @@ public sealed partial class SipUserAgent : IAsyncDisposable
                 }
 
                 invite.Body = Encoding.UTF8.GetBytes(offer.ToString());
-                var transaction = Layer.SendRequest(invite, flow);
-                call.OutgoingInvite = transaction;
-                transaction.Provisional += (_, response) =>
+                var transaction = Layer.SendRequest(invite, flow, (_, response) =>
                 {
                     if (response.StatusCode is 180 or 183)
                     {
                         onRinging?.Invoke(call);
                     }
-                };
+                });
+                call.OutgoingInvite = transaction;
                 using var cancel = cancellationToken.Register(transaction.Cancel);
                 var final = await transaction.Completion.ConfigureAwait(false);
                 if (final.StatusCode is SipStatus.Unauthorized or SipStatus.ProxyAuthenticationRequired && credentials is { } c && attempt == 0
