@@ -50,6 +50,7 @@ public sealed class WebPushSender(
     private readonly IStringLocalizer _localizer = localizers.Create(typeof(SharedResource));
     private int _sent;
     private int _removed;
+    private IDisposable? _centerSubscription;
 
     /// <summary>Queues a push to every subscription <paramref name="audience"/> covers; <paramref name="payload"/> is made in each subscriber's language.</summary>
     public void Enqueue(PushAudience audience, Func<IStringLocalizer, PushPayload> payload, PushMessageUrgency urgency, TimeSpan timeToLive) =>
@@ -68,9 +69,14 @@ public sealed class WebPushSender(
             $"health-{n.DeviceId}");
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Subscribes to the notification centre before the loop starts: since .NET 10 a <see cref="BackgroundService"/> runs
+    /// all of <see cref="ExecuteAsync"/> on the thread pool, so a subscription made there could miss a notice published
+    /// meanwhile (a fresh-clone run lost one that way).
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var subscription = center.SubscribeAll(n =>
+        _centerSubscription ??= center.SubscribeAll(n =>
         {
             var audience = n.Audience & HealthPushAudience;
             if (audience != NotificationAudience.None)
@@ -80,7 +86,25 @@ public sealed class WebPushSender(
 
             return Task.CompletedTask;
         });
+        return base.StartAsync(cancellationToken);
+    }
 
+    /// <inheritdoc />
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _centerSubscription, null)?.Dispose();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        Interlocked.Exchange(ref _centerSubscription, null)?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
             while (_queue.Reader.TryRead(out var request))

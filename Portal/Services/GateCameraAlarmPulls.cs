@@ -41,14 +41,32 @@ public sealed class GateCameraAlarmPulls(
         }
     }
 
-    /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private IDisposable? _subscription;
+
+    /// <summary>
+    /// Subscribes before the loop starts: since .NET 10 a <see cref="BackgroundService"/> runs all of
+    /// <see cref="ExecuteAsync"/> on the thread pool, so a subscription made there could miss an alarm committed meanwhile.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var subscription = notifier.Subscribe(UserScope.System, change =>
+        _subscription ??= notifier.Subscribe(UserScope.System, change =>
         {
             _changes.Writer.TryWrite(change);
             return Task.CompletedTask;
         });
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        Interlocked.Exchange(ref _subscription, null)?.Dispose();
+        base.Dispose();
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             await foreach (var change in _changes.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
@@ -69,6 +87,7 @@ public sealed class GateCameraAlarmPulls(
         }
         finally
         {
+            Interlocked.Exchange(ref _subscription, null)?.Dispose();
             lock (_holds)
             {
                 foreach (var hold in _holds.Values)
