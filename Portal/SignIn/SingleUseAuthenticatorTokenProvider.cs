@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Portal.Data;
 
@@ -12,7 +13,13 @@ namespace Portal.SignIn;
 /// restarts and instances. Every use of the authenticator provider goes through here: sign-in, enrolment, turning
 /// two-factor off.
 /// </summary>
-public sealed class SingleUseAuthenticatorTokenProvider(TimeProvider time, IOptions<PortalOptions> options) : IUserTwoFactorTokenProvider<PortalUser>
+/// <remarks>
+/// Two sign-ins racing with the same code both read "no later step" before either writes; the write is conditional
+/// (Identity's ConcurrencyStamp on the user row, and the token row's key), so the second is refused: a concurrency
+/// failure, or a unique-key violation when both insert the first step. Either way its code is refused, and what it had
+/// staged is dropped so the request can still record its failed attempt.
+/// </remarks>
+public sealed class SingleUseAuthenticatorTokenProvider(TimeProvider time, IOptions<PortalOptions> options, PortalIdentityDbContext context) : IUserTwoFactorTokenProvider<PortalUser>
 {
     /// <summary>Where the last accepted step is stored (AspNetUserTokens LoginProvider / Name).</summary>
     public const string StoreProvider = "[PortalAuthenticator]";
@@ -50,7 +57,36 @@ public sealed class SingleUseAuthenticatorTokenProvider(TimeProvider time, IOpti
         }
 
         // Written before the caller signs in; a failed write refuses the code rather than leaving it reusable.
-        var stored = await manager.SetAuthenticationTokenAsync(user, StoreProvider, LastStepName, step.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
-        return stored.Succeeded;
+        bool stored;
+        try
+        {
+            stored = (await manager.SetAuthenticationTokenAsync(user, StoreProvider, LastStepName, step.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false)).Succeeded;
+        }
+        catch (DbUpdateException)
+        {
+            stored = false; // another sign-in stored this step first (both inserted the user's first step)
+        }
+
+        if (!stored)
+        {
+            await ForgetStagedAsync(user).ConfigureAwait(false);
+        }
+
+        return stored;
+    }
+
+    /// <summary>Drops the refused write's token rows and reloads the user as stored, so the next save (the failed-attempt count) is clean.</summary>
+    private async Task ForgetStagedAsync(PortalUser user)
+    {
+        foreach (var entry in context.ChangeTracker.Entries<IdentityUserToken<int>>().ToList())
+        {
+            entry.State = EntityState.Detached;
+        }
+
+        var tracked = context.Entry(user);
+        if (tracked.State != EntityState.Detached)
+        {
+            await tracked.ReloadAsync().ConfigureAwait(false);
+        }
     }
 }

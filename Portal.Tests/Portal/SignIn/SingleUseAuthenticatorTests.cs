@@ -101,4 +101,53 @@ public sealed class SingleUseAuthenticatorTests : IAsyncLifetime
         Assert.True(await VerifyAsync(current));
         Assert.False(await VerifyAsync(current));
     }
+
+    /// <summary>
+    /// The race: two sign-ins with the same code, each having read the user (and no accepted step yet) before either
+    /// writes. The rule rests on the user store's conditional write (Identity's ConcurrencyStamp): the second write, made
+    /// from the user as read before the first, is refused, so its code is refused.
+    /// </summary>
+    [Fact]
+    public async Task Verify_SameCodeRacing_TheStaleWriterIsRefused()
+    {
+        await using var first = _services.CreateAsyncScope();
+        await using var second = _services.CreateAsyncScope();
+        var users1 = first.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var users2 = second.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var user1 = (await users1.FindByNameAsync("op-xinqu"))!;
+        var user2 = (await users2.FindByNameAsync("op-xinqu"))!;
+        var step = (_time.GetUtcNow().ToUnixTimeSeconds() / 30).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Null(await users2.GetAuthenticationTokenAsync(user2, SingleUseAuthenticatorTokenProvider.StoreProvider, SingleUseAuthenticatorTokenProvider.LastStepName));
+
+        Assert.True((await users1.SetAuthenticationTokenAsync(user1, SingleUseAuthenticatorTokenProvider.StoreProvider, SingleUseAuthenticatorTokenProvider.LastStepName, step)).Succeeded);
+        var late = await users2.SetAuthenticationTokenAsync(user2, SingleUseAuthenticatorTokenProvider.StoreProvider, SingleUseAuthenticatorTokenProvider.LastStepName, step);
+
+        Assert.False(late.Succeeded);
+        Assert.Contains(late.Errors, e => e.Code == nameof(IdentityErrorDescriber.ConcurrencyFailure));
+    }
+
+    [Fact]
+    public async Task Verify_SameCodeEightTimesAtOnce_AcceptedExactlyOnce()
+    {
+        var current = Totp.Compute(_key, _time.GetUtcNow());
+        using var start = new SemaphoreSlim(0);
+        var tries = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            await start.WaitAsync(TestContext.Current.CancellationToken);
+            await using var scope = _services.CreateAsyncScope();
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+            var user = (await users.FindByNameAsync("op-xinqu"))!;
+            var accepted = await users.VerifyTwoFactorTokenAsync(user, TokenOptions.DefaultAuthenticatorProvider, current);
+
+            // As the sign-in manager does after a refused code: the failed attempt is still recorded, no exception.
+            var counted = accepted || (await users.AccessFailedAsync(user)).Succeeded;
+            return (accepted, counted);
+        })).ToList();
+        start.Release(tries.Count);
+
+        var results = await Task.WhenAll(tries);
+
+        Assert.Single(results, r => r.accepted);
+        Assert.True(results.Count(r => r.counted) >= 1 + 1, "at least one refused attempt was recorded");
+    }
 }
