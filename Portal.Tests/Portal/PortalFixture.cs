@@ -97,14 +97,7 @@ public sealed class PortalFixture : IAsyncDisposable
             options.ExtraHTTPHeaders = new Dictionary<string, string> { ["X-Forwarded-For"] = clientAddress };
         }
 
-        var context = await browser.NewContextAsync(options);
-
-        // The suite runs beside builds and other tests on 2 cores: a sign-in's post and redirect have taken over
-        // Playwright's 30 s default there (fresh clone, load 13-18). Waits are for conditions, so a longer bound costs
-        // nothing when things are well and only delays the report of a real failure.
-        context.SetDefaultTimeout(60_000);
-        context.SetDefaultNavigationTimeout(60_000);
-        return context;
+        return await browser.NewPatientContextAsync(options);
     }
 
     /// <summary>A client address of its own for one test (TEST-NET-3, RFC 5737: never routed).</summary>
@@ -160,9 +153,6 @@ public sealed class PortalFixture : IAsyncDisposable
             _playwright = await Playwright.CreateAsync();
             _browser = await Chromium.LaunchAsync(_playwright);
 
-            // Playwright's 5 s for an expectation is one slow server render on a busy 2-core machine (a static form's
-            // post and redirect under the whole suite's load): expectations wait for their condition up to 20 s.
-            Assertions.SetDefaultExpectTimeout(20_000);
         }
         finally
         {

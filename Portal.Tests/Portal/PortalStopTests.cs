@@ -35,7 +35,7 @@ public sealed class PortalStopTests(PortalFixture fixture)
         }
 
         var browser = await fixture.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
+        await using var context = await browser.NewPatientContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
         await DemoSignIn.SignInAsync(page, "city110");

@@ -174,16 +174,43 @@ public sealed partial class SipUserAgent : IAsyncDisposable
         return answered ? response : null;
     }
 
+    /// <summary>How long shutting down waits for the far ends to answer the BYEs, in all (real time).</summary>
+    internal static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Hangs up every call at once and waits at most <see cref="ShutdownGrace"/> for the answers: a peer that is gone
+    /// would otherwise hold each BYE for Timer F (32 s), one call after another, and a shutdown with a clock that does
+    /// not run (a test's fake clock) for ever. The calls end here either way.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var call in Calls)
+        var calls = Calls.ToList();
+        var hangUps = Task.WhenAll(calls.Where(c => c.State != SipCallState.Ended).Select(HangUpForShutdownAsync));
+        try
         {
-            if (call.State != SipCallState.Ended)
-            {
-                await call.HangUpAsync().ConfigureAwait(false);
-            }
+            await hangUps.WaitAsync(ShutdownGrace, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _logger.LogInformation("Shutting down with {Calls} calls whose BYE went unanswered", calls.Count(c => c.State != SipCallState.Ended));
+        }
 
+        foreach (var call in calls)
+        {
             call.End(SipCallEndReason.Shutdown);
+        }
+    }
+
+    private async Task HangUpForShutdownAsync(SipCall call)
+    {
+        try
+        {
+            await call.HangUpAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // The transport went first (a shutdown in another order): the call still ends below.
+            _logger.LogDebug(ex, "SIP call {CallId}: no BYE at shutdown", call.CallId);
         }
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 using Portal.Media.Bridges;
 using Portal.Media.WebRtc;
 using Portal.Simulator.Cameras;
+using Portal.Tests.Portal;
 using Xunit;
 
 namespace Portal.Tests.Media.Bridges;
@@ -41,7 +42,7 @@ public sealed class RtspToWebRtcBridgeBrowserTests
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright); // fails, never skips, without Debian's Chromium
-        var page = await browser.NewPageAsync();
+        var page = await browser.NewPatientPageAsync();
         await page.SetContentAsync(BrowserWebRtc.Page);
 
         var offer = await page.EvaluateAsync<string>(BrowserWebRtc.OfferScript);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Playwright;
 using Portal.Media.Bridges;
 using Portal.Media.WebRtc;
+using Portal.Tests.Portal;
 using Xunit;
 
 namespace Portal.Tests.Media.Bridges;
@@ -36,7 +37,7 @@ public sealed class ThirdPartyRtspBrowserTests
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
-        var page = await browser.NewPageAsync();
+        var page = await browser.NewPatientPageAsync();
         await page.SetContentAsync(BrowserWebRtc.Page);
         var peer = endpoint.CreatePeer(await page.EvaluateAsync<string>(BrowserWebRtc.OfferScript));
         await page.EvaluateAsync(BrowserWebRtc.AnswerScript, peer.AnswerSdp);

@@ -71,7 +71,7 @@ public sealed class ApiScopeTests(PortalFixture portal)
     public async Task Api_Anonymous_Gets401AndDiscoveryIsPublic()
     {
         var browser = await portal.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = (await portal.GetPortalAsync()).BaseUrl });
+        await using var context = await browser.NewPatientContextAsync(new BrowserNewContextOptions { BaseURL = (await portal.GetPortalAsync()).BaseUrl });
         var api = context.APIRequest;
         Assert.Equal(401, (await api.GetAsync("/api/schools", new APIRequestContextOptions { MaxRedirects = 0 })).Status);
         Assert.Equal(401, (await api.GetAsync("/api/devices/1", new APIRequestContextOptions { MaxRedirects = 0 })).Status);

@@ -64,7 +64,7 @@ public sealed class BaresipInteropTests(PortalFixture fixture)
 
         var (_, operatorName) = await TestUsers.CreateAsync(portal, Roles.DistrictOperator, districtCode: "370212");
         var browser = await fixture.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl, Locale = "zh-CN" });
+        await using var context = await browser.NewPatientContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl, Locale = "zh-CN" });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
         await fixture.CompleteSignInAsync(page, operatorName);

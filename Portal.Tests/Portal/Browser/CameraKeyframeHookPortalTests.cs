@@ -39,7 +39,7 @@ public sealed class CameraKeyframeHookPortalTests(PortalFixture fixture)
         });
 
         var browser = await fixture.GetBrowserAsync();
-        await using var context = await browser.NewContextAsync(new() { BaseURL = portal.BaseUrl });
+        await using var context = await browser.NewPatientContextAsync(new() { BaseURL = portal.BaseUrl });
         var admin = await context.NewPageAsync();
         await admin.GotoAsync("/");
         await fixture.CompleteSignInAsync(admin, "admin");

@@ -162,7 +162,7 @@ public sealed class DeviceHealthTests(PortalFixture fixture)
 
     private async Task<IPage> SignInAsync(IBrowser browser, PortalProcess portal, string userName)
     {
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl, Locale = "zh-CN" });
+        var context = await browser.NewPatientContextAsync(new BrowserNewContextOptions { BaseURL = portal.BaseUrl, Locale = "zh-CN" });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/");
         await fixture.CompleteSignInAsync(page, userName);

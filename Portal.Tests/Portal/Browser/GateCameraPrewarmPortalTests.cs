@@ -68,7 +68,7 @@ public sealed class GateCameraPrewarmPortalTests(PortalFixture fixture)
         }
 
         var browser = await fixture.GetBrowserAsync();
-        await using var adminContext = await browser.NewContextAsync(new() { BaseURL = portal.BaseUrl });
+        await using var adminContext = await browser.NewPatientContextAsync(new() { BaseURL = portal.BaseUrl });
         var admin = await adminContext.NewPageAsync();
         await admin.GotoAsync("/");
         await fixture.CompleteSignInAsync(admin, "admin");
@@ -90,7 +90,7 @@ public sealed class GateCameraPrewarmPortalTests(PortalFixture fixture)
         Assert.True((int)press.Status is 200 or 201, press.Body);
 
         // The district operator watches the school: Chromium decodes from the pre-warm cache.
-        await using var operatorContext = await browser.NewContextAsync(new() { BaseURL = portal.BaseUrl });
+        await using var operatorContext = await browser.NewPatientContextAsync(new() { BaseURL = portal.BaseUrl });
         var page = await operatorContext.NewPageAsync();
         await page.GotoAsync("/");
         await fixture.CompleteSignInAsync(page, "shinan110");

@@ -45,7 +45,7 @@ public sealed partial class ProductionInstallTests
         var options = new BrowserNewContextOptions { BaseURL = own.BaseUrl, Locale = "zh-CN" };
 
         // 1. The setup link: the first administrator, enrolled with an authenticator in the same flow.
-        await using var adminContext = await browser.NewContextAsync(options);
+        await using var adminContext = await browser.NewPatientContextAsync(options);
         var admin = await adminContext.NewPageAsync();
         await admin.GotoAsync(new Uri(link).PathAndQuery);
         var setup = admin.GetByTestId("setup");
@@ -64,7 +64,7 @@ public sealed partial class ProductionInstallTests
         await Assertions.Expect(admin.GetByTestId("recovery-codes")).Not.ToBeEmptyAsync();
 
         // The link is spent: opening it again creates nothing.
-        await using (var again = await browser.NewContextAsync(options))
+        await using (var again = await browser.NewPatientContextAsync(options))
         {
             var page = await again.NewPageAsync();
             await page.GotoAsync(new Uri(link).PathAndQuery);
@@ -124,7 +124,7 @@ public sealed partial class ProductionInstallTests
         Assert.DoesNotContain(apiKey, own.Log, StringComparison.Ordinal);
 
         // 6. The operator's first sign-in (new password, authenticator), then the console.
-        await using var operatorContext = await browser.NewContextAsync(options);
+        await using var operatorContext = await browser.NewPatientContextAsync(options);
         var console = await operatorContext.NewPageAsync();
         await console.GotoAsync("/police");
         await SignInAsync(console, "xinqu110", OperatorPassword, totpKey: null, newPassword: OperatorNewPassword);

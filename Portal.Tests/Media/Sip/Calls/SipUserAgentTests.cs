@@ -145,6 +145,28 @@ public sealed class SipUserAgentTests : IAsyncLifetime
         await terminalCall.HangUpAsync();
     }
 
+    /// <summary>
+    /// Shutting down with a call whose far end is gone: the BYE is never answered and this test's clock does not run, so
+    /// nothing but the shutdown's own real-time bound can end the wait (a fresh-clone run hung here for 6 minutes).
+    /// </summary>
+    [Fact]
+    public async Task Dispose_CallWhosePeerIsGone_EndsWithinItsGrace()
+    {
+        var ringing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var press = PressAsync(onRinging: _ => ringing.TrySetResult());
+        await ringing.Task.WaitAsync(TestContext.Current.CancellationToken);
+        var portalCall = Assert.Single(_incoming);
+        await portalCall.AnswerAsync(TestContext.Current.CancellationToken);
+        var terminalCall = (await press).Call!;
+        Assert.Equal(SipCallState.Active, terminalCall.State);
+
+        await _terminal.Layer.DisposeAsync(); // the terminal vanishes without a BYE
+        await _portal.Agent.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(SipCallState.Ended, portalCall.State);
+        Assert.Empty(_portal.Agent.Calls);
+    }
+
     private static async Task ExchangeAudioAsync(SipCall a, SipCall b)
     {
         var aHeard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
