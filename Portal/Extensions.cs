@@ -185,6 +185,7 @@ public static class Extensions
         services.AddSingleton<HealthRepository>();
         services.AddSingleton<HealthQueries>();
         services.AddSingleton<HealthMonitor>();
+        services.AddHostedService<HealthSilenceWatch>(); // terminals' silence, every 5 s apart from the per-minute cycle
         services.AddTransient<DeviceHealthCheckJob>();
         services.AddTransient<HealthRetentionJob>();
         services.AddSingleton<ICameraProbe, CameraHealthProbe>();

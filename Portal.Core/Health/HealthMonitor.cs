@@ -7,8 +7,11 @@ using Portal.Core.Notifications;
 
 namespace Portal.Core.Health;
 
-/// <summary>What one check cycle did.</summary>
-public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int Changes, int Notices, TimeSpan ProbePhase, TimeSpan Elapsed);
+/// <summary>
+/// What one check cycle did. <c>FirstProbes</c>: when every device's first probe of the interval had its answer (retry
+/// chains go on after it, within <c>ProbePhase</c>).
+/// </summary>
+public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int Changes, int Notices, TimeSpan ProbePhase, TimeSpan Elapsed, TimeSpan FirstProbes = default);
 
 /// <summary>
 /// One check cycle over every installed device (DESIGN.md "Health"): devices that push (heartbeats, SIP registrations)
@@ -23,9 +26,11 @@ public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int 
 /// a probed device that was alive and fails once is only in a "soft" failure and is re-probed every
 /// <see cref="HealthOptions.RetryInterval"/> (20 s) until it answers (no false offline for one lost probe) or has failed
 /// <see cref="HealthOptions.MissedIntervalsForOffline"/> times in a row, then it is offline and written at once. A chain the
-/// cycle has no room for carries its count into the next cycle, which probes that device first. A terminal judged by its
-/// signals is watched from the cycle's start and marked offline at its deadline, <see cref="HealthOptions.SilenceForOffline"/>
-/// after its last signal (in-memory sightings from DevicePresence, no flush lag).
+/// cycle has no room for carries its count into the next cycle, which probes that device first; retries have a concurrency
+/// bound of their own, never queued behind the interval's first probes. A terminal judged by its signals is marked offline
+/// by the silence watch (<see cref="CheckSilenceAsync"/>, every <see cref="HealthOptions.SilenceCheckSeconds"/>, apart from
+/// the cycles) once <see cref="HealthOptions.SilenceForOffline"/> has passed since its last signal (in-memory sightings from
+/// DevicePresence, no flush lag).
 /// </remarks>
 public sealed class HealthMonitor(
     HealthRepository repository,
@@ -39,6 +44,11 @@ public sealed class HealthMonitor(
     ILogger<HealthMonitor> logger,
     DevicePresence? presence = null)
 {
+    // Terminals judged by their signals alone, as the last cycle read them (and the silence watch re-read them since).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Sighted> _signalJudged = new();
+    private int _silenceRunning;
+    private int _silencedSinceCycle;
+
     public HealthOptions Options => options.Value;
 
     /// <summary>Runs one cycle (Hangfire never runs two at once: <see cref="DeviceHealthCheckJob"/>).</summary>
@@ -50,32 +60,22 @@ public sealed class HealthMonitor(
         await repository.EnsureRowsAsync(started, ct).ConfigureAwait(false);
         var targets = (await repository.GetTargetsAsync(ct).ConfigureAwait(false)).Select(WithPresence).ToList();
 
-        // Terminals judged by their signals alone whose offline deadline falls in this cycle are watched apart, from the
-        // start, so each is marked at its deadline whatever the probes are doing (and the batch leaves them alone).
-        var end = started + o.Interval - TimeSpan.FromSeconds(1);
-        var watched = new HashSet<int>();
-        var watch = new List<(DateTime Deadline, HealthTarget Target)>();
-        foreach (var t in targets)
-        {
-            if (SignalJudged(t) && LastSeen(t) is { } seen && t.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded
-                && seen + o.SilenceForOffline < end)
-            {
-                watch.Add((seen + o.SilenceForOffline, t));
-                watched.Add(t.DeviceId);
-            }
-        }
-
-        var watching = WatchSignalsAsync(watch, o, ct);
+        // Terminals judged by their signals alone are the silence watch's (CheckSilenceAsync, on its own short tick): the
+        // cycle hands it the list and marks the ones already past their deadline now; the batch leaves their silence alone.
+        Track(targets);
+        await CheckSilenceAsync(ct).ConfigureAwait(false);
 
         // Retries (a probed device's failure being confirmed) start no later than this, so the cycle ends within its interval.
         var retryCutoff = started + o.Interval - o.ProbeTimeout - TimeSpan.FromSeconds(2);
-        using var gate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
+        // Confirmation probes (retries, and a chain carried over from the last cycle) have a bound of their own, so they
+        // are never queued behind the interval's first probes of thousands of healthy devices.
+        using var firstGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
+        using var retryGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
+        var gates = new Gates(firstGate, retryGate, clock);
         var checks = new Task<Check>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
-            checks[i] = watched.Contains(targets[i].DeviceId)
-                ? Task.FromResult(new Check(Observation.Nothing, false, Handled: true))
-                : CheckAsync(targets[i], started, retryCutoff, gate, o, ct);
+            checks[i] = CheckAsync(targets[i], started, retryCutoff, gates, o, ct);
         }
 
         var results = await Task.WhenAll(checks).ConfigureAwait(false);
@@ -112,14 +112,14 @@ public sealed class HealthMonitor(
         }
 
         await repository.WriteAsync(toWrite, now, ct).ConfigureAwait(false);
+        Retrack(toWrite);
         await MarkFirstSeenAsync(firstSeen, ct).ConfigureAwait(false);
+        var fromSignals = Interlocked.Exchange(ref _silencedSinceCycle, 0);
+        failed += fromSignals;
         var notices = await NotifyAsync(now, o, ct).ConfigureAwait(false);
-        var fromSignals = await watching.ConfigureAwait(false);
-        changes.AddRange(fromSignals);
-        failed += fromSignals.Count(c => c.Record.State == DeviceHealthState.Offline);
 
         var finished = time.GetUtcNow().UtcDateTime;
-        var transitions = changes.Count(c => c.From is not null);
+        var transitions = changes.Count(c => c.From is not null) + fromSignals;
         await repository.AddRunAsync(new HealthCheckRun
         {
             StartedUtc = started,
@@ -136,7 +136,7 @@ public sealed class HealthMonitor(
                 targets.Count, probed, failed, transitions, notices, (int)probePhase.TotalMilliseconds);
         }
 
-        return new HealthCycleResult(targets.Count, probed, failed, transitions, notices, probePhase, clock.Elapsed);
+        return new HealthCycleResult(targets.Count, probed, failed, transitions, notices, probePhase, clock.Elapsed, TimeSpan.FromTicks(gates.FirstDoneTicks));
     }
 
     /// <summary>
@@ -164,7 +164,7 @@ public sealed class HealthMonitor(
     private bool SignalJudged(HealthTarget target) =>
         target.Kind == DeviceKind.AlarmTerminal && !(sipProbe.IsAvailable && !string.IsNullOrEmpty(target.SipAccount));
 
-    private async Task<Check> CheckAsync(HealthTarget target, DateTime started, DateTime retryCutoff, SemaphoreSlim gate, HealthOptions o, CancellationToken ct)
+    private async Task<Check> CheckAsync(HealthTarget target, DateTime started, DateTime retryCutoff, Gates gate, HealthOptions o, CancellationToken ct)
     {
         if (target.Kind == DeviceKind.AlarmTerminal)
         {
@@ -188,7 +188,8 @@ public sealed class HealthMonitor(
                 }
             }
 
-            return new Check(Silent(target.LastSeenUtc, started, o) ? new Observation(ObservationKind.Silent, "no signal") : Observation.Nothing, false);
+            // Judged by its signals alone: its silence is the watch's (CheckSilenceAsync), marked at its deadline.
+            return new Check(!SignalJudged(target) && Silent(target.LastSeenUtc, started, o) ? new Observation(ObservationKind.Silent, "no signal") : Observation.Nothing, false);
         }
 
         return await ProbeWithRetriesAsync(target, cameraProbe.ProbeAsync, started, retryCutoff, gate, o, (result, _) => ToObservation(result), ct).ConfigureAwait(false);
@@ -201,7 +202,7 @@ public sealed class HealthMonitor(
     /// written at once, not at the end of the probe phase.
     /// </summary>
     private async Task<Check> ProbeWithRetriesAsync(HealthTarget target, Func<HealthTarget, TimeSpan, CancellationToken, Task<ProbeResult>> probe,
-        DateTime started, DateTime retryCutoff, SemaphoreSlim gate, HealthOptions o, Func<ProbeResult, DateTime, Observation> observe, CancellationToken ct)
+        DateTime started, DateTime retryCutoff, Gates gates, HealthOptions o, Func<ProbeResult, DateTime, Observation> observe, CancellationToken ct)
     {
         // A device in a soft failure (the last cycle ran out of room) is probed first thing, not at its offset.
         var soft = target.Health.Misses > 0 && target.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded;
@@ -212,7 +213,8 @@ public sealed class HealthMonitor(
         }
 
         var probeStart = time.GetUtcNow().UtcDateTime;
-        var result = await ProbeAsync(target, probe, gate, o, ct).ConfigureAwait(false);
+        var result = await ProbeAsync(target, probe, soft ? gates.Retries : gates.First, o, ct).ConfigureAwait(false);
+        gates.FirstDone();
         if (result.Verdict == ProbeVerdict.Unsupported)
         {
             return new Check(Observation.Nothing, false);
@@ -244,7 +246,7 @@ public sealed class HealthMonitor(
             }
 
             probeStart = time.GetUtcNow().UtcDateTime;
-            result = await ProbeAsync(target, probe, gate, o, ct).ConfigureAwait(false);
+            result = await ProbeAsync(target, probe, gates.Retries, o, ct).ConfigureAwait(false);
             observation = observe(result, time.GetUtcNow().UtcDateTime);
         }
 
@@ -411,47 +413,135 @@ public sealed class HealthMonitor(
     }
 
     /// <summary>
-    /// Marks offline, at its deadline, each terminal judged by its signals whose deadline falls in this cycle and that is
-    /// still silent then (its last sighting re-read: the database's, or DevicePresence's in memory). Those already past
-    /// their deadline at the start are written together. Returns the changes written.
+    /// Marks offline each terminal judged by its signals alone (no SIP user agent to ask) that was alive and has now been
+    /// silent <see cref="HealthOptions.SilenceForOffline"/>: an in-memory scan of the terminals the last cycle handed over
+    /// against their newest sighting (DevicePresence's, not yet flushed, or the database's), so it costs no database
+    /// read unless a terminal is due, and that one is re-read before it is marked (its state and stored sighting win).
+    /// <see cref="HealthSilenceWatch"/> runs it every <see cref="HealthOptions.SilenceCheckSeconds"/>, apart from the
+    /// cycles, so a deadline between two cycles (or during a long or skipped one) is met within that tick; each cycle also
+    /// runs it at its start. Never runs twice at once (a call while one runs returns 0: that one does the work).
+    /// Returns how many terminals it marked offline.
     /// </summary>
-    private async Task<List<HealthChange>> WatchSignalsAsync(List<(DateTime Deadline, HealthTarget Target)> due, HealthOptions o, CancellationToken ct)
+    public async Task<int> CheckSilenceAsync(CancellationToken ct)
     {
-        var written = new List<HealthChange>();
-        var overdue = new List<HealthChange>();
-        var now = time.GetUtcNow().UtcDateTime;
-        foreach (var (_, target) in due.Where(d => d.Deadline <= now))
+        if (Interlocked.Exchange(ref _silenceRunning, 1) == 1)
         {
-            if (Silent(LastSeen(target), now, o) && Apply(target, new Observation(ObservationKind.Silent, "no signal"), now, o) is { } change)
+            return 0;
+        }
+
+        try
+        {
+            var o = options.Value;
+            var now = time.GetUtcNow().UtcDateTime;
+            List<int>? due = null;
+            foreach (var (id, known) in _signalJudged)
             {
-                overdue.Add(change);
+                if (known.State is DeviceHealthState.Online or DeviceHealthState.Degraded && Silent(Newest(known.LastSeenUtc, id), now, o))
+                {
+                    (due ??= []).Add(id);
+                }
+            }
+
+            if (due is null)
+            {
+                return 0;
+            }
+
+            var changes = new List<HealthChange>();
+            foreach (var id in due)
+            {
+                var target = await repository.GetTargetAsync(id, ct).ConfigureAwait(false);
+                if (target is null || !SignalJudged(target))
+                {
+                    _signalJudged.TryRemove(id, out _);
+                    continue;
+                }
+
+                var seen = LastSeen(target);
+                var at = time.GetUtcNow().UtcDateTime;
+                var change = target.Health.State is DeviceHealthState.Online or DeviceHealthState.Degraded && Silent(seen, at, o)
+                    ? Apply(target, new Observation(ObservationKind.Silent, "no signal"), at, o)
+                    : null;
+                _signalJudged[id] = new Sighted(seen, change?.Record.State ?? target.Health.State);
+                if (change is not null)
+                {
+                    changes.Add(change);
+                }
+            }
+
+            await repository.WriteAsync(changes, time.GetUtcNow().UtcDateTime, ct).ConfigureAwait(false);
+            var marked = changes.Count(c => c.From is not null);
+            Interlocked.Add(ref _silencedSinceCycle, marked);
+            if (marked > 0)
+            {
+                logger.LogInformation("Health check: {Count} terminals silent for {Seconds} s marked offline", marked, (int)o.SilenceForOffline.TotalSeconds);
+            }
+
+            return marked;
+        }
+        finally
+        {
+            Volatile.Write(ref _silenceRunning, 0);
+        }
+    }
+
+    /// <summary>Hands the silence watch this cycle's terminals judged by their signals (devices gone from the list drop out).</summary>
+    private void Track(List<HealthTarget> targets)
+    {
+        var current = new HashSet<int>();
+        foreach (var t in targets)
+        {
+            if (SignalJudged(t))
+            {
+                current.Add(t.DeviceId);
+                _signalJudged[t.DeviceId] = new Sighted(t.LastSeenUtc, t.Health.State);
             }
         }
 
-        await repository.WriteAsync(overdue, now, ct).ConfigureAwait(false);
-        written.AddRange(overdue);
-        foreach (var (deadline, deviceId) in due.Where(d => d.Deadline > now).OrderBy(d => d.Deadline).Select(d => (d.Deadline, d.Target.DeviceId)))
+        foreach (var id in _signalJudged.Keys)
         {
-            var wait = deadline - time.GetUtcNow().UtcDateTime;
-            if (wait > TimeSpan.Zero)
+            if (!current.Contains(id))
             {
-                await Task.Delay(wait, time, ct).ConfigureAwait(false);
-            }
-
-            var target = await repository.GetTargetAsync(deviceId, ct).ConfigureAwait(false);
-            var at = time.GetUtcNow().UtcDateTime;
-            if (target is null || !Silent(LastSeen(target), at, o))
-            {
-                continue;
-            }
-
-            if (Apply(target, new Observation(ObservationKind.Silent, "no signal"), at, o) is { } change)
-            {
-                await repository.WriteAsync([change], at, ct).ConfigureAwait(false);
-                written.Add(change);
+                _signalJudged.TryRemove(id, out _);
             }
         }
+    }
 
-        return written;
+    /// <summary>After the batch: a watched terminal whose state the cycle changed (back online) is watched in its new state.</summary>
+    private void Retrack(List<HealthChange> written)
+    {
+        foreach (var change in written)
+        {
+            if (_signalJudged.TryGetValue(change.DeviceId, out var known))
+            {
+                _signalJudged[change.DeviceId] = known with { State = change.Record.State };
+            }
+        }
+    }
+
+    private DateTime? Newest(DateTime? stored, int deviceId) =>
+        presence?.GetLastSeenUtc(deviceId) is { } live && (stored is not { } s || live > s) ? live : stored;
+
+    private readonly record struct Sighted(DateTime? LastSeenUtc, DeviceHealthState State);
+
+    /// <summary>The two concurrency bounds of a cycle (first probes of the interval, confirmation probes), and when the last first probe ended.</summary>
+    private sealed class Gates(SemaphoreSlim first, SemaphoreSlim retries, Stopwatch clock)
+    {
+        private long _firstDone;
+
+        public SemaphoreSlim First => first;
+
+        public SemaphoreSlim Retries => retries;
+
+        public long FirstDoneTicks => Interlocked.Read(ref _firstDone);
+
+        public void FirstDone()
+        {
+            var at = clock.Elapsed.Ticks;
+            long seen;
+            while (at > (seen = Interlocked.Read(ref _firstDone)) && Interlocked.CompareExchange(ref _firstDone, at, seen) != seen)
+            {
+            }
+        }
     }
 }

@@ -36,6 +36,13 @@ public sealed record HealthOptions
     /// </summary>
     public int SignalGraceSeconds { get; init; } = 10;
 
+    /// <summary>
+    /// How often the silence watch (<see cref="HealthSilenceWatch"/>) looks for terminals judged by their signals whose
+    /// silence has reached <see cref="SilenceForOffline"/>: an in-memory scan, apart from the cycles, so a terminal is
+    /// offline at most this long after its deadline whenever the cycles run (a long cycle, a skipped job run).
+    /// </summary>
+    public int SilenceCheckSeconds { get; init; } = 5;
+
     /// <summary>Whole-probe time-out per device (RTSP and ONVIF each, SIP OPTIONS); a device that takes longer has missed.</summary>
     public int ProbeTimeoutSeconds { get; init; } = 5;
 
@@ -68,6 +75,8 @@ public sealed record HealthOptions
     public TimeSpan NotifyAfter => TimeSpan.FromSeconds(Math.Max(0, NotifyAfterSeconds));
 
     public TimeSpan FlapWindow => TimeSpan.FromMinutes(Math.Max(1, FlapWindowMinutes));
+
+    public TimeSpan SilenceCheck => TimeSpan.FromSeconds(Math.Max(1, SilenceCheckSeconds));
 
     public TimeSpan RetryInterval => TimeSpan.FromSeconds(Math.Max(0, RetryIntervalSeconds));
 

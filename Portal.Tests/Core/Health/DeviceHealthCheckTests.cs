@@ -257,20 +257,23 @@ public sealed class DeviceHealthCheckTests
         await city.NextCycleAsync(); // T+60: fresh
         Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id));
 
-        // T+120: one interval missed; the offline deadline (T + 3 intervals - grace = T+170) falls inside this cycle,
-        // which watches for it from its start.
-        var cycle = city.NextCycleAsync();
+        // T+120: one interval missed. The offline deadline (T + 3 intervals - grace = T+170) is the silence watch's
+        // (HealthSilenceWatch's tick, apart from the cycles): the cycle hands it the terminal.
+        await city.NextCycleAsync();
+        var ct = TestContext.Current.CancellationToken;
         city.Time.Advance(city.Options.SilenceForOffline - (city.Now - last) - TimeSpan.FromSeconds(1));
-        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id)); // a second before the deadline: not yet
+        Assert.Equal(0, await city.Monitor.CheckSilenceAsync(ct)); // a second before the deadline: not yet
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id));
         city.Time.Advance(TimeSpan.FromSeconds(1));
-        var result = await cycle;
-        Assert.Equal(1, result.Changes);
+        Assert.Equal(1, await city.Monitor.CheckSilenceAsync(ct));
         Assert.Equal(DeviceHealthState.Offline, await city.StateAsync(terminal.Id));
         var at = (await city.HistoryAsync(terminal.Id))[0].AtUtc;
         Assert.Equal(last + city.Options.SilenceForOffline, at);
         Assert.True(at - last <= TimeSpan.FromMinutes(3), $"offline {(at - last).TotalSeconds} s after the last heartbeat");
+        Assert.Equal(0, await city.Monitor.CheckSilenceAsync(ct)); // marked once
 
-        await city.NextCycleAsync(TimeSpan.FromSeconds(55));
+        var result = await city.NextCycleAsync(TimeSpan.FromSeconds(10)); // T+180: the cycle counts the watch's transition
+        Assert.Equal(1, result.Changes);
         await city.Installation.MarkDeviceSeenAsync(terminal.Id);
         await city.NextCycleAsync();
         Assert.Equal(DeviceHealthState.Online, await city.StateAsync(terminal.Id));
