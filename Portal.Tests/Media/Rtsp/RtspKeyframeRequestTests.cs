@@ -88,7 +88,9 @@ public sealed class RtspKeyframeRequestTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var gst = await GStreamerRtspServer.StartAsync(cancellationToken: ct);
-        await using var client = new RtspClient(gst.Uri, null, transport);
+        // GStreamer's server builds its x264 pipeline when PLAY arrives: on a loaded 2-core machine that has taken over
+        // the client's 10 s (a fresh-clone run, load 46), so this third party gets a minute.
+        await using var client = new RtspClient(gst.Uri, null, transport) { RequestTimeout = TimeSpan.FromSeconds(60) };
         var (video, collector) = await PlayAsync(client, ct);
         await RtpCollector.WaitUntilAsync(() => collector.Units.Count >= 3, 30, "frames from GStreamer", ct);
         var before = gst.KeyframeRequests;
