@@ -76,6 +76,55 @@ public sealed class AlarmLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Intake_AnswerInline_EachCallerResumesOnTheAnswerThread_OnlyOnceItsAlarmIsCommitted()
+    {
+        var terminals = await TerminalsAsync();
+        var db = _city.Database.Db;
+
+        // All at once, so they share batches: each caller's code after the await runs where the continuation runs
+        // (ExecuteSynchronously), and reads its alarm there through a connection of its own.
+        // (The task is complete here, so the await inside goes on at once, on the same thread.)
+        var inline = terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct).ContinueWith(async task =>
+        {
+            var thread = Thread.CurrentThread.Name;
+            var id = (await task).AlarmId;
+            using var connection = db.Open();
+            return (Thread: thread, Stored: connection.ExecuteScalar<long>("SELECT COUNT(*) FROM Alarm WHERE Id = @id", new { id }));
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap()).ToList();
+        var answers = await Task.WhenAll(inline).WaitAsync(HangBound, Ct);
+        Assert.All(answers, a => Assert.Equal(("Alarm answers", 1L), (a.Thread, a.Stored)));
+
+        // Without it (the SIP door, the portal's test alarms) the caller's code runs on the thread pool: never on the
+        // writer's thread nor on the answer thread.
+        var pooled = await _city.Intake.SubmitAsync(Signal(terminals[0]), Ct).ContinueWith(_ => Thread.CurrentThread.IsThreadPoolThread,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).WaitAsync(HangBound, Ct);
+        Assert.True(pooled);
+    }
+
+    [Fact]
+    public async Task Intake_AnswerInline_EveryWriteFails_EveryCallerIsToldAndNothingIsAnsweredAsStored()
+    {
+        var terminals = await TerminalsAsync();
+        await ExecAsync("CREATE TRIGGER FailEveryAlarm BEFORE INSERT ON Alarm BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+
+        var tasks = terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct)).ToList();
+        foreach (var task in tasks)
+        {
+            var ex = await Assert.ThrowsAsync<SqliteException>(() => task.WaitAsync(HangBound, Ct));
+            Assert.Contains("injected failure", ex.Message, StringComparison.Ordinal);
+        }
+
+        await using var connection = _city.Database.Db.Open();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm"));
+
+        // Nothing lost for good: the caller was told, so it presses again; once the fault is gone every press goes through.
+        await ExecAsync("DROP TRIGGER FailEveryAlarm;");
+        var receipts = await Task.WhenAll(terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct))).WaitAsync(HangBound, Ct);
+        Assert.Equal(terminals.Count, receipts.Select(r => r.AlarmId).Distinct().Count());
+        Assert.Equal(terminals.Count, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm"));
+    }
+
+    [Fact]
     public async Task Intake_StoppedWithABatchInHandAndMoreQueued_EveryCallerHearsBack()
     {
         var terminals = await TerminalsAsync();
