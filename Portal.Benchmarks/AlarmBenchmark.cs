@@ -161,6 +161,7 @@ public static class AlarmBenchmark
             }
 
             Console.WriteLine(FormattableString.Invariant($"product: portal up at {url} with {schools} demo schools (answer deadlines 10 minutes: nothing escalates during the run)"));
+            Console.WriteLine("  " + DiskSync(folder));
             var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
                 (http, key) => PressTerminalAsync(http, key, s),
                 SignInAsync,
@@ -195,6 +196,7 @@ public static class AlarmBenchmark
         {
             await WaitForAsync(url + "/stats", floor).ConfigureAwait(false);
             Console.WriteLine($"floor: bare Blazor Server + SQLite (synchronous=FULL) up at {url}");
+            Console.WriteLine("  " + DiskSync(folder));
             using var stats = new HttpClient { BaseAddress = new Uri(url) };
             var target = new Target("floor", url, floor, "li[data-id]", "data-id",
                 PressFloorAsync,
@@ -549,6 +551,38 @@ public static class AlarmBenchmark
         }
 
         return ticks.Where(t => Ours(t.Key)).Sum(t => t.Value) * 10.0; // USER_HZ is 100 on Linux
+    }
+
+    /// <summary>
+    /// How long the disk under <paramref name="folder"/> takes to make a small write durable now (16 KB, then fsync; at
+    /// most 100 times or 2 s): a durable commit, and so a device's answer, cannot be quicker. On a shared machine this
+    /// moves with the others' I/O, which is why it is printed beside each run.
+    /// </summary>
+    private static string DiskSync(string folder)
+    {
+        var path = Path.Combine(folder, "sync-probe.tmp");
+        var times = new List<double>();
+        try
+        {
+            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+            var block = new byte[16 * 1024];
+            var clock = Stopwatch.StartNew();
+            while (times.Count < 100 && clock.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                file.Position = 0;
+                file.Write(block);
+                var started = Stopwatch.GetTimestamp();
+                file.Flush(flushToDisk: true);
+                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        times.Sort();
+        return FormattableString.Invariant($"disk sync now (16 KB write + fsync, {times.Count} times): p50 {Percentiles.Of(times, 0.50):0.0} ms, p99 {Percentiles.Of(times, 0.99):0.0} ms, max {times[^1]:0.0} ms");
     }
 
     private static string LoadAverage()

@@ -81,18 +81,26 @@ public sealed class AlarmLoopTests : IAsyncLifetime
         var terminals = await TerminalsAsync();
         var db = _city.Database.Db;
 
-        // All at once, so they share batches: each caller's code after the await runs where the continuation runs
-        // (ExecuteSynchronously), and reads its alarm there through a connection of its own.
-        // (The task is complete here, so the await inside goes on at once, on the same thread.)
-        var inline = terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct).ContinueWith(async task =>
-        {
-            var thread = Thread.CurrentThread.Name;
-            var id = (await task).AlarmId;
-            using var connection = db.Open();
-            return (Thread: thread, Stored: connection.ExecuteScalar<long>("SELECT COUNT(*) FROM Alarm WHERE Id = @id", new { id }));
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap()).ToList();
-        var answers = await Task.WhenAll(inline).WaitAsync(HangBound, Ct);
-        Assert.All(answers, a => Assert.Equal(("Alarm answers", 1L), (a.Thread, a.Stored)));
+        // Each caller's code after the await runs where the continuation runs (ExecuteSynchronously), and reads its
+        // alarm there through a connection of its own. (The task is complete there, so the await inside goes on at
+        // once, on the same thread.)
+        Task<(string? Thread, bool Pool, long Stored)> Press((int SchoolId, int DistrictId, int DeviceId) t) =>
+            _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct).ContinueWith(async task =>
+            {
+                var (thread, pool) = (Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+                var id = (await task).AlarmId;
+                using var connection = db.Open();
+                return (thread, pool, connection.ExecuteScalar<long>("SELECT COUNT(*) FROM Alarm WHERE Id = @id", new { id }));
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+
+        // One press: answered on the answer thread, its alarm committed by then.
+        Assert.Equal(("Alarm answers", false, 1L), await Press(terminals[0]).WaitAsync(HangBound, Ct));
+
+        // All the others at once (more than the answer thread gives itself): each committed when answered, on the answer
+        // thread or, beyond MaxInlineAnswers at once, on the pool; never on the writer's thread.
+        var answers = await Task.WhenAll(terminals.Skip(1).Select(Press)).WaitAsync(HangBound, Ct);
+        Assert.True(answers.Length > AlarmIntake.MaxInlineAnswers);
+        Assert.All(answers, a => Assert.True(a.Stored == 1 && (a.Thread == "Alarm answers" || a.Pool), a.ToString()));
 
         // Without it (the SIP door, the portal's test alarms) the caller's code runs on the thread pool: never on the
         // writer's thread nor on the answer thread.
