@@ -28,7 +28,8 @@ namespace Portal.Benchmarks;
 /// Diagnostics (environment variables): <c>PORTAL_BENCH_TRACE=file.json</c> writes a Chromium trace of the first
 /// console during the steady phase; <c>PORTAL_BENCH_CSS=rules</c> adds a style sheet to every console (to try a
 /// layout change without a rebuild); <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after
-/// the steady phase; <c>PORTAL_BENCH_SLOWEST=1</c> lists the slowest device answers.
+/// the steady phase; <c>PORTAL_BENCH_SLOWEST=1</c> lists the slowest device answers; <c>PORTAL_BENCH_SERVER_TIMING=1</c> prints where the answers' time went inside the portal (stages, Server-Timing);
+/// <c>PORTAL_BENCH_ANSWER_POOLED=1</c> has the portal answer devices from the thread pool, as before issue 15's answer thread (to compare).
 /// </summary>
 public static class AlarmBenchmark
 {
@@ -145,7 +146,9 @@ public static class AlarmBenchmark
             DemoSchoolCount = schools,
             LogLevel = "Warning",
             EchoErrors = true,
-            Arguments = ["--Portal:DeviceRateLimits:PerAddressBurst=1000000", "--Portal:DeviceRateLimits:PerAddressPerSecond=1000000"],
+            Arguments = ["--Portal:DeviceRateLimits:PerAddressBurst=1000000", "--Portal:DeviceRateLimits:PerAddressPerSecond=1000000",
+                "--Portal:DeviceServerTiming=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_SERVER_TIMING") is null ? "false" : "true"),
+                "--Portal:DeviceAnswerInline=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_ANSWER_POOLED") is null ? "true" : "false")],
         }).ConfigureAwait(false);
         var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
         try
@@ -158,6 +161,7 @@ public static class AlarmBenchmark
             }
 
             Console.WriteLine(FormattableString.Invariant($"product: portal up at {url} with {schools} demo schools (answer deadlines 10 minutes: nothing escalates during the run)"));
+            Console.WriteLine("  " + DiskSync(folder));
             var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
                 (http, key) => PressTerminalAsync(http, key, s),
                 SignInAsync,
@@ -192,6 +196,7 @@ public static class AlarmBenchmark
         {
             await WaitForAsync(url + "/stats", floor).ConfigureAwait(false);
             Console.WriteLine($"floor: bare Blazor Server + SQLite (synchronous=FULL) up at {url}");
+            Console.WriteLine("  " + DiskSync(folder));
             using var stats = new HttpClient { BaseAddress = new Uri(url) };
             var target = new Target("floor", url, floor, "li[data-id]", "data-id",
                 PressFloorAsync,
@@ -291,6 +296,7 @@ public static class AlarmBenchmark
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
+        PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Frames / (double)s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Bytes / (double)s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
         Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
@@ -310,6 +316,7 @@ public static class AlarmBenchmark
         // Lost: refused, or missing on some console (at most; an alarm missing on two consoles counts once).
         var lost = (s.Steady - steadyShown.Min()) + (s.Burst - shown.Min());
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: burst of {s.Burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shown.Min()} max {shown.Max()}, lost {s.Burst - shown.Min()} (steady phase: {s.Steady - steadyShown.Min()})"));
+        PrintServerTiming("burst", burst);
         Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
         return new Result(
             Percentiles.Of(latencies, 0.50), Percentiles.Of(latencies, 0.95), Percentiles.Of(latencies, 0.99),
@@ -348,7 +355,7 @@ public static class AlarmBenchmark
         var sentMs = EpochMs();
         var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
         var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32().ToString(CultureInfo.InvariantCulture) : "-" + key;
-        return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds);
+        return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds, result.ServerTiming);
     }
 
     private static async Task<Press> PressFloorAsync(HttpClient http, Key key)
@@ -546,6 +553,38 @@ public static class AlarmBenchmark
         return ticks.Where(t => Ours(t.Key)).Sum(t => t.Value) * 10.0; // USER_HZ is 100 on Linux
     }
 
+    /// <summary>
+    /// How long the disk under <paramref name="folder"/> takes to make a small write durable now (16 KB, then fsync; at
+    /// most 100 times or 2 s): a durable commit, and so a device's answer, cannot be quicker. On a shared machine this
+    /// moves with the others' I/O, which is why it is printed beside each run.
+    /// </summary>
+    private static string DiskSync(string folder)
+    {
+        var path = Path.Combine(folder, "sync-probe.tmp");
+        var times = new List<double>();
+        try
+        {
+            using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+            var block = new byte[16 * 1024];
+            var clock = Stopwatch.StartNew();
+            while (times.Count < 100 && clock.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                file.Position = 0;
+                file.Write(block);
+                var started = Stopwatch.GetTimestamp();
+                file.Flush(flushToDisk: true);
+                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        times.Sort();
+        return FormattableString.Invariant($"disk sync now (16 KB write + fsync, {times.Count} times): p50 {Percentiles.Of(times, 0.50):0.0} ms, p99 {Percentiles.Of(times, 0.99):0.0} ms, max {times[^1]:0.0} ms");
+    }
+
     private static string LoadAverage()
     {
         try
@@ -660,7 +699,50 @@ public static class AlarmBenchmark
     }
 
     /// <summary>One press: the id its card carries, when it was sent (epoch ms), whether it was accepted, and the device's wait for the answer.</summary>
-    private sealed record Press(string Id, double SentMs, bool Accepted, double RoundTripMs);
+    private sealed record Press(string Id, double SentMs, bool Accepted, double RoundTripMs, string? ServerTiming = null);
+
+    /// <summary>
+    /// PORTAL_BENCH_SERVER_TIMING=1: where the device answers' time went inside the portal (its Server-Timing header,
+    /// see RequestStamps), each stage's p50/p99/max, and what lies outside the portal's pipeline (the client's wait
+    /// minus the portal's total: sockets, Kestrel before the first middleware, this process).
+    /// </summary>
+    private static void PrintServerTiming(string phase, IReadOnlyCollection<Press> presses)
+    {
+        var stages = new Dictionary<string, List<double>>();
+        foreach (var press in presses.Where(p => p.ServerTiming is not null))
+        {
+            double? total = null;
+            foreach (var part in press.ServerTiming!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var fields = part.Split(';');
+                var value = fields.Skip(1).FirstOrDefault(f => f.StartsWith("dur=", StringComparison.Ordinal) || f.StartsWith("desc=", StringComparison.Ordinal));
+                if (value is null || !double.TryParse(value[(value.IndexOf('=') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                {
+                    continue;
+                }
+
+                (stages.TryGetValue(fields[0], out var list) ? list : stages[fields[0]] = []).Add(v);
+                total = fields[0] == "total" ? v : total;
+            }
+
+            if (total is { } t)
+            {
+                (stages.TryGetValue("outside", out var list) ? list : stages["outside"] = []).Add(press.RoundTripMs - t);
+            }
+        }
+
+        if (stages.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine($"  {phase}: inside the portal (Server-Timing, ms: p50/p99/max):");
+        Console.WriteLine("    " + string.Join(", ", stages.Select(kv =>
+        {
+            kv.Value.Sort();
+            return FormattableString.Invariant($"{kv.Key} {Percentiles.Of(kv.Value, 0.50):0.0}/{Percentiles.Of(kv.Value, 0.99):0.0}/{kv.Value[^1]:0.0}");
+        })));
+    }
 
     private sealed record Target(
         string Name,

@@ -135,6 +135,18 @@ public sealed class PortalOptions
 
     /// <summary>Rate limits of the device API, per source address and per device (README, "Alarms").</summary>
     public Portal.Core.Devices.DeviceRateLimitOptions DeviceRateLimits { get; set; } = new();
+
+    /// <summary>
+    /// Diagnostics (issue 15): the device alarm endpoint answers with a Server-Timing header saying where the request's
+    /// time went in the portal (see <see cref="Portal.Core.Diagnostics.RequestStamps"/>). Off in production.
+    /// </summary>
+    public bool DeviceServerTiming { get; set; }
+
+    /// <summary>
+    /// The device alarm endpoint's answer is written by the alarm intake's answer thread as soon as the alarm is committed
+    /// (issue 15), not by a thread-pool thread queued behind the consoles' renders. False only to compare the two.
+    /// </summary>
+    public bool DeviceAnswerInline { get; set; } = true;
 }
 
 /// <summary>

@@ -22,6 +22,11 @@ var app = builder.Build();
 await app.Services.GetRequiredService<StartupTasks>().RunAsync();
 RecurringJobs.Register(app.Services.GetRequiredService<IRecurringJobManager>(), app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Portal.Core.Health.HealthOptions>>().Value);
 
+if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortalOptions>>().Value.DeviceServerTiming)
+{
+    app.UseDeviceServerTiming(); // diagnostics, issue #15: where a device alarm's answer time goes (first, to see the whole pipeline)
+}
+
 app.UsePortalWebSecurity(); // issue #14: forwarded headers, CSP and other headers, HSTS, HTTPS redirection, Secure cookies
 if (!app.Environment.IsDevelopment())
 {

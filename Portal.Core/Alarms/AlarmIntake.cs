@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Data;
+using Portal.Core.Diagnostics;
 
 namespace Portal.Core.Alarms;
 
@@ -40,10 +41,25 @@ public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false,
 /// is retried alarm by alarm, so one bad signal fails alone; whatever else goes wrong fails that batch's callers,
 /// every one of them, and the writer carries on.
 /// </para>
+/// <para>
+/// A caller that asks for it (<c>answerInline</c>: the signed device API) is answered by a thread of its own too: its
+/// code after the await runs on the "Alarm answers" thread as soon as the batch is committed, instead of waiting in
+/// the thread pool's queue behind the consoles' renders (issue 15: that wait was up to a quarter of a second of the
+/// device's answer under console load); beyond <see cref="MaxInlineAnswers"/> at once (a burst) the rest are answered
+/// from the pool. Such a caller must not block after the await: every answer behind it waits.
+/// Everyone else's continuation runs on the thread pool, and the writer never runs a caller's code.
+/// </para>
 /// </summary>
 public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time, ILogger<AlarmIntake> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
+
+    /// <summary>
+    /// At most this many answers waiting are given on the answer thread itself; beyond it (a burst) the rest go to the
+    /// thread pool at once, so they are written side by side rather than each behind all those before it (one thread
+    /// gets a small share of two busy cores: 255 answers in a row took half a second there).
+    /// </summary>
+    internal const int MaxInlineAnswers = 16;
 
     /// <summary>
     /// How often the WAL is copied back into the database file (SQLite), on another connection than the writer's:
@@ -74,6 +90,11 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
     // Set when something is queued; the writer sleeps on it (no spinning: the machine's cores belong to the consoles meanwhile).
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+
+    // Committed signals whose callers asked to be answered inline, for the answer thread.
+    private readonly ConcurrentQueue<(Pending Pending, AlarmReceipt Receipt)> _answers = new();
+    private readonly ManualResetEventSlim _answerWake = new(false, spinCount: 1);
+    private volatile bool _writerDone;
     private volatile bool _stopped;
     private DbConnection? _connection;
     private long _batchesStarted;
@@ -89,14 +110,23 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     internal int WriterSynchronous => Volatile.Read(ref _writerSynchronous);
 
     /// <summary>Queues the signal and completes once it is committed. Throws if the write failed or the intake is shut down.</summary>
-    public Task<AlarmReceipt> SubmitAsync(AlarmSignal signal, CancellationToken ct = default)
+    public Task<AlarmReceipt> SubmitAsync(AlarmSignal signal, CancellationToken ct = default) => SubmitAsync(signal, answerInline: false, ct);
+
+    /// <summary>
+    /// <inheritdoc cref="SubmitAsync(AlarmSignal, CancellationToken)"/> With <paramref name="answerInline"/> the caller's
+    /// continuation runs on the intake's answer thread once committed, not queued to the thread pool: for a caller
+    /// whose code after the await is short and never blocks (the device API's answer).
+    /// </summary>
+    public Task<AlarmReceipt> SubmitAsync(AlarmSignal signal, bool answerInline, CancellationToken ct = default)
     {
         if (_stopped)
         {
             throw new InvalidOperationException("The alarm intake is shut down.");
         }
 
-        var pending = new Pending(signal, new TaskCompletionSource<AlarmReceipt>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(signal, new TaskCompletionSource<AlarmReceipt>(answerInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously),
+            RequestStamps.Current);
+        pending.Stamps?.Queued = RequestStamps.Now();
         _queue.Enqueue(pending);
         _wake.Set();
         if (_stopped)
@@ -126,14 +156,100 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             IsBackground = true,
             Name = "Alarm intake",
         };
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answers = new Thread(() =>
+        {
+            try
+            {
+                Answer();
+            }
+            finally
+            {
+                answered.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "Alarm answers",
+        };
+        answers.Start();
         writer.Start();
-        return Task.WhenAll(done.Task, CheckpointAsync(stoppingToken));
+        return Task.WhenAll(done.Task, answered.Task, CheckpointAsync(stoppingToken));
     }
 
     public override void Dispose()
     {
         _wake.Dispose();
+        _answerWake.Dispose();
         base.Dispose();
+    }
+
+    /// <summary>
+    /// The answer thread: completes the inline callers' tasks, so their code runs here at once. Runs until the writer
+    /// has stopped and every answer it handed over is given.
+    /// </summary>
+    private void Answer()
+    {
+        var waiting = new List<(Pending Pending, AlarmReceipt Receipt)>(MaxBatch);
+        while (true)
+        {
+            _answerWake.Wait();
+            _answerWake.Reset();
+            var last = _writerDone; // read before draining: whatever the writer handed over before it stopped is drained below
+            while (!_answers.IsEmpty)
+            {
+                waiting.Clear();
+                while (_answers.TryDequeue(out var item))
+                {
+                    waiting.Add(item);
+                }
+
+                // The first ones here, at once; the rest of a burst to the pool first, so they start meanwhile.
+                for (var i = MaxInlineAnswers; i < waiting.Count; i++)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static item => item.Pending.Done.TrySetResult(item.Receipt), waiting[i], preferLocal: false);
+                }
+
+                for (var i = 0; i < Math.Min(MaxInlineAnswers, waiting.Count); i++)
+                {
+                    try
+                    {
+                        waiting[i].Pending.Done.TrySetResult(waiting[i].Receipt);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A caller's continuation threw on this thread (an async method's own code never does): the others still hear back.
+                        logger.LogError(ex, "An alarm caller's continuation failed on the answer thread");
+                    }
+                }
+            }
+
+            if (last)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Fails or cancels a caller that has not been answered: on the thread pool for an inline caller, so neither the
+    /// writer nor a submitting thread runs its code.
+    /// </summary>
+    private static void Settle(Pending p, Action<TaskCompletionSource<AlarmReceipt>> settle)
+    {
+        if (p.Handed)
+        {
+            return;
+        }
+
+        if ((p.Done.Task.CreationOptions & TaskCreationOptions.RunContinuationsAsynchronously) != 0)
+        {
+            settle(p.Done);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Settle(state.Done), (Settle: settle, p.Done), preferLocal: false);
+        }
     }
 
     private void Run(CancellationToken stoppingToken)
@@ -154,6 +270,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
                     }
 
                     Interlocked.Increment(ref _batchesStarted);
+                    Stamp(batch, static (s, now, _) => s.BatchStarted = now);
                     try
                     {
                         WriteBatch(batch, stoppingToken);
@@ -165,6 +282,9 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
                         Fail(batch, ex);
                         DropConnection();
                     }
+
+                    // Every caller of this batch is answered or on its way to be (the answer thread): none may be cancelled below.
+                    batch.Clear();
                 }
             }
         }
@@ -177,11 +297,13 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             _stopped = true;
             foreach (var p in batch)
             {
-                p.Done.TrySetCanceled(stoppingToken);
+                Settle(p, done => done.TrySetCanceled(stoppingToken));
             }
 
             FailQueued();
             DropConnection();
+            _writerDone = true;
+            _answerWake.Set();
         }
     }
 
@@ -189,7 +311,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         while (_queue.TryDequeue(out var p))
         {
-            p.Done.TrySetException(new InvalidOperationException("The alarm intake is shut down."));
+            Settle(p, done => done.TrySetException(new InvalidOperationException("The alarm intake is shut down.")));
         }
     }
 
@@ -197,7 +319,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         foreach (var p in batch)
         {
-            p.Done.TrySetException(ex);
+            Settle(p, done => done.TrySetException(ex));
         }
     }
 
@@ -223,14 +345,30 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
             logger.LogError(ex, "Alarm signal from school {SchoolId} could not be written; the caller is told", batch[0].Signal.SchoolId);
-            batch[0].Done.TrySetException(ex);
+            Settle(batch[0], done => done.TrySetException(ex));
             DropConnection();
             return;
         }
 
+        Stamp(batch, static (s, now, count) => (s.Committed, s.BatchSize) = (now, count));
+        var inline = false;
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Done.TrySetResult(receipts[i]);
+            if ((batch[i].Done.Task.CreationOptions & TaskCreationOptions.RunContinuationsAsynchronously) != 0)
+            {
+                batch[i].Done.TrySetResult(receipts[i]);
+            }
+            else
+            {
+                batch[i].Handed = true;
+                _answers.Enqueue((batch[i], receipts[i]));
+                inline = true;
+            }
+        }
+
+        if (inline)
+        {
+            _answerWake.Set();
         }
 
         // Announce after the commit; consoles read the full view from the database.
@@ -389,5 +527,22 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         Code = (int)s.Source,
     };
 
-    private sealed record Pending(AlarmSignal Signal, TaskCompletionSource<AlarmReceipt> Done);
+    /// <summary>Stamps the timed requests of a batch (see <see cref="RequestStamps"/>; none unless the benchmark asked).</summary>
+    private static void Stamp(List<Pending> batch, Action<RequestStamps, long, int> mark)
+    {
+        var now = 0L;
+        foreach (var p in batch)
+        {
+            if (p.Stamps is { } stamps)
+            {
+                mark(stamps, now == 0 ? now = RequestStamps.Now() : now, batch.Count);
+            }
+        }
+    }
+
+    private sealed record Pending(AlarmSignal Signal, TaskCompletionSource<AlarmReceipt> Done, RequestStamps? Stamps)
+    {
+        /// <summary>Committed and handed to the answer thread: its answer is the receipt, whatever happens next.</summary>
+        public bool Handed { get; set; }
+    }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Alarms;
 using Portal.Core.Alerts;
+using Portal.Core.Diagnostics;
 using Portal.Core.Schools;
 
 namespace Portal.Core.Devices;
@@ -116,11 +117,21 @@ public sealed class DeviceIntake(
     // The device row behind each cached account, for registration freshness without a read per registration.
     private readonly ConcurrentDictionary<int, CachedSipAccount> _sipDevices = new();
 
-    /// <summary>The signed HTTP door: a terminal raises an alarm (<c>POST /api/device/alarms</c>).</summary>
-    public async Task<DeviceAnswer> RaiseAsync(DeviceRequest request, CancellationToken ct = default)
+    /// <summary>
+    /// The signed HTTP door: a terminal raises an alarm (<c>POST /api/device/alarms</c>). The code after the commit,
+    /// down to the answer's bytes, runs on the alarm intake's answer thread (see <see cref="AlarmIntake"/>).
+    /// </summary>
+    public Task<DeviceAnswer> RaiseAsync(DeviceRequest request, CancellationToken ct = default) => RaiseAsync(request, answerInline: true, ct);
+
+    /// <summary>
+    /// <inheritdoc cref="RaiseAsync(DeviceRequest, CancellationToken)"/> Unless <paramref name="answerInline"/> is false:
+    /// then on the thread pool (only to compare, see <c>Portal:DeviceAnswerInline</c>).
+    /// </summary>
+    public async Task<DeviceAnswer> RaiseAsync(DeviceRequest request, bool answerInline, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var (device, refusal) = await VerifyAsync(request, ct).ConfigureAwait(false);
+        RequestStamps.Current?.Verified = RequestStamps.Now();
         if (device is null)
         {
             return DeviceAnswer.Refused(refusal);
@@ -152,7 +163,7 @@ public sealed class DeviceIntake(
 
         try
         {
-            return await SubmitAsync(device, AlarmSource.DeviceApi, request.RemoteAddress, request.Nonce, ct).ConfigureAwait(false);
+            return await SubmitAsync(device, AlarmSource.DeviceApi, request.RemoteAddress, request.Nonce, answerInline, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -221,7 +232,7 @@ public sealed class DeviceIntake(
             return DeviceAnswer.RateLimited(retryAfter);
         }
 
-        return await SubmitAsync(device, AlarmSource.Sip, remoteAddress, nonce: null, ct).ConfigureAwait(false);
+        return await SubmitAsync(device, AlarmSource.Sip, remoteAddress, nonce: null, answerInline: false, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -316,7 +327,13 @@ public sealed class DeviceIntake(
             : (null, failure == DeviceAuthFailure.Malformed ? DeviceRefusal.Malformed : DeviceRefusal.Unauthorized);
     }
 
-    private async Task<DeviceAnswer> SubmitAsync(Device device, AlarmSource source, string? remoteAddress, string? nonce, CancellationToken ct)
+    /// <summary>
+    /// Writes the alarm through the intake. With <paramref name="answerInline"/> (the HTTP door) the code after the
+    /// commit runs on the intake's answer thread, so the device's answer does not queue behind the consoles' renders
+    /// for a thread-pool thread: it must not block there, so what may touch the database afterwards (the routing check
+    /// when its list is stale, an administrator alert) moves to the thread pool first.
+    /// </summary>
+    private async Task<DeviceAnswer> SubmitAsync(Device device, AlarmSource source, string? remoteAddress, string? nonce, bool answerInline, CancellationToken ct)
     {
         var school = await schools.GetByIdAsync(device.SchoolId, ct).ConfigureAwait(false);
         if (school is null)
@@ -326,7 +343,9 @@ public sealed class DeviceIntake(
             return DeviceAnswer.Refused(DeviceRefusal.NoCentre);
         }
 
-        var receipt = await alarms.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device.Id, source, false, false, remoteAddress, Nonce: nonce), ct).ConfigureAwait(false);
+        RequestStamps.Current?.SchoolRead = RequestStamps.Now();
+        var receipt = await alarms.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, device.Id, source, false, false, remoteAddress, Nonce: nonce), answerInline, ct).ConfigureAwait(false);
+        RequestStamps.Current?.Resumed = RequestStamps.Now();
         presence.Seen(device);
         if (receipt.Replay)
         {
@@ -338,7 +357,7 @@ public sealed class DeviceIntake(
             refusals.Count(remoteAddress, DeviceRefusalReasons.NoCentre);
             logger.LogError("Alarm from device {DeviceId} at school {SchoolCode} refused: no 110 centre for district {DistrictId} and no city centre",
                 device.Id, school.Code, school.DistrictId);
-            await AlertAsync(AdminAlertKinds.NoCentre, school, "refused", ct).ConfigureAwait(false);
+            await Task.Run(() => AlertAsync(AdminAlertKinds.NoCentre, school, "refused", ct), ct).ConfigureAwait(false);
             return DeviceAnswer.Refused(DeviceRefusal.NoCentre);
         }
 
@@ -361,14 +380,14 @@ public sealed class DeviceIntake(
         var cached = _centres;
         if (cached is null || now - cached.LoadedAt > CentreCacheAge)
         {
-            cached = new CentreList(now, await districts.GetCentresAsync(ct).ConfigureAwait(false));
+            cached = new CentreList(now, await Task.Run(() => districts.GetCentresAsync(ct), ct).ConfigureAwait(false));
             _centres = cached;
         }
 
         if (!cached.Centres.Any(c => c.DistrictId == school.DistrictId) && cached.Centres.Any(c => c.DistrictId is null))
         {
             logger.LogWarning("District {DistrictId} has no 110 centre: the alarm of school {SchoolCode} goes to the city centre", school.DistrictId, school.Code);
-            await AlertAsync(AdminAlertKinds.DistrictWithoutCentre, school, "routed to the city centre", ct).ConfigureAwait(false);
+            await Task.Run(() => AlertAsync(AdminAlertKinds.DistrictWithoutCentre, school, "routed to the city centre", ct), ct).ConfigureAwait(false);
         }
     }
 

@@ -5,8 +5,11 @@ using System.Text;
 
 namespace Portal.Simulator.Terminals;
 
-/// <summary>The answer to one alarm press (or heartbeat): the HTTP status and the body the portal sent back.</summary>
-public sealed record AlarmPressResult(HttpStatusCode Status, string Body, TimeSpan Elapsed);
+/// <summary>
+/// The answer to one alarm press (or heartbeat): the HTTP status and the body the portal sent back; and its
+/// Server-Timing header when the portal was asked for one (diagnostics, Portal:DeviceServerTiming).
+/// </summary>
+public sealed record AlarmPressResult(HttpStatusCode Status, string Body, TimeSpan Elapsed, string? ServerTiming = null);
 
 /// <summary>
 /// A simulated alarm terminal on the signed HTTP device API (alarm presses and heartbeats): it signs
@@ -43,7 +46,9 @@ public sealed class SignedAlarmClient(HttpClient http, string serial, string key
         var started = _time.GetTimestamp();
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-        return new AlarmPressResult(response.StatusCode, text, _time.GetElapsedTime(started));
+        var elapsed = _time.GetElapsedTime(started);
+        var timing = response.Headers.TryGetValues("Server-Timing", out var values) ? string.Join(", ", values) : null;
+        return new AlarmPressResult(response.StatusCode, text, elapsed, timing);
     }
 
     public static string Sign(string key, string method, string path, string timestamp, string nonce, byte[] body)

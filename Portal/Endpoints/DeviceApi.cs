@@ -174,10 +174,12 @@ public static class DeviceApi
         ("X-Signature", "Lower-case hex HMAC-SHA256 of the string to sign with the device's key.", "^[0-9a-fA-F]{64}$"),
     ];
 
-    private static async Task<IResult> RaiseAsync(HttpContext http, DeviceIntake intake, CancellationToken ct)
+    private static async Task<IResult> RaiseAsync(HttpContext http, DeviceIntake intake, Microsoft.Extensions.Options.IOptions<PortalOptions> options, CancellationToken ct)
     {
+        Portal.Core.Diagnostics.RequestStamps.Current?.Handler = Portal.Core.Diagnostics.RequestStamps.Now();
         var (request, answer) = await ReadAsync(http, intake, ct);
-        answer ??= await intake.RaiseAsync(request!, ct);
+        Portal.Core.Diagnostics.RequestStamps.Current?.BodyRead = Portal.Core.Diagnostics.RequestStamps.Now();
+        answer ??= await intake.RaiseAsync(request!, options.Value.DeviceAnswerInline, ct);
         return answer.Accepted
             ? Results.Json(new DeviceAlarmAnswer(answer.AlarmId, answer.Joined), statusCode: answer.Joined ? StatusCodes.Status200OK : StatusCodes.Status201Created)
             : Problem(answer);

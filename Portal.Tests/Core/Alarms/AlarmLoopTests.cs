@@ -76,6 +76,63 @@ public sealed class AlarmLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Intake_AnswerInline_EachCallerResumesOnTheAnswerThread_OnlyOnceItsAlarmIsCommitted()
+    {
+        var terminals = await TerminalsAsync();
+        var db = _city.Database.Db;
+
+        // Each caller's code after the await runs where the continuation runs (ExecuteSynchronously), and reads its
+        // alarm there through a connection of its own. (The task is complete there, so the await inside goes on at
+        // once, on the same thread.)
+        Task<(string? Thread, bool Pool, long Stored)> Press((int SchoolId, int DistrictId, int DeviceId) t) =>
+            _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct).ContinueWith(async task =>
+            {
+                var (thread, pool) = (Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+                var id = (await task).AlarmId;
+                using var connection = db.Open();
+                return (thread, pool, connection.ExecuteScalar<long>("SELECT COUNT(*) FROM Alarm WHERE Id = @id", new { id }));
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+
+        // One press: answered on the answer thread, its alarm committed by then.
+        Assert.Equal(("Alarm answers", false, 1L), await Press(terminals[0]).WaitAsync(HangBound, Ct));
+
+        // All the others at once (more than the answer thread gives itself): each committed when answered, on the answer
+        // thread or, beyond MaxInlineAnswers at once, on the pool; never on the writer's thread.
+        var answers = await Task.WhenAll(terminals.Skip(1).Select(Press)).WaitAsync(HangBound, Ct);
+        Assert.True(answers.Length > AlarmIntake.MaxInlineAnswers);
+        Assert.All(answers, a => Assert.True(a.Stored == 1 && (a.Thread == "Alarm answers" || a.Pool), a.ToString()));
+
+        // Without it (the SIP door, the portal's test alarms) the caller's code runs on the thread pool: never on the
+        // writer's thread nor on the answer thread.
+        var pooled = await _city.Intake.SubmitAsync(Signal(terminals[0]), Ct).ContinueWith(_ => Thread.CurrentThread.IsThreadPoolThread,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).WaitAsync(HangBound, Ct);
+        Assert.True(pooled);
+    }
+
+    [Fact]
+    public async Task Intake_AnswerInline_EveryWriteFails_EveryCallerIsToldAndNothingIsAnsweredAsStored()
+    {
+        var terminals = await TerminalsAsync();
+        await ExecAsync("CREATE TRIGGER FailEveryAlarm BEFORE INSERT ON Alarm BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+
+        var tasks = terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct)).ToList();
+        foreach (var task in tasks)
+        {
+            var ex = await Assert.ThrowsAsync<SqliteException>(() => task.WaitAsync(HangBound, Ct));
+            Assert.Contains("injected failure", ex.Message, StringComparison.Ordinal);
+        }
+
+        await using var connection = _city.Database.Db.Open();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm"));
+
+        // Nothing lost for good: the caller was told, so it presses again; once the fault is gone every press goes through.
+        await ExecAsync("DROP TRIGGER FailEveryAlarm;");
+        var receipts = await Task.WhenAll(terminals.Select(t => _city.Intake.SubmitAsync(Signal(t), answerInline: true, Ct))).WaitAsync(HangBound, Ct);
+        Assert.Equal(terminals.Count, receipts.Select(r => r.AlarmId).Distinct().Count());
+        Assert.Equal(terminals.Count, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM Alarm"));
+    }
+
+    [Fact]
     public async Task Intake_StoppedWithABatchInHandAndMoreQueued_EveryCallerHearsBack()
     {
         var terminals = await TerminalsAsync();

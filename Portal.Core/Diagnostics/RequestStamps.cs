@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Portal.Core.Diagnostics;
+
+/// <summary>
+/// Where one device alarm request's time went inside the portal (issue 15: the device answer under console load):
+/// <see cref="Stopwatch"/> timestamps taken along the path, from the first middleware to the answer, including the
+/// alarm writer's (queued, batch taken up, committed). Off unless <c>Portal:DeviceServerTiming</c> is set (the
+/// alarm benchmark sets it): the door then answers with a <c>Server-Timing</c> header built by
+/// <see cref="ToServerTiming"/>. Off, <see cref="Current"/> is null and every stamp is a null check.
+/// </summary>
+public sealed class RequestStamps
+{
+    /// <summary>The request being timed in this async flow (the writer thread gets it through its queue item).</summary>
+    public static readonly AsyncLocal<RequestStamps?> CurrentFlow = new();
+
+    public static RequestStamps? Current => CurrentFlow.Value;
+
+    public long Arrived { get; set; }
+    public long Handler { get; set; }
+    public long BodyRead { get; set; }
+    public long Verified { get; set; }
+    public long SchoolRead { get; set; }
+    public long Queued { get; set; }
+    public long BatchStarted { get; set; }
+    public long Committed { get; set; }
+    public long Resumed { get; set; }
+    public int BatchSize { get; set; }
+
+    public static long Now() => Stopwatch.GetTimestamp();
+
+    /// <summary>
+    /// The stages as a Server-Timing header value, each in ms: pipeline (first middleware to the handler), read (the
+    /// body), verify (signature, device row, key), school, submit (school read to queued), queue (waiting for the
+    /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held), resume (commit to the
+    /// request's code running again: the thread pool), answer (to the answer's headers), total.
+    /// </summary>
+    public string ToServerTiming(long answered)
+    {
+        var s = new StringBuilder(256);
+        Add(s, "pipeline", Arrived, Handler);
+        Add(s, "read", Handler, BodyRead);
+        Add(s, "verify", BodyRead, Verified);
+        Add(s, "school", Verified, SchoolRead);
+        Add(s, "submit", SchoolRead, Queued);
+        Add(s, "queue", Queued, BatchStarted);
+        Add(s, "commit", BatchStarted, Committed);
+        Add(s, "resume", Committed, Resumed);
+        Add(s, "answer", Resumed, answered);
+        Add(s, "total", Arrived, answered);
+        s.Append(CultureInfo.InvariantCulture, $"batch;desc={BatchSize}");
+        return s.ToString();
+    }
+
+    private static void Add(StringBuilder s, string name, long from, long to)
+    {
+        if (from != 0 && to != 0)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"{name};dur={Stopwatch.GetElapsedTime(from, to).TotalMilliseconds:0.000}, ");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Portal.Core.Diagnostics;
+using Portal.Endpoints;
+
+namespace Portal.Hosting;
+
+/// <summary>
+/// Diagnostics (issue 15), on with <c>Portal:DeviceServerTiming</c>: times each device alarm request from the first
+/// middleware to its answer's headers (<see cref="RequestStamps"/>) and answers with a <c>Server-Timing</c> header.
+/// </summary>
+public static class DeviceServerTiming
+{
+    public static WebApplication UseDeviceServerTiming(this WebApplication app)
+    {
+        app.Use(async (http, next) =>
+        {
+            if (!http.Request.Path.Equals(DeviceApi.AlarmsPath, StringComparison.Ordinal))
+            {
+                await next(http);
+                return;
+            }
+
+            // Set inside this async method, so the stamps flow down this request's path only.
+            var stamps = new RequestStamps { Arrived = RequestStamps.Now() };
+            RequestStamps.CurrentFlow.Value = stamps;
+            http.Response.OnStarting(() =>
+            {
+                http.Response.Headers["Server-Timing"] = stamps.ToServerTiming(RequestStamps.Now());
+                return Task.CompletedTask;
+            });
+            await next(http);
+        });
+        return app;
+    }
+}
