@@ -74,7 +74,7 @@ public static class SipBenchmark
             Print("portal ", await StormAsync(fleet, accounts, inflight).ConfigureAwait(false));
             if (sippRate > 0 && SipStormSipp.IsInstalled)
             {
-                portalSipp = await SipStormSipp.RunAsync(portal.SipPort, accounts, sippRate, sippLimit, SippTimeout).ConfigureAwait(false);
+                portalSipp = await SipStormSipp.RunAsync(portal.SipPort, accounts, sippRate, sippLimit, SippTimeout, portal.Process!.Id).ConfigureAwait(false);
                 SipStormSipp.Print("portal  ", portalSipp);
             }
 
@@ -101,12 +101,12 @@ public static class SipBenchmark
 
     private static void PrintSideBySide(SipStormSipp.Result portal, SipStormSipp.Result? kamailio)
     {
-        Console.WriteLine("  SIPp storm side by side       REGISTER/s sustained   REGISTER p99   failed");
+        Console.WriteLine("  SIPp storm side by side       REGISTER/s sustained   REGISTER p99   failed   CPU ms per 1,000 REGISTER");
         foreach (var (who, r) in new[] { ("portal", portal), ("kamailio (2 children)", kamailio) })
         {
             Console.WriteLine(r is null
                 ? $"    {who,-28} (not run)"
-                : FormattableString.Invariant($"    {who,-28} {r.RegistersPerSecond,20:0} {r.P99Ms,11:0.0} ms {r.Failed,8}"));
+                : FormattableString.Invariant($"    {who,-28} {r.RegistersPerSecond,20:0} {r.P99Ms,11:0.0} ms {r.Failed,8} {r.CpuMsPerThousand,14:0}"));
         }
     }
 
@@ -165,7 +165,7 @@ public static class SipBenchmark
             Print("kamailio", await StormAsync(fleet, accounts, inflight).ConfigureAwait(false));
             if (sippRate > 0 && SipStormSipp.IsInstalled)
             {
-                var result = await SipStormSipp.RunAsync(port, accounts, sippRate, sippLimit, SippTimeout).ConfigureAwait(false);
+                var result = await SipStormSipp.RunAsync(port, accounts, sippRate, sippLimit, SippTimeout, kamailio.Id).ConfigureAwait(false);
                 SipStormSipp.Print("kamailio", result);
                 return result;
             }

@@ -18,15 +18,67 @@ public static class SipStormSipp
     public const string SippPath = "/usr/bin/sipp";
 
     /// <summary>One SIPp run: registrations offered and completed, REGISTER/s sustained, REGISTER response times.</summary>
-    public sealed record Result(int Offered, int Registered, int Failed, double Seconds, double RegistersPerSecond, double P50Ms, double P99Ms, double MaxMs, string? Problem);
+    public sealed record Result(int Offered, int Registered, int Failed, double Seconds, double RegistersPerSecond, double P50Ms, double P99Ms, double MaxMs, string? Problem)
+    {
+        /// <summary>CPU the registrar used during the run (its process and direct children: Kamailio's workers), seconds.</summary>
+        public double CpuSeconds { get; init; } = double.NaN;
+
+        public double CpuMsPerThousand => 1_000_000 * CpuSeconds / Math.Max(1, 2 * Registered);
+    }
 
     public static bool IsInstalled => File.Exists(SippPath);
 
     /// <summary>Prints why SIPp cannot run (no stack trace): it is not installed.</summary>
     public static string MissingMessage => $"  sipp: not installed ({SippPath}; apt-get install -y sip-tester), no SIPp storm";
 
-    /// <summary>Runs one storm of <paramref name="accounts"/> against 127.0.0.1:<paramref name="port"/>.</summary>
-    public static async Task<Result> RunAsync(int port, IReadOnlyList<string> accounts, int rate, int limit, TimeSpan timeout)
+    /// <summary>Runs one storm of <paramref name="accounts"/> against 127.0.0.1:<paramref name="port"/>, counting the CPU of <paramref name="registrarPid"/> and its children.</summary>
+    public static async Task<Result> RunAsync(int port, IReadOnlyList<string> accounts, int rate, int limit, TimeSpan timeout, int registrarPid)
+    {
+        var cpuBefore = TreeCpuSeconds(registrarPid);
+        var result = await RunAsync(port, accounts, rate, limit, timeout).ConfigureAwait(false);
+        return result with { CpuSeconds = TreeCpuSeconds(registrarPid) - cpuBefore };
+    }
+
+    /// <summary>User and system CPU seconds of a process and its direct children, from /proc (Linux; NaN elsewhere).</summary>
+    public static double TreeCpuSeconds(int pid)
+    {
+        var total = 0.0;
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(folder), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    continue;
+                }
+
+                string stat;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(folder, "stat"));
+                }
+                catch (IOException)
+                {
+                    continue; // ended meanwhile
+                }
+
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                if (id == pid || parent == pid)
+                {
+                    total += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0; // USER_HZ
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return double.NaN;
+        }
+
+        return total;
+    }
+
+    private static async Task<Result> RunAsync(int port, IReadOnlyList<string> accounts, int rate, int limit, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(accounts);
         var folder = Path.Combine(Path.GetTempPath(), "portal-sipp-" + Guid.NewGuid().ToString("N"));
@@ -90,7 +142,7 @@ public static class SipStormSipp
         Console.WriteLine(r.Problem is not null && r.Registered == 0
             ? $"  {who} sipp: {r.Problem}"
             : FormattableString.Invariant(
-                $"  {who} sipp: {r.Offered} digest registrations, {r.Registered} done in {r.Seconds:0.00} s = {r.RegistersPerSecond:0} REGISTER/s sustained ({r.RegistersPerSecond / 2:0} registrations/s), REGISTER response p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, max {r.MaxMs:0.0} ms, failed {r.Failed}{(r.Problem is null ? string.Empty : " (" + r.Problem + ")")}"));
+                $"  {who} sipp: {r.Offered} digest registrations, {r.Registered} done in {r.Seconds:0.00} s = {r.RegistersPerSecond:0} REGISTER/s sustained ({r.RegistersPerSecond / 2:0} registrations/s), REGISTER response p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, max {r.MaxMs:0.0} ms, failed {r.Failed}, registrar CPU {r.CpuMsPerThousand:0} ms per 1,000 REGISTER{(r.Problem is null ? string.Empty : " (" + r.Problem + ")")}"));
 
     /// <summary>
     /// The rtt trace (<c>Date_ms;response_time_ms;rtd_no</c>: ms since SIPp started, whole ms; written every 50 values,
