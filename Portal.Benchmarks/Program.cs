@@ -19,6 +19,8 @@ public static class Program
                 return await HealthBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "sip": // SIP intercom (issue 11)
                 return await SipBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
+            case "sipcalls": // SIP intercom calls with audio both ways (issue 11)
+                return await SipCallsBenchmark.RunAsync(args[1..]).ConfigureAwait(false);
             case "report":
                 return await ReportBenchmark.RunAsync(args.ElementAtOrDefault(1)).ConfigureAwait(false);
             default:
@@ -28,6 +30,7 @@ public static class Program
                 Console.WriteLine("  " + MediaBenchmark.Usage + "   gate camera first frame in Chromium, 100 viewers of 4 Mbps, allocations per packet");
                 Console.WriteLine("  " + HealthBenchmark.Usage + "   device health: one check cycle over a simulated city, 1 % outages, detection time");
                 Console.WriteLine("  " + SipBenchmark.Usage + "   digest registration storm (portal and Kamailio), press INVITE -> 180 latency");
+                Console.WriteLine("  " + SipCallsBenchmark.Usage + "   simultaneous alarm calls, G.711 both ways through the intercom bridge: CPU and memory per call, one-way delay");
                 Console.WriteLine("  report [keep-folder]   city completion report for 4,000 schools, xlsx and PDF");
                 Console.WriteLine("  " + FloodBenchmark.Usage + "   a terminal's answer times while unsigned and badly signed requests flood the device API");
                 return 1;

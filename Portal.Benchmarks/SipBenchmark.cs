@@ -11,13 +11,16 @@ using Portal.Simulator.Terminals;
 namespace Portal.Benchmarks;
 
 /// <summary>
-/// <c>sip [terminals=2000] [presses=200] [inflight=64]</c> (issue 11): a real portal process (demo city with one terminal
-/// per school) and simulated SIP terminals on 127.0.0.1. Prints
+/// <c>sip [terminals=10000] [presses=20] [inflight=64] [sipp-rate=1100] [sipp-limit=200]</c> (issue 11): a real portal
+/// process (demo city with one terminal per school, MD5 digest as Kamailio's) and simulated SIP terminals on 127.0.0.1. Prints
 /// <list type="bullet">
 /// <item>a registration storm: every terminal registers with digest (REGISTER, 401, REGISTER with credentials, 200),
 /// <c>inflight</c> at a time: registrations/s, the time of each whole registration (both round trips) p50/p95/p99, failures;
 /// and the same storm, same client, against Debian's Kamailio as the registrar (2 children, in-memory usrloc, the same
 /// accounts and passwords) when <c>/usr/sbin/kamailio</c> is installed;</item>
+/// <item>the same storm driven by Debian's SIPp (<see cref="SipStormSipp"/>) at <c>sipp-rate</c> registrations/s offered
+/// (two REGISTERs each), at most <c>sipp-limit</c> in flight, against the portal and then Kamailio: REGISTER/s sustained,
+/// REGISTER response p50/p99, failures; then both side by side (sipp-rate 0: no SIPp phase);</item>
 /// <item>presses one at a time: INVITE to the alarm number → 180 Ringing as the terminal sees it (the 407 round trip and
 /// the alarm's commit included) p50/p95/p99; each press is then cancelled (its alarm stays open).</item>
 /// </list>
@@ -25,16 +28,28 @@ namespace Portal.Benchmarks;
 /// </summary>
 public static class SipBenchmark
 {
-    public const string Usage = "sip [terminals=2000] [presses=200] [inflight=64]";
+    public const string Usage = "sip [terminals=10000] [presses=20] [inflight=64] [sipp-rate=1100] [sipp-limit=200]";
+
+    private static readonly TimeSpan SippTimeout = TimeSpan.FromSeconds(120);
 
     private const string KamailioPath = "/usr/sbin/kamailio";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var terminals = Arg(args, 0, 2000);
-        var presses = Math.Min(Arg(args, 1, 200), terminals);
+        var terminals = Arg(args, 0, 10_000);
+        var presses = Math.Min(Arg(args, 1, 20), terminals);
         var inflight = Arg(args, 2, 64);
-        Console.WriteLine($"SIP intercom: {terminals} terminals registering {inflight} at a time, then {presses} presses one at a time (127.0.0.1; portal's device health checks off)");
+        var sippRate = args.Length > 3 && args[3] == "0" ? 0 : Arg(args, 3, 1100);
+        var sippLimit = Arg(args, 4, 200);
+        Console.WriteLine($"SIP intercom: {terminals} terminals registering {inflight} at a time, then {presses} presses one at a time (127.0.0.1; portal's device health checks off; MD5 digest)");
+        if (sippRate > 0)
+        {
+            Console.WriteLine(SipStormSipp.IsInstalled
+                ? $"  then SIPp: {terminals} registrations offered at {sippRate}/s ({2 * sippRate} REGISTER/s), at most {sippLimit} in flight, against each registrar"
+                : SipStormSipp.MissingMessage);
+        }
+
+        SipStormSipp.Result? portalSipp = null;
 
         await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions
         {
@@ -46,7 +61,8 @@ public static class SipBenchmark
             // The device health checks are off: in demo mode their first cycle probes every demo school's camera over
             // RTSP and ONVIF against simulated cameras served by the same process (both ends on the portal's cores), which
             // took most of the portal's CPU during the storm in a profile (dotnet-trace); Kamailio does neither.
-            Arguments = ["--Portal:Sip:MaxRequestsPerSourcePerSecond=0", "--Portal:Sip:DemoTerminals=0", "--Portal:Health:Enabled=false"],
+            // MD5 only: SIPp answers only the topmost challenge and computes only MD5, and Kamailio's auth is MD5 too.
+            Arguments = ["--Portal:Sip:MaxRequestsPerSourcePerSecond=0", "--Portal:Sip:DemoTerminals=0", "--Portal:Health:Enabled=false", "--Portal:Sip:DigestAlgorithms=MD5"],
         }).ConfigureAwait(false);
         var accounts = Enumerable.Range(0, terminals).Select(i => "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture)).ToList();
 
@@ -56,22 +72,45 @@ public static class SipBenchmark
             // A short warm-up (JIT, the credential cache's first reads) on a few accounts, not counted.
             await StormAsync(fleet, accounts.Take(50).ToList(), inflight).ConfigureAwait(false);
             Print("portal ", await StormAsync(fleet, accounts, inflight).ConfigureAwait(false));
+            if (sippRate > 0 && SipStormSipp.IsInstalled)
+            {
+                portalSipp = await SipStormSipp.RunAsync(portal.SipPort, accounts, sippRate, sippLimit, SippTimeout, portal.Process!.Id).ConfigureAwait(false);
+                SipStormSipp.Print("portal  ", portalSipp);
+            }
+
             await PressesAsync(fleet, portal, accounts.Skip(terminals - presses).ToList()).ConfigureAwait(false);
         }
 
+        SipStormSipp.Result? kamailioSipp = null;
         if (File.Exists(KamailioPath))
         {
-            await KamailioAsync(accounts, inflight).ConfigureAwait(false);
+            kamailioSipp = await KamailioAsync(accounts, inflight, sippRate, sippLimit).ConfigureAwait(false);
         }
         else
         {
             Console.WriteLine($"  kamailio: not installed ({KamailioPath}; apt-get install -y kamailio), no comparison");
         }
 
+        if (portalSipp is not null)
+        {
+            PrintSideBySide(portalSipp, kamailioSipp);
+        }
+
         return 0;
     }
 
-    private static async Task KamailioAsync(List<string> accounts, int inflight)
+    private static void PrintSideBySide(SipStormSipp.Result portal, SipStormSipp.Result? kamailio)
+    {
+        Console.WriteLine("  SIPp storm side by side       REGISTER/s sustained   REGISTER p99   failed   CPU ms per 1,000 REGISTER");
+        foreach (var (who, r) in new[] { ("portal", portal), ("kamailio (2 children)", kamailio) })
+        {
+            Console.WriteLine(r is null
+                ? $"    {who,-28} (not run)"
+                : FormattableString.Invariant($"    {who,-28} {r.RegistersPerSecond,20:0} {r.P99Ms,11:0.0} ms {r.Failed,8} {r.CpuMsPerThousand,14:0}"));
+        }
+    }
+
+    private static async Task<SipStormSipp.Result?> KamailioAsync(List<string> accounts, int inflight, int sippRate, int sippLimit)
     {
         var folder = Path.Combine(Path.GetTempPath(), "portal-kamailio-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -120,10 +159,18 @@ public static class SipBenchmark
             if (warm.Failures == warm.Count)
             {
                 Console.WriteLine("  kamailio: did not answer; its log:\n" + (kamailio.HasExited ? await errors.ConfigureAwait(false) : "(still running)"));
-                return;
+                return null;
             }
 
             Print("kamailio", await StormAsync(fleet, accounts, inflight).ConfigureAwait(false));
+            if (sippRate > 0 && SipStormSipp.IsInstalled)
+            {
+                var result = await SipStormSipp.RunAsync(port, accounts, sippRate, sippLimit, SippTimeout, kamailio.Id).ConfigureAwait(false);
+                SipStormSipp.Print("kamailio", result);
+                return result;
+            }
+
+            return null;
         }
         finally
         {

@@ -36,6 +36,7 @@ public sealed class WebRtcViewer : IAsyncDisposable
     private readonly Lock _sequenceLock = new();
     private readonly TaskCompletionSource _checked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IMediaSink? _sink;
+    private readonly bool _audio;
     private SrtpContext? _srtp;
     private SrtpContext? _srtpOut;
     private uint _mediaSsrc;
@@ -52,16 +53,24 @@ public sealed class WebRtcViewer : IAsyncDisposable
 
     /// <param name="certificate">The viewer's DTLS certificate (its fingerprint goes in the offer).</param>
     /// <param name="sink">Also handed every decrypted RTP packet (e.g. an <see cref="RtpCollector"/>), on the receive loop.</param>
-    public WebRtcViewer(DtlsCertificate certificate, IMediaSink? sink = null)
+    /// <param name="audio">
+    /// An operator instead of a viewer: a sendrecv PCMU audio offer (the intercom's), and <see cref="SendRtp"/> sends
+    /// SRTP audio back as a browser's microphone would.
+    /// </param>
+    public WebRtcViewer(DtlsCertificate certificate, IMediaSink? sink = null, bool audio = false)
     {
         _certificate = certificate;
         _sink = sink;
+        _audio = audio;
         _socket.ReceiveBufferSize = ReceiveBufferBytes; // capped by net.core.rmem_max; reported by the caller
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
     }
 
     /// <summary>What the viewer receives, as handed to its sink: H.264 video.</summary>
     public static MediaTrack VideoTrack { get; } = new(MediaKind.Video, new Codec(Codec.H264, 90000, 102, 0, "packetization-mode=1"), "0");
+
+    /// <summary>What an operator peer receives: G.711 μ-law audio.</summary>
+    public static MediaTrack AudioTrack { get; } = new(MediaKind.Audio, new Codec(Codec.Pcmu, 8000, 0, 1), "0");
 
     /// <summary>Authenticated, decrypted RTP packets received.</summary>
     public long Packets => Interlocked.Read(ref _packets);
@@ -88,8 +97,8 @@ public sealed class WebRtcViewer : IAsyncDisposable
 
     public int SocketReceiveBuffer => _socket.ReceiveBufferSize;
 
-    /// <summary>A recvonly offer for one H.264 video section, shaped like Chrome's (rtcp-mux, BUNDLE, actpass).</summary>
-    public string CreateOffer() => string.Join("\r\n",
+    /// <summary>A recvonly offer for one H.264 video section (or a sendrecv PCMU audio one), shaped like Chrome's (rtcp-mux, BUNDLE, actpass).</summary>
+    public string CreateOffer() => _audio ? CreateAudioOffer() : string.Join("\r\n",
         "v=0",
         "o=- " + RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture) + " 2 IN IP4 127.0.0.1",
         "s=-",
@@ -114,6 +123,63 @@ public sealed class WebRtcViewer : IAsyncDisposable
         "a=rtcp-fb:102 nack pli",
         "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
         string.Empty);
+
+    private string CreateAudioOffer() => string.Join("\r\n",
+        "v=0",
+        "o=- " + RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture) + " 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0",
+        "a=msid-semantic: WMS op",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 0",
+        "c=IN IP4 0.0.0.0",
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=ice-ufrag:" + _ufrag,
+        "a=ice-pwd:" + _password,
+        "a=ice-options:trickle",
+        "a=fingerprint:" + _certificate.Fingerprint,
+        "a=setup:actpass",
+        "a=mid:0",
+        "a=sendrecv",
+        "a=msid:op mic",
+        "a=rtcp-mux",
+        "a=rtpmap:0 PCMU/8000",
+        "a=ssrc:" + OperatorSsrc.ToString(CultureInfo.InvariantCulture) + " cname:operator",
+        string.Empty);
+
+    /// <summary>The SSRC of the audio an operator peer sends.</summary>
+    public const uint OperatorSsrc = 0x0FE7_A70F;
+
+    /// <summary>
+    /// Protects one RTP packet (in <paramref name="buffer"/>, with room for SRTP's tag) and sends it; false before the
+    /// keys or when the send fails.
+    /// </summary>
+    public bool SendRtp(Span<byte> buffer, int length)
+    {
+        var srtp = Volatile.Read(ref _srtpOut);
+        if (srtp is null)
+        {
+            return false;
+        }
+
+        lock (srtp)
+        {
+            if (!srtp.TryProtectRtp(buffer, length, out length, out _))
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            _socket.Send(buffer[..length]);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>ICE check to the answer's candidate, then the DTLS handshake; media counting starts with the keys.</summary>
     public async Task ConnectAsync(string answerSdp, TimeSpan timeout)
@@ -320,7 +386,7 @@ public sealed class WebRtcViewer : IAsyncDisposable
         Volatile.Write(ref _mediaSsrc, BinaryPrimitives.ReadUInt32BigEndian(datagram[8..]));
         Interlocked.Increment(ref _packets);
         Interlocked.Add(ref _bytes, length);
-        _sink?.WriteRtp(VideoTrack, datagram[..length]);
+        _sink?.WriteRtp(_audio ? AudioTrack : VideoTrack, datagram[..length]);
     }
 
     /// <summary>BouncyCastle's blocking transport over the viewer's socket and its DTLS queue.</summary>

@@ -277,20 +277,36 @@ public sealed class DeviceIntake(
 
     /// <summary>
     /// A terminal registered (or refreshed its registration) over SIP: it is alive. No database write on this path, and
-    /// no read either when the registrar's lookup of the device is fresh.
+    /// no read either when the registrar's lookup of the device is fresh (see <see cref="TrySipRegistered"/>).
     /// </summary>
     public async Task SipRegisteredAsync(int deviceId, CancellationToken ct = default)
     {
-        // A device not yet Connected is read afresh: the cached row would still say so after DevicePresence has moved it
-        // on, and queue another first-sighting write.
-        var device = _sipDevices.TryGetValue(deviceId, out var cached) && cached.Device is { InstallState: >= DeviceInstallState.Connected } known
-            && IsFresh(cached, devices.CredentialGeneration)
-            ? known
-            : await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false);
-        if (device is not null)
+        if (TrySipRegistered(deviceId))
+        {
+            return;
+        }
+
+        if (await devices.GetByIdAsync(deviceId, ct).ConfigureAwait(false) is { } device)
         {
             presence.Seen(device);
         }
+    }
+
+    /// <summary>
+    /// The registrar's fast path, on its receive thread: records the sighting from the row its credential lookup cached
+    /// (in memory only) and returns true; false when that row is not cached or stale (then <see cref="SipRegisteredAsync"/>
+    /// reads it). A row cached before its device became Connected is fine: <see cref="DevicePresence"/> remembers which
+    /// devices it has just marked Connected and does not queue them again.
+    /// </summary>
+    public bool TrySipRegistered(int deviceId)
+    {
+        if (!_sipDevices.TryGetValue(deviceId, out var cached) || cached.Device is not { } device || !IsFresh(cached, devices.CredentialGeneration))
+        {
+            return false;
+        }
+
+        presence.Seen(device);
+        return true;
     }
 
     private bool IsFresh(CachedSipAccount cached, long generation) =>

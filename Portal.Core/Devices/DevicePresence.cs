@@ -11,8 +11,11 @@ namespace Portal.Core.Devices;
 /// one transaction every <see cref="FlushInterval"/>: 10,000 devices heartbeating every 60 s are ~170 sightings a
 /// second, which as one durable write each would queue for the same write lock as the alarms. The health checks
 /// read <see cref="Device.LastSeenUtc"/> (at most a flush interval old) or <see cref="GetLastSeenUtc"/>.
-/// A device seen for the first time (below Connected) is handed to <see cref="InstallationService.MarkDeviceSeenAsync"/>
+/// A device seen for the first time (below Connected) is handed to <see cref="InstallationService.MarkDevicesSeenAsync"/>
 /// at once, off the caller's path: that moves it to Connected and may complete the school's "devices online" step.
+/// First sightings that arrive together (a registration storm of terminals not yet Connected) are written together,
+/// in one transaction per batch, not one each; a device just marked is not queued again for a while, so a caller
+/// holding a row read before the mark (the SIP credential cache) costs nothing more.
 /// </summary>
 public sealed class DevicePresence(DeviceRepository devices, InstallationService installation, TimeProvider time, ILogger<DevicePresence> logger) : BackgroundService
 {
@@ -27,6 +30,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     // The newest flushed or pending sighting per device, for readers that cannot wait for the flush.
     private readonly ConcurrentDictionary<int, DateTime> _latest = new();
     private readonly ConcurrentDictionary<int, byte> _firstSeenQueued = new();
+    private readonly ConcurrentDictionary<int, long> _marked = new();
     private readonly Channel<int> _firstSeen = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Records that <paramref name="device"/> was seen now. Costs no database write on the caller's path.</summary>
@@ -82,7 +86,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
         }
 
         _latest[device.Id] = now;
-        if (device.InstallState < DeviceInstallState.Connected && _firstSeenQueued.TryAdd(device.Id, 0))
+        if (device.InstallState < DeviceInstallState.Connected && !RecentlyMarked(device.Id) && _firstSeenQueued.TryAdd(device.Id, 0))
         {
             _firstSeen.Writer.TryWrite(device.Id);
         }
@@ -154,23 +158,56 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
         await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>How long a device marked Connected is not queued again (longer than any cache of its row, see DeviceIntake).</summary>
+    private static readonly TimeSpan MarkedMemory = TimeSpan.FromMinutes(1);
+
+    private const int MaxFirstSeenBatch = 500;
+
+    private bool RecentlyMarked(int deviceId) => _marked.TryGetValue(deviceId, out var at) && time.GetElapsedTime(at) < MarkedMemory;
+
     private async Task MarkFirstSeenAsync(CancellationToken ct)
     {
+        var batch = new List<int>(MaxFirstSeenBatch);
         try
         {
-            await foreach (var id in _firstSeen.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            while (await _firstSeen.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
+                batch.Clear();
+                while (batch.Count < MaxFirstSeenBatch && _firstSeen.Reader.TryRead(out var id))
+                {
+                    batch.Add(id);
+                }
+
                 try
                 {
-                    await installation.MarkDeviceSeenAsync(id, ct).ConfigureAwait(false);
+                    await installation.MarkDevicesSeenAsync(batch, ct).ConfigureAwait(false);
+                    var now = time.GetTimestamp();
+                    if (_marked.Count > 10 * MaxFirstSeenBatch)
+                    {
+                        foreach (var (old, at) in _marked)
+                        {
+                            if (time.GetElapsedTime(at, now) >= MarkedMemory)
+                            {
+                                _marked.TryRemove(old, out _);
+                            }
+                        }
+                    }
+
+                    foreach (var id in batch)
+                    {
+                        _marked[id] = now;
+                    }
                 }
                 catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
                 {
-                    // Its next sighting queues it again.
-                    logger.LogError(ex, "Could not mark device {DeviceId} connected", id);
+                    // Their next sighting queues them again.
+                    logger.LogError(ex, "Could not mark {Count} device(s) connected", batch.Count);
                 }
 
-                _firstSeenQueued.TryRemove(id, out _);
+                foreach (var id in batch)
+                {
+                    _firstSeenQueued.TryRemove(id, out _);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

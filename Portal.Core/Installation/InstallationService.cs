@@ -187,19 +187,41 @@ public sealed class InstallationService(Db db, InstallationRepository installati
     /// moves it to Connected the first time, and writes the school's "devices online" step once every device
     /// of the school has been seen and both installs are recorded. Returns true when it wrote that step.
     /// </summary>
-    public async Task<bool> MarkDeviceSeenAsync(int deviceId, CancellationToken ct = default)
+    public async Task<bool> MarkDeviceSeenAsync(int deviceId, CancellationToken ct = default) =>
+        await MarkDevicesSeenAsync([deviceId], ct).ConfigureAwait(false) > 0;
+
+    /// <summary>
+    /// <see cref="MarkDeviceSeenAsync"/> for several devices in one transaction (first sightings that arrive together,
+    /// e.g. a SIP registration storm): each becomes Connected, then each of their schools is checked once for its
+    /// "devices online" step. Returns how many schools got that step.
+    /// </summary>
+    public async Task<int> MarkDevicesSeenAsync(IReadOnlyCollection<int> deviceIds, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(deviceIds);
+        if (deviceIds.Count == 0)
+        {
+            return 0;
+        }
+
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var device = await DeviceRepository.GetByIdAsync(tx, deviceId, ct).ConfigureAwait(false);
-        if (device is null)
+        var schools = new HashSet<int>();
+        foreach (var deviceId in deviceIds)
         {
-            return false;
+            if (await DeviceRepository.GetByIdAsync(tx, deviceId, ct).ConfigureAwait(false) is { } device)
+            {
+                await DeviceRepository.SetConnectedAsync(tx, deviceId, now, ct).ConfigureAwait(false);
+                schools.Add(device.SchoolId);
+            }
         }
 
-        await DeviceRepository.SetConnectedAsync(tx, deviceId, now, ct).ConfigureAwait(false);
-        var written = await TryMarkOnlineAsync(tx, device.SchoolId, now, ct).ConfigureAwait(false);
+        var written = 0;
+        foreach (var schoolId in schools)
+        {
+            written += await TryMarkOnlineAsync(tx, schoolId, now, ct).ConfigureAwait(false) ? 1 : 0;
+        }
+
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return written;
     }

@@ -300,8 +300,10 @@ public sealed class SipTransactionLayer : IAsyncDisposable
             return;
         }
 
-        transaction.StartUnansweredWatchdog(Options.UnansweredTimeout);
+        // The application answers most requests (a REGISTER from a cached account) before this returns: the watchdog is
+        // only started for one still unanswered, which saves a timer per request (it checks the state under its lock).
         _ = DispatchAsync(transaction);
+        transaction.StartUnansweredWatchdog(Options.UnansweredTimeout);
     }
 
     /// <summary>RFC 3261 §9.2: a CANCEL is answered 200 in its own transaction and ends the INVITE it matches, or 481.</summary>

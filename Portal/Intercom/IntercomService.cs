@@ -244,28 +244,39 @@ public sealed partial class IntercomService(
             : new(Portal.Core.Health.ProbeVerdict.Ok, "SIP OPTIONS " + answer.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Registration freshness: at most one sighting per device per 5 s, written by DevicePresence in batches. Told on the
+    /// SIP receive thread: recorded there from the credential cache's row (in memory, no thread hop); only a device whose
+    /// row is not cached goes to the queue that reads it.
+    /// </summary>
     private void OnRegistrationChanged(SipRegistrationChange change)
     {
-        if (change.Bindings.Count > 0)
+        if (change.Bindings.Count == 0)
         {
-            _registered.Writer.TryWrite(change.DeviceId);
+            return;
+        }
+
+        var deviceId = change.DeviceId;
+        var now = time.GetTimestamp();
+        if (_lastFreshness.TryGetValue(deviceId, out var last) && time.GetElapsedTime(last, now) < DevicePresence.FlushInterval)
+        {
+            return;
+        }
+
+        _lastFreshness[deviceId] = now;
+        if (!intake.TrySipRegistered(deviceId))
+        {
+            _registered.Writer.TryWrite(deviceId);
         }
     }
 
-    /// <summary>Registration freshness: at most one sighting per device per 5 s, written by DevicePresence in batches.</summary>
+    /// <summary>The registrations whose device row was not cached: read and recorded here, off the receive thread.</summary>
     private async Task WriteFreshnessAsync(CancellationToken ct)
     {
         try
         {
             await foreach (var deviceId in _registered.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                var now = time.GetTimestamp();
-                if (_lastFreshness.TryGetValue(deviceId, out var last) && time.GetElapsedTime(last, now) < DevicePresence.FlushInterval)
-                {
-                    continue;
-                }
-
-                _lastFreshness[deviceId] = now;
                 try
                 {
                     await intake.SipRegisteredAsync(deviceId, ct).ConfigureAwait(false);

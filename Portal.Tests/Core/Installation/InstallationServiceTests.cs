@@ -97,6 +97,23 @@ public sealed class InstallationServiceTests
     }
 
     [Fact]
+    public async Task MarkDevicesSeenAsync_BothDevicesInOneBatch_ConnectsThemAndWritesDevicesOnlineOnce()
+    {
+        await using var city = new InstallationCity();
+        var school = await city.SchoolAtAsync(3);
+        var repository = new DeviceRepository(city.Database.Db);
+        var devices = await repository.GetManyBySchoolIdAsync(school.Id, Ct);
+
+        // One transaction for a batch of first sightings (a SIP registration storm); an unknown id is skipped.
+        Assert.Equal(1, await city.Installation.MarkDevicesSeenAsync([devices[0].Id, devices[1].Id, int.MaxValue], Ct));
+        Assert.Equal(0, await city.Installation.MarkDevicesSeenAsync([devices[1].Id], Ct)); // seen again: nothing more
+
+        Assert.All(await repository.GetManyBySchoolIdAsync(school.Id, Ct), d => Assert.True(d.InstallState >= DeviceInstallState.Connected));
+        var checklist = await city.Installation.GetChecklistAsync(UserScope.System, school.Id, Ct);
+        Assert.Equal(InstallationService.PlatformName, checklist!.Step(InstallationStepKind.DevicesOnline)!.DoneBy);
+    }
+
+    [Fact]
     public async Task AddPhotoAsync_Png_StoredOutsideDatabaseAndServedOnlyInScope()
     {
         await using var city = new InstallationCity();
