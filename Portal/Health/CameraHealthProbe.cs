@@ -18,7 +18,7 @@ namespace Portal.Health;
 /// limit) → degraded: the camera is there but the console would not get what it needs. No TCP connection, a time-out,
 /// or a connection broken mid-message → failed (a missed interval).
 /// </remarks>
-public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFactory httpClients, TimeProvider time) : ICameraProbe
+public sealed class CameraHealthProbe(GateCameraResolver resolver, DevicePasswordCache passwords, IHttpClientFactory httpClients, TimeProvider time) : ICameraProbe
 {
     /// <summary>The named HttpClient for ONVIF health calls: short time-out, small response buffer.</summary>
     public const string HttpClientName = "health-onvif";
@@ -40,7 +40,7 @@ public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFa
             SecretProtected = camera.SecretProtected,
             Enabled = true,
         };
-        if (resolver.Resolve(device) is not { } resolved)
+        if (resolver.Resolve(device, passwords.Unprotect(camera.DeviceId, camera.SecretProtected) ?? string.Empty) is not { } resolved)
         {
             return new ProbeResult(ProbeVerdict.Degraded, "no usable RTSP address");
         }
