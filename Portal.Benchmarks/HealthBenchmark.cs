@@ -70,7 +70,7 @@ internal static class HealthBenchmark
                 secrets, NullLoggerFactory.Instance, time);
             await resolver.StartAsync(CancellationToken.None).ConfigureAwait(false);
             using var http = new HttpClients();
-            var probe = new CountingProbe(new CameraHealthProbe(resolver, http, time));
+            var probe = new CountingProbe(new CameraHealthProbe(resolver, new DevicePasswordCache(secrets, devices), http, time));
             var presence = new DevicePresence(devices, installation, time, NullLogger<DevicePresence>.Instance);
             var monitor = new HealthMonitor(new HealthRepository(db), new NotificationRepository(db), new NotificationCenter(NullLogger<NotificationCenter>.Instance),
                 installation, probe, new NoSipOptionsProbe(), Options.Create(options), time, NullLogger<HealthMonitor>.Instance, presence);

@@ -100,6 +100,7 @@ public static class Extensions
         services.AddSingleton<SchoolRepository>();
         services.AddSingleton<DeviceRepository>();
         services.AddSingleton<DeviceSecrets>();
+        services.AddSingleton<DevicePasswordCache>(); // the health probes' decrypted camera passwords
         services.AddSingleton<DemoCity>();
         services.AddSingleton<ProgrammeQueries>();
         services.AddSingleton(new InstallationFiles(Path.Combine(dataFolder, "installation")));

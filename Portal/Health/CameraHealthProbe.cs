@@ -18,7 +18,7 @@ namespace Portal.Health;
 /// limit) → degraded: the camera is there but the console would not get what it needs. No TCP connection, a time-out,
 /// or a connection broken mid-message → failed (a missed interval).
 /// </remarks>
-public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFactory httpClients, TimeProvider time) : ICameraProbe
+public sealed class CameraHealthProbe(GateCameraResolver resolver, DevicePasswordCache passwords, IHttpClientFactory httpClients, TimeProvider time) : ICameraProbe
 {
     /// <summary>The named HttpClient for ONVIF health calls: short time-out, small response buffer.</summary>
     public const string HttpClientName = "health-onvif";
@@ -40,14 +40,14 @@ public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFa
             SecretProtected = camera.SecretProtected,
             Enabled = true,
         };
-        if (resolver.Resolve(device) is not { } resolved)
+        if (resolver.Resolve(device, passwords.Unprotect(camera.DeviceId, camera.SecretProtected) ?? string.Empty) is not { } resolved)
         {
             return new ProbeResult(ProbeVerdict.Degraded, "no usable RTSP address");
         }
 
         var credential = resolved.Stream.Username is { } user ? new NetworkCredential(user, resolved.Stream.Password ?? string.Empty) : null;
         var rtspTask = RtspProbe.ProbeAsync(resolved.Stream.RtspUri, credential, timeout, time, ct);
-        var onvifTask = resolved.OnvifUri is { } onvif ? OnvifAsync(onvif, resolved.Username, resolved.Password, timeout, ct) : Task.FromResult<string?>(null);
+        var onvifTask = resolved.OnvifUri is { } onvif ? OnvifAsync(onvif, timeout, ct) : Task.FromResult<string?>(null);
         var rtsp = await rtspTask.ConfigureAwait(false);
         var onvifError = await onvifTask.ConfigureAwait(false);
         return rtsp.Status switch
@@ -60,22 +60,21 @@ public sealed class CameraHealthProbe(GateCameraResolver resolver, IHttpClientFa
         };
     }
 
-    /// <summary>Null when the ONVIF device service answered GetSystemDateAndTime; otherwise why not.</summary>
-    private async Task<string?> OnvifAsync(Uri service, string username, string password, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Null when the ONVIF device service answered GetSystemDateAndTime; otherwise why not (<see cref="OnvifProbe"/>: a request built once, the answer checked, not parsed).</summary>
+    private async Task<string?> OnvifAsync(Uri service, TimeSpan timeout, CancellationToken ct)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(timeout);
         try
         {
-            var client = new OnvifClient(httpClients.CreateClient(HttpClientName), service, username, password, timeProvider: time);
-            await client.GetSystemDateAndTimeAsync(deadline.Token).ConfigureAwait(false);
-            return null;
+            var error = await OnvifProbe.GetSystemDateAndTimeAsync(httpClients.CreateClient(HttpClientName), service, deadline.Token).ConfigureAwait(false);
+            return error is null || error.Length <= 200 ? error : error[..200];
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return "no answer in time";
         }
-        catch (Exception ex) when (ex is OnvifException or HttpRequestException or IOException or InvalidOperationException)
+        catch (InvalidOperationException ex)
         {
             return ex.Message.Length <= 200 ? ex.Message : ex.Message[..200];
         }

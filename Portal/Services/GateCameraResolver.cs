@@ -63,7 +63,13 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
 
     public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
-    public ResolvedCamera? Resolve(Device device)
+    public ResolvedCamera? Resolve(Device device) => Resolve(device, null);
+
+    /// <summary>
+    /// As <see cref="Resolve(Device)"/>, with the device's password already decrypted (<paramref name="password"/>; null:
+    /// decrypt the row's own), for the health probe's <see cref="DevicePasswordCache"/>.
+    /// </summary>
+    public ResolvedCamera? Resolve(Device device, string? password)
     {
         ArgumentNullException.ThrowIfNull(device);
         if (device.Kind != DeviceKind.GateCamera || !device.Enabled || !Uri.TryCreate(device.RtspUrl, UriKind.Absolute, out var rtsp))
@@ -88,7 +94,7 @@ public sealed class GateCameraResolver(IOptions<PortalOptions> options, DeviceSe
         }
 
         var username = device.Username ?? string.Empty;
-        var password = secrets.Unprotect(device.SecretProtected) ?? string.Empty;
+        password ??= secrets.Unprotect(device.SecretProtected) ?? string.Empty;
         var rtspUser = standIn ? string.Empty : username; // the stand-in asks for no password
         var hook = KeyframeHook(device.Model, rtsp, username, password);
         var endpoint = new CameraEndpoint(rtsp, rtspUser.Length == 0 ? null : rtspUser, password, RtspTransport.Tcp, device.RtspAllowBasicAuth, hook, SubStream(device, username, password));

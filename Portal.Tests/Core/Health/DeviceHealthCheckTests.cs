@@ -172,6 +172,28 @@ public sealed class DeviceHealthCheckTests
     }
 
     [Fact]
+    public async Task Cycle_CameraLoginChangedByAdministrator_NextProbeUsesTheNewPassword()
+    {
+        // The probe keeps each camera's decrypted password (DevicePasswordCache); a login changed through the portal must
+        // reach the very next probe, both ways: a wrong one is refused, the right one again accepted.
+        await using var city = new HealthCity();
+        await using var cameras = await SimulatedCamera.StartAsync(FleetOptions(new SimulatedCameraFleet()), cancellationToken: TestContext.Current.CancellationToken);
+        var (camera, _) = await OwnCameraAsync(city, cameras, "gate");
+        await city.KeepOnlyAsync(camera.Id);
+        await city.NextCycleAsync();
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(camera.Id)); // the right password is now cached
+
+        Assert.True(await city.Devices.SetLoginAsync(camera.Id, "admin", city.Secrets.Protect("not-the-password"), city.Now));
+        await city.NextCycleAsync();
+        Assert.Equal(DeviceHealthState.Degraded, await city.StateAsync(camera.Id));
+        Assert.Contains("credentials", (await city.HistoryAsync(camera.Id))[^1].Detail, StringComparison.Ordinal);
+
+        Assert.True(await city.Devices.SetLoginAsync(camera.Id, "admin", city.Secrets.Protect(DemoCity.DemoDevicePassword), city.Now));
+        await city.NextCycleAsync();
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(camera.Id));
+    }
+
+    [Fact]
     public async Task Cycle_HostileCameras_EachMarkedWithinItsTimeOut_HealthyOneUnaffected()
     {
         var ct = TestContext.Current.CancellationToken;

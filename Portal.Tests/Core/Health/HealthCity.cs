@@ -43,7 +43,7 @@ public sealed class HealthCity : IAsyncDisposable
         Notifications = new NotificationRepository(Database.Db);
         Center = new NotificationCenter(NullLogger<NotificationCenter>.Instance);
         var resolver = new GateCameraResolver(Microsoft.Extensions.Options.Options.Create(new PortalOptions()), Secrets, NullLoggerFactory.Instance, TimeProvider.System);
-        CameraProbe = cameraProbe ?? new CameraHealthProbe(resolver, _http, TimeProvider.System);
+        CameraProbe = cameraProbe ?? new CameraHealthProbe(resolver, new DevicePasswordCache(Secrets, Devices), _http, TimeProvider.System);
         Sip = sipProbe ?? new NoSipOptionsProbe();
         Monitor = new HealthMonitor(Repository, Notifications, Center, Installation, CameraProbe, Sip,
             Microsoft.Extensions.Options.Options.Create(Options), Time, NullLogger<HealthMonitor>.Instance);
