@@ -177,11 +177,18 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         return Task.WhenAll(done.Task, answered.Task, CheckpointAsync(stoppingToken));
     }
 
+    /// <summary>
+    /// Stops the loops (the base cancels the stopping token). The two events are left to the collector, not disposed:
+    /// the writer and answer threads may still be waking on them (a host whose start failed disposes its services
+    /// without waiting for them to stop: a start on a port in use ended in SIGABRT that way), and an event whose wait
+    /// handle is never asked for holds nothing to release.
+    /// </summary>
     public override void Dispose()
     {
-        _wake.Dispose();
-        _answerWake.Dispose();
+        _stopped = true;
         base.Dispose();
+        _wake.Set();
+        _answerWake.Set();
     }
 
     /// <summary>

@@ -105,6 +105,18 @@ public sealed class WebPushSender(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await SendQueuedAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping (also when the host's start failed and it disposes its services): not a failure.
+        }
+    }
+
+    private async Task SendQueuedAsync(CancellationToken stoppingToken)
+    {
         while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
             while (_queue.Reader.TryRead(out var request))
