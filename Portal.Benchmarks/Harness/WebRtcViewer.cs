@@ -99,21 +99,7 @@ public sealed class WebRtcViewer : IAsyncDisposable
 
     /// <summary>A recvonly offer for one H.264 video section (or a sendrecv PCMU audio one), shaped like Chrome's (rtcp-mux, BUNDLE, actpass).</summary>
     public string CreateOffer() => _audio ? CreateAudioOffer() : string.Join("\r\n",
-        "v=0",
-        "o=- " + RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture) + " 2 IN IP4 127.0.0.1",
-        "s=-",
-        "t=0 0",
-        "a=group:BUNDLE 0",
-        "a=msid-semantic: WMS",
-        "m=video 9 UDP/TLS/RTP/SAVPF 102",
-        "c=IN IP4 0.0.0.0",
-        "a=rtcp:9 IN IP4 0.0.0.0",
-        "a=ice-ufrag:" + _ufrag,
-        "a=ice-pwd:" + _password,
-        "a=ice-options:trickle",
-        "a=fingerprint:" + _certificate.Fingerprint,
-        "a=setup:actpass",
-        "a=mid:0",
+        [.. OfferHead("WMS", "m=video 9 UDP/TLS/RTP/SAVPF 102"),
         "a=recvonly",
         "a=rtcp-mux",
         "a=rtcp-rsize",
@@ -122,16 +108,18 @@ public sealed class WebRtcViewer : IAsyncDisposable
         "a=rtcp-fb:102 nack",
         "a=rtcp-fb:102 nack pli",
         "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-        string.Empty);
+        string.Empty]);
 
-    private string CreateAudioOffer() => string.Join("\r\n",
+    /// <summary>The offer's session lines and the one media section's transport lines (ICE, DTLS, mid 0), shared by both offers.</summary>
+    private string[] OfferHead(string msidSemantic, string media) =>
+    [
         "v=0",
         "o=- " + RandomNumberGenerator.GetInt32(1, int.MaxValue).ToString(CultureInfo.InvariantCulture) + " 2 IN IP4 127.0.0.1",
         "s=-",
         "t=0 0",
         "a=group:BUNDLE 0",
-        "a=msid-semantic: WMS op",
-        "m=audio 9 UDP/TLS/RTP/SAVPF 0",
+        "a=msid-semantic: " + msidSemantic,
+        media,
         "c=IN IP4 0.0.0.0",
         "a=rtcp:9 IN IP4 0.0.0.0",
         "a=ice-ufrag:" + _ufrag,
@@ -140,12 +128,16 @@ public sealed class WebRtcViewer : IAsyncDisposable
         "a=fingerprint:" + _certificate.Fingerprint,
         "a=setup:actpass",
         "a=mid:0",
+    ];
+
+    private string CreateAudioOffer() => string.Join("\r\n",
+        [.. OfferHead("WMS op", "m=audio 9 UDP/TLS/RTP/SAVPF 0"),
         "a=sendrecv",
         "a=msid:op mic",
         "a=rtcp-mux",
         "a=rtpmap:0 PCMU/8000",
         "a=ssrc:" + OperatorSsrc.ToString(CultureInfo.InvariantCulture) + " cname:operator",
-        string.Empty);
+        string.Empty]);
 
     /// <summary>The SSRC of the audio an operator peer sends.</summary>
     public const uint OperatorSsrc = 0x0FE7_A70F;

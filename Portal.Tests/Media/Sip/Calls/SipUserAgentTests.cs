@@ -125,12 +125,7 @@ public sealed class SipUserAgentTests : IAsyncLifetime
     [Fact]
     public async Task Rtp_FromAStrangerDuringTheCall_IsIgnored()
     {
-        var ringing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var press = PressAsync(onRinging: _ => ringing.TrySetResult());
-        await ringing.Task.WaitAsync(TestContext.Current.CancellationToken);
-        var portalCall = Assert.Single(_incoming);
-        await portalCall.AnswerAsync(TestContext.Current.CancellationToken);
-        var terminalCall = (await press).Call!;
+        var (terminalCall, portalCall) = await ConnectedCallAsync();
         await ExchangeAudioAsync(terminalCall, portalCall);
         var before = portalCall.Media.Audio.PacketsReceived;
 
@@ -152,12 +147,7 @@ public sealed class SipUserAgentTests : IAsyncLifetime
     [Fact]
     public async Task Dispose_CallWhosePeerIsGone_EndsWithinItsGrace()
     {
-        var ringing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var press = PressAsync(onRinging: _ => ringing.TrySetResult());
-        await ringing.Task.WaitAsync(TestContext.Current.CancellationToken);
-        var portalCall = Assert.Single(_incoming);
-        await portalCall.AnswerAsync(TestContext.Current.CancellationToken);
-        var terminalCall = (await press).Call!;
+        var (terminalCall, portalCall) = await ConnectedCallAsync();
         Assert.Equal(SipCallState.Active, terminalCall.State);
 
         await _terminal.Layer.DisposeAsync(); // the terminal vanishes without a BYE
@@ -165,6 +155,17 @@ public sealed class SipUserAgentTests : IAsyncLifetime
 
         Assert.Equal(SipCallState.Ended, portalCall.State);
         Assert.Empty(_portal.Agent.Calls);
+    }
+
+    /// <summary>A press over UDP that rings the portal, which answers: both ends of the connected call.</summary>
+    private async Task<(SipCall Terminal, SipCall Portal)> ConnectedCallAsync()
+    {
+        var ringing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var press = PressAsync(onRinging: _ => ringing.TrySetResult());
+        await ringing.Task.WaitAsync(TestContext.Current.CancellationToken);
+        var portalCall = Assert.Single(_incoming);
+        await portalCall.AnswerAsync(TestContext.Current.CancellationToken);
+        return ((await press).Call!, portalCall);
     }
 
     private static async Task ExchangeAudioAsync(SipCall a, SipCall b)
