@@ -32,9 +32,15 @@ public sealed class SipTransactionLayer : IAsyncDisposable
     private readonly List<SipTransport> _transports = [];
     private readonly ConcurrentDictionary<string, SipServerTransaction> _server = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SipClientTransaction> _client = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CompletedAnswer> _completed = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<CompletedAnswer> _completedOrder = new();
+    private readonly Lock _completedSweep = new();
     private readonly ConcurrentDictionary<IPAddress, IPAddress> _routes = new();
     private readonly SipSourceLimiter _limiter;
     private ITimer? _sweep;
+    private ITimer? _timerJ;
+    private int _serverCount;
+    private int _completedCount;
     private long _received;
     private long _malformed;
 
@@ -67,7 +73,8 @@ public sealed class SipTransactionLayer : IAsyncDisposable
 
     public IReadOnlyList<SipTransport> Transports => _transports;
 
-    public int ServerTransactionCount => _server.Count;
+    /// <summary>Server transactions alive, those in Timer J (non-INVITE answered over UDP) included.</summary>
+    public int ServerTransactionCount => Volatile.Read(ref _serverCount) + Volatile.Read(ref _completedCount);
 
     public int ClientTransactionCount => _client.Count;
 
@@ -93,6 +100,7 @@ public sealed class SipTransactionLayer : IAsyncDisposable
         }
 
         _sweep = Time.CreateTimer(_ => _limiter.Sweep(TimeSpan.FromMinutes(1)), null, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+        _timerJ = Time.CreateTimer(_ => SweepCompleted(), null, Timers.T1, Timers.T1);
     }
 
     public SipTransport? FindTransport(SipTransportProtocol protocol) => _transports.FirstOrDefault(t => t.Protocol == protocol);
@@ -166,6 +174,7 @@ public sealed class SipTransactionLayer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _sweep?.Dispose();
+        _timerJ?.Dispose();
         foreach (var transport in _transports)
         {
             await transport.DisposeAsync().ConfigureAwait(false);
@@ -201,7 +210,48 @@ public sealed class SipTransactionLayer : IAsyncDisposable
         return transaction.Completion;
     }
 
-    internal void Forget(SipServerTransaction transaction) => _server.TryRemove(new KeyValuePair<string, SipServerTransaction>(transaction.Key, transaction));
+    internal void Forget(SipServerTransaction transaction)
+    {
+        if (_server.TryRemove(new KeyValuePair<string, SipServerTransaction>(transaction.Key, transaction)))
+        {
+            Interlocked.Decrement(ref _serverCount);
+        }
+    }
+
+    /// <summary>
+    /// A non-INVITE server transaction sent its final answer over UDP: for Timer J (64*T1) a retransmitted request
+    /// gets <paramref name="response"/> again (RFC 3261 §17.2.2). Only the answer is kept, in arrival order, and one
+    /// sweep every T1 lets go of those whose Timer J has run out: no timer and no parsed request per transaction.
+    /// </summary>
+    internal void Complete(SipServerTransaction transaction, byte[] response)
+    {
+        var answer = new CompletedAnswer(transaction.Key, transaction.ResponseDestination, response, Time.GetUtcNow() + Timers.Timeout);
+        if (_completed.TryAdd(answer.Key, answer))
+        {
+            Interlocked.Increment(ref _completedCount);
+            _completedOrder.Enqueue(answer);
+        }
+
+        Forget(transaction); // after the answer is kept, so a retransmission in between finds one or the other
+    }
+
+    private void SweepCompleted()
+    {
+        lock (_completedSweep)
+        {
+            var now = Time.GetUtcNow();
+            while (_completedOrder.TryPeek(out var answer) && answer.Due <= now && _completedOrder.TryDequeue(out answer))
+            {
+                if (_completed.TryRemove(new KeyValuePair<string, CompletedAnswer>(answer.Key, answer)))
+                {
+                    Interlocked.Decrement(ref _completedCount);
+                }
+            }
+        }
+    }
+
+    /// <summary>What a completed non-INVITE server transaction keeps for Timer J: its key, where answers go, and the answer.</summary>
+    private sealed record CompletedAnswer(string Key, SipEndPoint Destination, byte[] Response, DateTimeOffset Due);
 
     internal void Forget(SipClientTransaction transaction) => _client.TryRemove(new KeyValuePair<string, SipClientTransaction>(transaction.Key, transaction));
 
@@ -279,7 +329,13 @@ public sealed class SipTransactionLayer : IAsyncDisposable
             return;
         }
 
-        if (_server.Count >= Options.MaxTransactions)
+        if (_completed.TryGetValue(key, out var done))
+        {
+            Transmit(done.Destination, done.Response);
+            return;
+        }
+
+        if (ServerTransactionCount >= Options.MaxTransactions)
         {
             var busy = SipRequestValidator.Reject(request, SipStatus.ServiceUnavailable);
             busy.Headers.Add(SipHeaderNames.RetryAfter, "5");
@@ -292,6 +348,8 @@ public sealed class SipTransactionLayer : IAsyncDisposable
         {
             return; // a retransmission raced us on another loop
         }
+
+        Interlocked.Increment(ref _serverCount);
 
         if (SipRequestValidator.Check(request, Options.Capabilities) is { } refusal)
         {
@@ -316,11 +374,19 @@ public sealed class SipTransactionLayer : IAsyncDisposable
             return;
         }
 
+        if (_completed.TryGetValue(key, out var done))
+        {
+            Transmit(done.Destination, done.Response);
+            return;
+        }
+
         var transaction = new SipServerTransaction(this, key, request, source);
         if (!_server.TryAdd(key, transaction))
         {
             return;
         }
+
+        Interlocked.Increment(ref _serverCount);
 
         if (SipRequestValidator.Check(request, Options.Capabilities) is { } refusal)
         {

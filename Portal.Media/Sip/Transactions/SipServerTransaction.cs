@@ -13,6 +13,8 @@ namespace Portal.Media.Sip.Transactions;
 ///                                     Completed --G: resend (UDP)--  --H (64*T1) without ACK--> Terminated
 /// non-INVITE: Trying --1xx--> Proceeding --final--> Completed --J (64*T1 UDP / 0)--> Terminated
 /// </code>
+/// A non-INVITE transaction completed over UDP leaves the layer's table at once: the layer keeps only its final answer
+/// for Timer J (<see cref="SipTransactionLayer.Complete"/>), which is all a retransmitted request needs.
 /// In Accepted the 2xx is retransmitted by the UA core (RFC 3261 §13.3.1.4), not here. A CANCEL that matches
 /// cancels <see cref="Cancelled"/>, which the UA turns into 487. Every request the TU leaves unanswered for
 /// longer than <see cref="SipOptions.UnansweredTimeout"/> (non-INVITE) is dropped rather than kept forever.
@@ -68,6 +70,7 @@ public sealed class SipServerTransaction
     {
         ArgumentNullException.ThrowIfNull(response);
         var bytes = response.ToBytes();
+        var completed = false;
         lock (_sync)
         {
             if (State is SipTransactionState.Completed or SipTransactionState.Confirmed or SipTransactionState.Accepted or SipTransactionState.Terminated)
@@ -101,8 +104,24 @@ public sealed class SipServerTransaction
             }
             else
             {
+                // Timer J: 0 on a stream, so the transaction ends now; 64*T1 on UDP, kept by the layer as the answer alone
+                // (no timer, no request: a registration storm holds tens of thousands of these).
                 State = SipTransactionState.Completed;
-                Schedule(ref _timeout, reliable ? TimeSpan.Zero : timers.Timeout, OnTimeout); // Timer J
+                _timeout?.Dispose();
+                _timeout = null;
+                completed = true;
+            }
+        }
+
+        if (completed)
+        {
+            if (ResponseDestination.IsReliable)
+            {
+                Terminate();
+            }
+            else
+            {
+                _stack.Complete(this, bytes);
             }
         }
 
