@@ -134,6 +134,11 @@ internal static class MediaPressToFrame
         for (var i = 0; i <= presses; i++)
         {
             await WaitNoPullAsync(admin).ConfigureAwait(false);
+
+            // A random moment within the camera's 2 s GOP: the loop itself (close, 2 s idle stop, poll) takes about the
+            // same time each round, and without this every press landed at the same point of the GOP (a camera that
+            // ignores keyframe requests then looked as fast as one that honours them).
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 2000))).ConfigureAwait(false);
             await page.EvaluateAsync(Arm).ConfigureAwait(false);
             var serial = "ATS" + (i * 10).ToString("D8", CultureInfo.InvariantCulture);
             var pressed = DateTimeOffset.UtcNow;

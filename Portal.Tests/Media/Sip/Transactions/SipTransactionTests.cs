@@ -42,6 +42,35 @@ public sealed class SipTransactionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ServerNonInvite_OverTcp_EndsWithItsAnswer()
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_node.Tcp.LocalEndPoint, TestContext.Current.CancellationToken);
+        var stream = tcp.GetStream();
+        var port = ((System.Net.IPEndPoint)tcp.Client.LocalEndPoint!).Port;
+        var options = RawSipPeer.Crlf($"""
+            OPTIONS sip:portal@portal.test SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:{port};branch=z9hG4bKtcpj
+            Max-Forwards: 70
+            From: <sip:terminal-00001@portal.test>;tag=f1
+            To: <sip:portal@portal.test>
+            Call-ID: tcpj@terminal
+            CSeq: 1 OPTIONS
+            Content-Length: 0
+
+
+            """);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(20)); // no answer is a failure, never a hang
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(options), deadline.Token);
+        var answer = (SipResponse)SipMessage.FromText(await new global::Portal.Media.Core.TextMessageReader(stream).ReadMessageAsync(deadline.Token)).Message!;
+
+        Assert.Equal(SipStatus.Ok, answer.StatusCode);
+        Assert.Equal(0, _node.Layer.ServerTransactionCount); // Timer J is 0 on a reliable transport (RFC 3261 §17.2.2)
+    }
+
+    [Fact]
     public async Task ServerInvite_FinalError_RetransmittedUntilAck()
     {
         var invite = Invite("z9hG4bKinv1");
