@@ -60,6 +60,7 @@ public static class Extensions
         Directory.CreateDirectory(dataFolder);
         var publicUrl = ResolvePublicUrl(options, builder.Configuration);
         services.Configure<PortalOptions>(builder.Configuration.GetSection(PortalOptions.Section));
+        Portal.Core.Threading.OsThreadPriority.AlarmPathNice = options.AlarmPathNice;
         services.AddSingleton(new PortalEnvironment(dataFolder, publicUrl));
 
         // Data: one Db for Dapper, the same database for Identity's and OpenIddict's EF stores.

@@ -82,6 +82,13 @@ public sealed class PortalOptions
     /// confirmed the last draw; this adds a floor under a flood (fewer, larger draws: less CPU, more latency). See AlarmBoard.
     /// </summary>
     public int ConsoleRenderIntervalMs { get; set; }
+
+    /// <summary>
+    /// Nice value of the threads an alarm waits on (the intake's writer and answer threads, the SIP receive thread):
+    /// -5 lets them run before the consoles' drawing on a busy server. Below 0 needs CAP_SYS_NICE or LimitNICE; 0 turns it off.
+    /// See <see cref="Portal.Core.Threading.OsThreadPriority"/>.
+    /// </summary>
+    public int AlarmPathNice { get; set; } = -5;
     /// <summary>The SIP intercom: where alarm terminals register and call (issue 11).</summary>
     public Intercom.SipSettings Sip { get; set; } = new();
 

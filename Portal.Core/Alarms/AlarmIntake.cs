@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Data;
 using Portal.Core.Diagnostics;
+using Portal.Core.Threading;
 
 namespace Portal.Core.Alarms;
 
@@ -145,6 +146,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             try
             {
+                OsThreadPriority.ApplyAlarmPath(logger);
                 Run(stoppingToken);
             }
             finally
@@ -161,6 +163,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             try
             {
+                OsThreadPriority.ApplyAlarmPath(logger);
                 Answer();
             }
             finally

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Portal.Core.Alarms;
 using Portal.Core.Devices;
 using Portal.Core.Security;
+using Portal.Core.Threading;
 using Portal.Media.Sip;
 using Portal.Media.Sip.Auth;
 using Portal.Media.Sip.Calls;
@@ -95,7 +96,8 @@ public sealed partial class IntercomService(
             time);
         try
         {
-            layer.AddTransport(new SipUdpTransport(new IPEndPoint(bind, port), loggerFactory.CreateLogger<SipUdpTransport>()));
+            var udpLogger = loggerFactory.CreateLogger<SipUdpTransport>();
+            layer.AddTransport(new SipUdpTransport(new IPEndPoint(bind, port), udpLogger) { ReceiveThreadStarted = () => OsThreadPriority.ApplyAlarmPath(udpLogger) });
             layer.AddTransport(new SipStreamTransport(new IPEndPoint(bind, port), new SipStreamTransportOptions(), loggerFactory.CreateLogger<SipStreamTransport>(), time));
             var algorithms = Settings.DigestAlgorithms.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var digest = new SipDigestAuthenticator(Settings.Realm, algorithms, TimeSpan.FromMinutes(5), time);

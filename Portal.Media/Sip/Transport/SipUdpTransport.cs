@@ -108,8 +108,12 @@ public sealed class SipUdpTransport : SipTransport
         }
     }
 
+    /// <summary>Runs first on the receive thread (the host raises its priority: every terminal's REGISTER and press waits on it).</summary>
+    public Action? ReceiveThreadStarted { get; init; }
+
     private void ReceiveUntilStopped(CancellationToken cancellationToken)
     {
+        ReceiveThreadStarted?.Invoke();
         var buffer = GC.AllocateArray<byte>(MaxDatagram, pinned: true);
         var from = new SocketAddress(_socket.AddressFamily);
         var any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+
+namespace Portal.Core.Threading;
+
+/// <summary>
+/// The operating system's priority for the few threads an alarm waits on: the intake's writer and answer threads and
+/// the SIP receive thread. On a busy server (consoles drawing, health probes, an import) a thread woken for an alarm
+/// otherwise queues for a core behind every runnable thread of the same priority; a lower nice value lets it run
+/// first, as telephony servers do for their signalling and media threads (Asterisk's <c>-p</c>, FreeSWITCH's
+/// <c>-rp</c>). Linux only. Going below nice 0 needs <c>CAP_SYS_NICE</c> or an <c>RLIMIT_NICE</c> that allows it
+/// (systemd: <c>AmbientCapabilities=CAP_SYS_NICE</c> or <c>LimitNICE=</c>); without either the threads keep the normal
+/// priority and the log says so once.
+/// </summary>
+public static class OsThreadPriority
+{
+    private const int PrioProcess = 0;
+
+    private static int _refusalLogged;
+
+    /// <summary>The nice value for the alarm path's threads (-20 to 19; 0 leaves them alone). Set once at start-up (<c>Portal:AlarmPathNice</c>).</summary>
+    public static int AlarmPathNice { get; set; }
+
+    /// <summary>Gives the calling thread <see cref="AlarmPathNice"/>; false (and one log line per process) when the system refuses.</summary>
+    public static bool ApplyAlarmPath(ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        var nice = AlarmPathNice;
+        if (nice == 0 || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        if (TrySetCurrentThreadNice(nice, out var errno))
+        {
+            logger.LogDebug("Thread {Thread} runs at nice {Nice}", Thread.CurrentThread.Name, nice);
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _refusalLogged, 1) == 0)
+        {
+            logger.LogInformation(
+                "The alarm path's threads keep the normal priority: the system refused nice {Nice} (errno {Errno}); grant CAP_SYS_NICE or LimitNICE to raise them, or set Portal:AlarmPathNice=0",
+                nice, errno);
+        }
+
+        return false;
+    }
+
+    /// <summary>Sets the calling thread's nice value (Linux keeps one per thread); <paramref name="errno"/> tells why not.</summary>
+    public static bool TrySetCurrentThreadNice(int nice, out int errno)
+    {
+        errno = 0;
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        if (SetPriority(PrioProcess, (uint)GetThreadId(), Math.Clamp(nice, -20, 19)) == 0)
+        {
+            return true;
+        }
+
+        errno = Marshal.GetLastPInvokeError();
+        return false;
+    }
+
+    /// <summary>The calling thread's nice value as the system reports it (tests), or null off Linux.</summary>
+    public static int? CurrentThreadNice()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        Marshal.SetLastPInvokeError(0);
+        var value = GetPriority(PrioProcess, (uint)GetThreadId());
+        return value == -1 && Marshal.GetLastPInvokeError() != 0 ? null : value;
+    }
+
+    [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int SetPriority(int which, uint who, int prio);
+
+    [DllImport("libc", EntryPoint = "getpriority", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int GetPriority(int which, uint who);
+
+    [DllImport("libc", EntryPoint = "gettid")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int GetThreadId();
+}
