@@ -19,6 +19,9 @@ internal sealed class RtspAuthenticator(NetworkCredential? credential, bool allo
 
     public bool HasCredential => credential is not null;
 
+    /// <summary>True once a challenge has been accepted: the next request goes out already authorised.</summary>
+    public bool HasChallenge => _digest is not null || _basic;
+
     /// <summary>Takes the challenges from a 401; false when there is nothing new to try.</summary>
     public bool Accept(RtspResponse response, bool alreadyTried)
     {
