@@ -293,15 +293,17 @@ public sealed class HealthMonitor(
             var limit = o.ProbeTimeout + TimeSpan.FromSeconds(1);
             bound.CancelAfter(limit);
             var running = probe(target, o.ProbeTimeout, bound.Token);
-            var finished = await Task.WhenAny(running, Task.Delay(limit, CancellationToken.None)).ConfigureAwait(false);
-            if (finished != running)
+            try
+            {
+                // WaitAsync's timer is dropped as soon as the probe ends (a Task.Delay beside it would tick on for every probe).
+                return await running.WaitAsync(limit, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
             {
                 // The probe ignored its own time-out; leave it to end by itself (its token is cancelled) and move on.
                 _ = running.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                 return new ProbeResult(ProbeVerdict.Failed, $"no answer within {limit.TotalSeconds:0} s");
             }
-
-            return await running.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
