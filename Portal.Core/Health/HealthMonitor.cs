@@ -71,14 +71,17 @@ public sealed class HealthMonitor(
         // are never queued behind the interval's first probes of thousands of healthy devices.
         using var firstGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
         using var retryGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
-        var gates = new Gates(firstGate, retryGate, clock);
+        var gates = new Gates(firstGate, retryGate, clock, new StartClock(time));
         var checks = new Task<Check>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
             checks[i] = CheckAsync(targets[i], started, retryCutoff, gates, o, ct);
         }
 
+        // Every first probe waiting for its offset has been queued above (synchronously): one timer now releases them.
+        var starting = gates.Starts.RunAsync(ct);
         var results = await Task.WhenAll(checks).ConfigureAwait(false);
+        await starting.ConfigureAwait(false);
         var probePhase = clock.Elapsed;
         var now = time.GetUtcNow().UtcDateTime;
         var changes = new List<HealthChange>();
@@ -209,7 +212,7 @@ public sealed class HealthMonitor(
         var offset = soft ? TimeSpan.Zero : Offset(target.DeviceId, o.ProbeSpread);
         if (offset > TimeSpan.Zero)
         {
-            await Task.Delay(offset, time, ct).ConfigureAwait(false);
+            await gates.Starts.WaitAsync(offset).ConfigureAwait(false);
         }
 
         var probeStart = time.GetUtcNow().UtcDateTime;
@@ -293,15 +296,17 @@ public sealed class HealthMonitor(
             var limit = o.ProbeTimeout + TimeSpan.FromSeconds(1);
             bound.CancelAfter(limit);
             var running = probe(target, o.ProbeTimeout, bound.Token);
-            var finished = await Task.WhenAny(running, Task.Delay(limit, CancellationToken.None)).ConfigureAwait(false);
-            if (finished != running)
+            try
+            {
+                // WaitAsync's timer is dropped as soon as the probe ends (a Task.Delay beside it would tick on for every probe).
+                return await running.WaitAsync(limit, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
             {
                 // The probe ignored its own time-out; leave it to end by itself (its token is cancelled) and move on.
                 _ = running.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                 return new ProbeResult(ProbeVerdict.Failed, $"no answer within {limit.TotalSeconds:0} s");
             }
-
-            return await running.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -524,10 +529,84 @@ public sealed class HealthMonitor(
 
     private readonly record struct Sighted(DateTime? LastSeenUtc, DeviceHealthState State);
 
-    /// <summary>The two concurrency bounds of a cycle (first probes of the interval, confirmation probes), and when the last first probe ended.</summary>
-    private sealed class Gates(SemaphoreSlim first, SemaphoreSlim retries, Stopwatch clock)
+    /// <summary>
+    /// Starts each device's first probe at its offset from the cycle's start, all from one timer: thousands of timers of
+    /// their own (a Task.Delay per device) cost a timer-thread wake and a thread-pool hand-off each, and the timer queue
+    /// scanned them all. Each wake releases every probe due within <see cref="Batch"/>, a little early rather than late.
+    /// </summary>
+    private sealed class StartClock(TimeProvider time)
+    {
+        private static readonly TimeSpan Batch = TimeSpan.FromMilliseconds(100);
+        private readonly long _start = time.GetTimestamp();
+        private readonly PriorityQueue<TaskCompletionSource, TimeSpan> _waiting = new();
+        private bool _done;
+
+        public Task WaitAsync(TimeSpan offset)
+        {
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_waiting)
+            {
+                if (_done)
+                {
+                    // Queued after the clock ran out (not the cycle's way): a timer of its own.
+                    var left = offset - time.GetElapsedTime(_start);
+                    return left > TimeSpan.Zero ? Task.Delay(left, time) : Task.CompletedTask;
+                }
+
+                _waiting.Enqueue(start, offset);
+            }
+
+            return start.Task;
+        }
+
+        /// <summary>Releases the queued probes at their offsets, until none is left; on cancellation, cancels those still waiting.</summary>
+        public async Task RunAsync(CancellationToken ct)
+        {
+            try
+            {
+                while (true)
+                {
+                    TimeSpan next;
+                    lock (_waiting)
+                    {
+                        var now = time.GetElapsedTime(_start);
+                        while (_waiting.TryPeek(out var due, out var offset) && offset <= now + Batch)
+                        {
+                            _waiting.Dequeue();
+                            due.TrySetResult();
+                        }
+
+                        if (!_waiting.TryPeek(out _, out next))
+                        {
+                            _done = true;
+                            return;
+                        }
+
+                        next -= now;
+                    }
+
+                    await Task.Delay(next, time, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_waiting)
+                {
+                    while (_waiting.TryDequeue(out var due, out _))
+                    {
+                        due.TrySetCanceled(ct);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The two concurrency bounds of a cycle (first probes of the interval, confirmation probes), its start clock, and when the last first probe ended.</summary>
+    private sealed class Gates(SemaphoreSlim first, SemaphoreSlim retries, Stopwatch clock, StartClock starts)
     {
         private long _firstDone;
+
+        public StartClock Starts => starts;
 
         public SemaphoreSlim First => first;
 

@@ -14,10 +14,14 @@ namespace Portal.Media.Rtsp;
 internal sealed class RtspAuthenticator(NetworkCredential? credential, bool allowBasic = false)
 {
     private Dictionary<string, string>? _digest;
+    private (string Method, string Uri, string Value)? _unchanging;
     private bool _basic;
     private int _nonceCount;
 
     public bool HasCredential => credential is not null;
+
+    /// <summary>True once a challenge has been accepted: the next request goes out already authorised.</summary>
+    public bool HasChallenge => _digest is not null || _basic;
 
     /// <summary>Takes the challenges from a 401; false when there is nothing new to try.</summary>
     public bool Accept(RtspResponse response, bool alreadyTried)
@@ -57,6 +61,7 @@ internal sealed class RtspAuthenticator(NetworkCredential? credential, bool allo
             }
 
             _digest = digest;
+            _unchanging = null;
             _basic = false;
             _nonceCount = 0;
             return !alreadyTried || stale || newNonce;
@@ -81,7 +86,20 @@ internal sealed class RtspAuthenticator(NetworkCredential? credential, bool allo
 
         if (_digest is not null)
         {
-            return HttpDigest.BuildAuthorization(_digest, credential.UserName, credential.Password, method, uri, ++_nonceCount);
+            // Without qop (and not -sess) the answer depends on nothing that changes per request: the health probe sends the
+            // same DESCRIBE under the same nonce every minute, so it is hashed once per nonce.
+            if (_unchanging is { } known && known.Method == method && known.Uri == uri)
+            {
+                return known.Value;
+            }
+
+            var value = HttpDigest.BuildAuthorization(_digest, credential.UserName, credential.Password, method, uri, ++_nonceCount);
+            if (!_digest.ContainsKey("qop") && _digest.GetValueOrDefault("algorithm")?.EndsWith("-sess", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                _unchanging = (method, uri, value);
+            }
+
+            return value;
         }
 
         return _basic ? HttpDigest.BuildBasic(credential.UserName, credential.Password) : null;

@@ -41,6 +41,16 @@ public sealed record SimulatedCameraOptions
     /// </summary>
     public bool HonourRtcpKeyframeRequests { get; init; } = true;
 
+    /// <summary>
+    /// True gives every connection a Digest nonce of its own, as some cameras do (a client's remembered challenge is then
+    /// always answered by a 401 with a new nonce); false (the default, as most cameras) keeps one nonce for all connections
+    /// for <see cref="NonceLifetime"/>, after which a request with the old one gets a 401 with stale=true and the new one.
+    /// </summary>
+    public bool NoncePerConnection { get; init; }
+
+    /// <summary>How long the camera's shared Digest nonce is accepted (<see cref="NoncePerConnection"/> false).</summary>
+    public TimeSpan NonceLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The H.264 clip to loop at 25 fps; null is the embedded gate clip (the media benchmark passes a 4 Mbps one).</summary>
     public GateClip? Clip { get; init; }
 }

@@ -40,6 +40,12 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private int _totalSessions;
     private int _keyframeRequests;
     private long _framesSent;
+    private int _describes;
+    private int _challenges;
+    private readonly Lock _nonceLock = new();
+    private string _nonce = NewNonce();
+    private string? _oldNonce;
+    private long _nonceIssued;
 
     public SimulatedRtspServer(SimulatedCameraOptions options, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
@@ -49,6 +55,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _listener = new TcpListener(IPAddress.Parse(options.Host), options.RtspPort);
         _started = _time.GetTimestamp();
+        _nonceIssued = _started;
         if (options.Fleet is { } fleet)
         {
             fleet.Changed += (name, availability) =>
@@ -79,6 +86,21 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
 
     /// <summary>Frames sent, every session together (a test with one session counts where in the clip it is).</summary>
     public long FramesSent => Interlocked.Read(ref _framesSent);
+
+    /// <summary>DESCRIBE requests answered (a 401 included), every connection together: what a health probe costs the camera.</summary>
+    public int Describes => Volatile.Read(ref _describes);
+
+    /// <summary>401 answers sent (Digest challenges), every connection together.</summary>
+    public int Challenges => Volatile.Read(ref _challenges);
+
+    /// <summary>Retires the shared Digest nonce now, as its lifetime would (<see cref="SimulatedCameraOptions.NonceLifetime"/>): the next request with it is answered stale.</summary>
+    public void ExpireNonce()
+    {
+        lock (_nonceLock)
+        {
+            (_oldNonce, _nonce, _nonceIssued) = (_nonce, NewNonce(), _time.GetTimestamp());
+        }
+    }
 
     /// <summary>While true, playing sessions stop sending RTP (the camera "freezes"): for stall-detection tests.</summary>
     public bool Frozen { get; set; }
@@ -170,7 +192,7 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private async Task ServeAsync(TcpClient client)
     {
         client.NoDelay = true;
-        var session = new Session(client, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        var session = new Session(client, NewNonce());
         lock (_sessions)
         {
             _sessions.Add(session);
@@ -293,10 +315,16 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
     private RtspResponse Handle(Session session, RtspRequest request)
     {
         var uri = session.CameraUri ?? Uri;
-        if (!IsAuthorized(session, request))
+        if (request.Method == "DESCRIBE")
         {
+            Interlocked.Increment(ref _describes);
+        }
+
+        if (!IsAuthorized(session, request, out var nonce, out var stale))
+        {
+            Interlocked.Increment(ref _challenges);
             var challenge = new RtspResponse(401, "Unauthorized");
-            challenge.Headers.Add("WWW-Authenticate", $"Digest realm=\"{Realm}\", nonce=\"{session.Nonce}\", algorithm=MD5");
+            challenge.Headers.Add("WWW-Authenticate", $"Digest realm=\"{Realm}\", nonce=\"{nonce}\", algorithm=MD5" + (stale ? ", stale=TRUE" : string.Empty));
             return challenge;
         }
 
@@ -439,17 +467,53 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         }
     }
 
-    private bool IsAuthorized(Session session, RtspRequest request)
+    /// <summary>
+    /// Checks the request's Digest answer against the nonce of the moment (<paramref name="nonce"/>: the connection's own, or
+    /// the camera's shared one, renewed once its lifetime is over); <paramref name="stale"/> when the answer was right for
+    /// the nonce just retired.
+    /// </summary>
+    private bool IsAuthorized(Session session, RtspRequest request, out string nonce, out bool stale)
     {
+        stale = false;
+        string? old;
+        if (_options.NoncePerConnection)
+        {
+            (nonce, old) = (session.Nonce, null);
+        }
+        else
+        {
+            lock (_nonceLock)
+            {
+                if (_time.GetElapsedTime(_nonceIssued) >= _options.NonceLifetime)
+                {
+                    (_oldNonce, _nonce, _nonceIssued) = (_nonce, NewNonce(), _time.GetTimestamp());
+                }
+
+                (nonce, old) = (_nonce, _oldNonce);
+            }
+        }
+
         if (_options.Username is null)
         {
             return true;
         }
 
         var authorization = request.Headers["Authorization"];
-        return authorization is not null
-            && HttpDigest.Verify(authorization, request.Method, Realm, session.Nonce, _options.Username, _options.Password ?? string.Empty);
+        if (authorization is null)
+        {
+            return false;
+        }
+
+        if (HttpDigest.Verify(authorization, request.Method, Realm, nonce, _options.Username, _options.Password ?? string.Empty))
+        {
+            return true;
+        }
+
+        stale = old is not null && HttpDigest.Verify(authorization, request.Method, Realm, old, _options.Username, _options.Password ?? string.Empty);
+        return false;
     }
+
+    private static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
     private SdpSession BuildSdp()
     {

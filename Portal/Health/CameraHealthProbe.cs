@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Portal.Core.Devices;
 using Portal.Core.Health;
@@ -8,8 +9,9 @@ using Portal.Services;
 namespace Portal.Health;
 
 /// <summary>
-/// Probes a gate camera the way the media plane will use it: RTSP OPTIONS and DESCRIBE with the camera's own
-/// credentials (<see cref="RtspProbe"/>: no SETUP, so no stream starts) and, beside it, the ONVIF device service's
+/// Probes a gate camera the way the media plane will use it: RTSP DESCRIBE with the camera's own credentials
+/// (<see cref="RtspProbe"/>: no SETUP, so no stream starts; the camera's last Digest challenge is answered up front,
+/// <see cref="RtspProbeMemory"/>, so a healthy camera costs one request) and, beside it, the ONVIF device service's
 /// GetSystemDateAndTime. Both run at once under the one time-out, so a camera costs at most that.
 /// </summary>
 /// <remarks>
@@ -22,6 +24,11 @@ public sealed class CameraHealthProbe(GateCameraResolver resolver, DevicePasswor
 {
     /// <summary>The named HttpClient for ONVIF health calls: short time-out, small response buffer.</summary>
     public const string HttpClientName = "health-onvif";
+
+    private const int MaxRemembered = 100_000;
+
+    // Each camera's last Digest challenge, by device (a new address or login starts afresh: RtspProbeMemory).
+    private readonly ConcurrentDictionary<int, RtspProbeMemory> _rtsp = new();
 
     /// <inheritdoc />
     public async Task<ProbeResult> ProbeAsync(HealthTarget camera, TimeSpan timeout, CancellationToken ct)
@@ -46,7 +53,17 @@ public sealed class CameraHealthProbe(GateCameraResolver resolver, DevicePasswor
         }
 
         var credential = resolved.Stream.Username is { } user ? new NetworkCredential(user, resolved.Stream.Password ?? string.Empty) : null;
-        var rtspTask = RtspProbe.ProbeAsync(resolved.Stream.RtspUri, credential, timeout, time, ct);
+        if (!_rtsp.TryGetValue(camera.DeviceId, out var memory))
+        {
+            if (_rtsp.Count >= MaxRemembered)
+            {
+                _rtsp.Clear();
+            }
+
+            memory = _rtsp.GetOrAdd(camera.DeviceId, _ => new RtspProbeMemory());
+        }
+
+        var rtspTask = RtspProbe.ProbeAsync(resolved.Stream.RtspUri, credential, timeout, time, ct, memory: memory);
         var onvifTask = resolved.OnvifUri is { } onvif ? OnvifAsync(onvif, timeout, ct) : Task.FromResult<string?>(null);
         var rtsp = await rtspTask.ConfigureAwait(false);
         var onvifError = await onvifTask.ConfigureAwait(false);

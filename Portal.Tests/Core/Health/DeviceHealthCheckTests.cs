@@ -194,6 +194,28 @@ public sealed class DeviceHealthCheckTests
     }
 
     [Fact]
+    public async Task Cycle_HealthyCamera_NextCycleIsOneDescribe_StaleNonceOneMore()
+    {
+        // The camera probe remembers each camera's Digest challenge: from the second cycle on a healthy camera costs one
+        // request; a nonce the camera has retired costs one more, and the camera stays online.
+        await using var city = new HealthCity();
+        await using var cameras = await SimulatedCamera.StartAsync(FleetOptions(new SimulatedCameraFleet()), cancellationToken: TestContext.Current.CancellationToken);
+        var (camera, _) = await OwnCameraAsync(city, cameras, "gate");
+        await city.KeepOnlyAsync(camera.Id);
+        await city.NextCycleAsync();
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(camera.Id));
+        var describes = cameras.Rtsp.Describes;
+
+        await city.NextCycleAsync();
+        Assert.Equal(describes + 1, cameras.Rtsp.Describes);
+
+        cameras.Rtsp.ExpireNonce();
+        await city.NextCycleAsync();
+        Assert.Equal(describes + 3, cameras.Rtsp.Describes);
+        Assert.Equal(DeviceHealthState.Online, await city.StateAsync(camera.Id));
+    }
+
+    [Fact]
     public async Task Cycle_HostileCameras_EachMarkedWithinItsTimeOut_HealthyOneUnaffected()
     {
         var ct = TestContext.Current.CancellationToken;
