@@ -90,6 +90,41 @@ public sealed class SipFuzzTests
         Assert.Equal(Iterations, i); // the long run's count is what was fed
     }
 
+    /// <summary>The fuzz run's finding (iteration 386,671 of the long run): a message at the field limit without a Content-Length.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FieldLimit_CountsTheContentLengthTheWriterAdds(bool withContentLength)
+    {
+        var fields = new StringBuilder();
+        fields.Append("Via: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKlimit\r\nMax-Forwards: 70\r\nFrom: <sip:a@portal.test>;tag=1\r\n")
+            .Append("To: <sip:portal@portal.test>\r\nCall-ID: limit\r\nCSeq: 1 OPTIONS\r\n");
+        var count = 6;
+        if (withContentLength)
+        {
+            fields.Append("Content-Length: 0\r\n");
+            count++;
+        }
+
+        while (count < SipMessage.MaxHeaderFields)
+        {
+            fields.Append("X-Filler: ").Append(count).Append("\r\n");
+            count++;
+        }
+
+        var result = SipMessage.Parse(Encoding.UTF8.GetBytes("OPTIONS sip:portal@portal.test SIP/2.0\r\n" + fields + "\r\n"));
+
+        if (withContentLength)
+        {
+            Assert.True(result.IsValid, result.Error);
+            Assert.True(SipMessage.Parse(result.Message!.ToBytes()).IsValid); // 200 fields written back
+        }
+        else
+        {
+            Assert.Equal(("more than 200 header fields", SipStatus.MessageTooLarge), (result.Error, result.RejectStatus)); // 201 once written
+        }
+    }
+
     [Fact]
     public void AnswerOffer_SeededFuzz_NeverThrowsAndAnswersParse()
     {
