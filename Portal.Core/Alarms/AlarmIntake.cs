@@ -393,15 +393,17 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         var connection = Connection();
         var receipts = new AlarmReceipt[batch.Count];
-        var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres).ToList();
-        using var tx = connection.BeginTransaction();
+        using var tx = WriterTransaction.Begin(connection, ct);
+        Stamp(batch, static (s, now, _) => s.Locked = now);
+        var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres, transaction: tx.Transaction).ToList();
         var now = time.GetUtcNow().UtcDateTime;
         for (var i = 0; i < batch.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
-            receipts[i] = WriteOne(connection, tx, batch[i].Signal, centres, now);
+            receipts[i] = WriteOne(connection, tx.Transaction, batch[i].Signal, centres, now);
         }
 
+        Stamp(batch, static (s, now, _) => s.Written = now);
         tx.Commit();
         return receipts;
     }
@@ -424,7 +426,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             sqlite.ConnectionString = new SqliteConnectionStringBuilder(sqlite.ConnectionString) { Pooling = false }.ToString();
             connection.Open();
-            connection.Execute("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;");
+            // No busy handler: WriterTransaction asks for the write lock itself, every millisecond (see there).
+            connection.Execute("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=0;");
             Volatile.Write(ref _writerSynchronous, (int)connection.ExecuteScalar<long>("PRAGMA synchronous;"));
         }
         else
@@ -473,7 +476,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
     }
 
-    private AlarmReceipt WriteOne(DbConnection connection, DbTransaction tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
+    private AlarmReceipt WriteOne(DbConnection connection, DbTransaction? tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
     {
         // The device API's nonce is spent in the same transaction as the alarm: one commit per batch, and a
         // replay inside the same batch is caught too.

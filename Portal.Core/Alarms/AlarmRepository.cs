@@ -249,7 +249,7 @@ public sealed class AlarmRepository(Db db)
         connection.ExecuteAsync(new CommandDefinition(InsertEvent, e, tx, cancellationToken: ct));
 
     /// <summary>The alarm intake's writer thread adds events synchronously (on its own thread, inside its own transaction).</summary>
-    internal static void AddEvent(DbConnection connection, DbTransaction tx, AlarmEvent e) => connection.Execute(InsertEvent, e, tx);
+    internal static void AddEvent(DbConnection connection, DbTransaction? tx, AlarmEvent e) => connection.Execute(InsertEvent, e, tx);
 
     /// <summary>True for the one caller whose answer took; false when someone else had it already.</summary>
     public Task<bool> TryAnswerAsync(int id, UserScope user, string? remoteAddress, DateTime now, CancellationToken ct = default) =>

@@ -25,6 +25,8 @@ public sealed class RequestStamps
     public long SchoolRead { get; set; }
     public long Queued { get; set; }
     public long BatchStarted { get; set; }
+    public long Locked { get; set; }
+    public long Written { get; set; }
     public long Committed { get; set; }
     public long Resumed { get; set; }
     public int BatchSize { get; set; }
@@ -34,7 +36,8 @@ public sealed class RequestStamps
     /// <summary>
     /// The stages as a Server-Timing header value, each in ms: pipeline (first middleware to the handler), read (the
     /// body), verify (signature, device row, key), school, submit (school read to queued), queue (waiting for the
-    /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held), resume (commit to the
+    /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held; split into lock: taking
+    /// the database's write lock, write: the statements, sync: the commit and its sync), resume (commit to the
     /// request's code running again: the thread pool), answer (to the answer's headers), total.
     /// </summary>
     public string ToServerTiming(long answered)
@@ -47,6 +50,9 @@ public sealed class RequestStamps
         Add(s, "submit", SchoolRead, Queued);
         Add(s, "queue", Queued, BatchStarted);
         Add(s, "commit", BatchStarted, Committed);
+        Add(s, "lock", BatchStarted, Locked);
+        Add(s, "write", Locked, Written);
+        Add(s, "sync", Written, Committed);
         Add(s, "resume", Committed, Resumed);
         Add(s, "answer", Resumed, answered);
         Add(s, "total", Arrived, answered);
