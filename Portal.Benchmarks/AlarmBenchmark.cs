@@ -87,7 +87,7 @@ public static class AlarmBenchmark
 
         Console.WriteLine(FormattableString.Invariant($"machine: {Environment.ProcessorCount} cores, load average {LoadAverage()} before the run"));
         Console.WriteLine(settings.BrowserNice > 0
-            ? FormattableString.Invariant($"consoles: Chromium at nice {settings.BrowserNice} for the floor and the product alike (operators' browsers run on their own PCs, not on the server's cores; --browser-nice=0 shares the cores evenly)")
+            ? FormattableString.Invariant($"consoles: Chromium's scheduler group at nice {settings.BrowserNice} for the floor and the product alike (operators' browsers run on their own PCs, not on the server's cores; --browser-nice=0 shares the cores evenly)")
             : "consoles: Chromium at the server's priority, sharing its cores evenly (--browser-nice=N lowers it)");
         using var playwright = await Playwright.CreateAsync().ConfigureAwait(false);
         string? floorBuild = null;
@@ -240,6 +240,7 @@ public static class AlarmBenchmark
     {
         await using var browser = await Chromium.LaunchAsync(playwright, disableGpu: false, nice: s.BrowserNice).ConfigureAwait(false);
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: opening {s.Consoles} consoles"));
+
         var pages = new List<IPage>();
         for (var i = 0; i < s.Consoles; i++)
         {
@@ -247,6 +248,8 @@ public static class AlarmBenchmark
             await page.EvaluateAsync(Observer, new[] { target.CardSelector, target.IdAttribute }).ConfigureAwait(false);
             pages.Add(page);
         }
+
+        Console.WriteLine("  consoles' Chromium: " + ChromiumScheduling());
 
         // A process that has just started answers its first requests slowly and a console draws its first alarms
         // slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and wait until every
@@ -517,7 +520,33 @@ public static class AlarmBenchmark
     /// CPU time of the Chromium processes this benchmark started (descendants of this process, from /proc), in ms:
     /// on a shared machine other Chromium processes belong to someone else.
     /// </summary>
-    private static double ChromiumCpuMs()
+    private static double ChromiumCpuMs() => OurChromium().Sum(t => t.Ticks) * 10.0; // USER_HZ is 100 on Linux
+
+    /// <summary>
+    /// How the cores are shared with the consoles' Chromium, read back from /proc: its scheduler groups (autogroup) and
+    /// their nice levels, and the nice levels its processes run at.
+    /// </summary>
+    private static string ChromiumScheduling()
+    {
+        var groups = new SortedSet<string>(StringComparer.Ordinal);
+        var nices = new SortedSet<int>();
+        foreach (var (pid, _) in OurChromium())
+        {
+            try
+            {
+                groups.Add(File.ReadAllText($"/proc/{pid}/autogroup").Trim());
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                nices.Add(int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture));
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return $"scheduler group {(groups.Count == 0 ? "none (no autogroup)" : string.Join(", ", groups))}; process nice {string.Join("/", nices)}";
+    }
+
+    private static List<(int Pid, long Ticks)> OurChromium()
     {
         var parents = new Dictionary<int, int>();
         var ticks = new Dictionary<int, long>();
@@ -561,7 +590,7 @@ public static class AlarmBenchmark
             return false;
         }
 
-        return ticks.Where(t => Ours(t.Key)).Sum(t => t.Value) * 10.0; // USER_HZ is 100 on Linux
+        return [.. ticks.Where(t => Ours(t.Key)).Select(t => (t.Key, t.Value))];
     }
 
     /// <summary>

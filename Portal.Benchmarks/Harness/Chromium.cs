@@ -24,8 +24,12 @@ public static class Chromium
     /// False leaves Chromium's own choice of compositor (the alarm benchmark: its ten consoles drew a little cheaper so).
     /// </param>
     /// <param name="nice">
-    /// Above 0, Chromium and every process it starts run at this nice level (through <c>nice(1)</c>): the alarm
-    /// benchmark's consoles stand in for the operators' own PCs, which do not take the server's cores.
+    /// Above 0, Chromium and every process it starts get this much less of the cores than the server when both want
+    /// them: the alarm benchmark's consoles stand in for the operators' own PCs, which do not take the server's cores.
+    /// The level is set on Chromium's scheduler group (Linux's autogroup: Playwright starts the browser in a session of
+    /// its own, and the kernel shares the cores between sessions first, whatever the processes' own nice values), and
+    /// on the processes through <c>nice(1)</c> where there are no autogroups. <c>nice(1)</c> alone did nothing: run as
+    /// root, Chromium sets its own processes' priorities (browser and GPU process -8, renderers 0 and 5).
     /// </param>
     public static Task<IBrowser> LaunchAsync(IPlaywright playwright, bool disableGpu = true, int nice = 0)
     {
@@ -50,7 +54,7 @@ public static class Chromium
     private static string NiceWrapper(int nice)
     {
         var path = Path.Combine(Path.GetTempPath(), $"portal-chromium-nice{nice}.sh");
-        var script = $"#!/bin/sh\nexec nice -n {nice} {ExecutablePath} \"$@\"\n";
+        var script = $"#!/bin/sh\n(echo {nice} > /proc/self/autogroup) 2>/dev/null\nexec nice -n {nice} {ExecutablePath} \"$@\"\n";
         if (!File.Exists(path) || File.ReadAllText(path) != script)
         {
             var temp = path + "." + Environment.ProcessId;
