@@ -213,7 +213,7 @@ public static class AlarmBenchmark
                 PressFloorAsync,
                 async (browser, baseUrl) =>
                 {
-                    var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl }).ConfigureAwait(false);
+                    var context = await NewConsoleContextAsync(browser, baseUrl).ConfigureAwait(false);
                     var page = await context.NewPageAsync().ConfigureAwait(false);
                     await page.GotoAsync("/").ConfigureAwait(false);
                     await page.Locator("#ready[data-ready='1']").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 }).ConfigureAwait(false);
@@ -265,13 +265,10 @@ public static class AlarmBenchmark
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(120) };
 
         var cdp = new List<ICDPSession>();
-        var frames = new FrameCounter();
         foreach (var page in pages)
         {
             var session = await page.Context.NewCDPSessionAsync(page).ConfigureAwait(false);
             await session.SendAsync("Performance.enable").ConfigureAwait(false);
-            await session.SendAsync("Network.enable").ConfigureAwait(false);
-            session.Event("Network.webSocketFrameReceived").OnEvent += (_, e) => frames.Add(e);
             cdp.Add(session);
         }
 
@@ -280,7 +277,7 @@ public static class AlarmBenchmark
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
         var browserCpu = ChromiumCpuMs();
-        frames.Counting = true;
+        await Task.WhenAll(pages.Select(p => p.EvaluateAsync("() => window.__ws.counting = true"))).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var steady = await PaceAsync(Enumerable.Range(0, s.Steady).Select(i => (Func<Task<Press>>)(() => target.PressAsync(http, Key.Steady(i)))).ToList(), s.Rate).ConfigureAwait(false);
         var steadyWall = clock.Elapsed.TotalMilliseconds;
@@ -298,7 +295,7 @@ public static class AlarmBenchmark
         var sent = steady.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
         var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var steadyShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", sent.Keys.ToArray()))).ConfigureAwait(false);
-        frames.Counting = false;
+        var frames = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("() => { window.__ws.counting = false; return [window.__ws.frames, window.__ws.bytes]; }"))).ConfigureAwait(false);
         var answers = steady.Select(p => p.RoundTripMs).Order().ToList();
         if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SLOWEST") is not null)
         {
@@ -312,7 +309,7 @@ public static class AlarmBenchmark
         Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
-        Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Frames / (double)s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Bytes / (double)s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
+        Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Sum(f => f[0]) / s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Sum(f => f[1]) / s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
         Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
 
         // Burst: every press at once. (The floor counts all its rows, not given ids: what was there before is taken off.)
@@ -690,9 +687,41 @@ public static class AlarmBenchmark
         return latencies;
     }
 
-    private static async Task<IPage> SignInAsync(IBrowser browser, string url)
+    /// <summary>
+    /// Counts the WebSocket frames a console receives and their bytes inside the page (<c>window.__ws</c>, counting only
+    /// while <c>counting</c> is set). It replaced the DevTools protocol's frame events: those sent every frame, base64,
+    /// through Playwright's driver to this process, which shares the server's scheduler group, so the measuring itself
+    /// took the server's cores during the steady phase.
+    /// </summary>
+    private const string WebSocketCounter = """
+        (() => {
+          const Native = window.WebSocket;
+          const count = { counting: false, frames: 0, bytes: 0 };
+          window.__ws = count;
+          window.WebSocket = class extends Native {
+            constructor(...args) {
+              super(...args);
+              this.addEventListener('message', e => {
+                if (!count.counting) return;
+                const d = e.data;
+                count.frames++;
+                count.bytes += typeof d === 'string' ? new TextEncoder().encode(d).length : (d.byteLength ?? d.size ?? 0);
+              });
+            }
+          };
+        })();
+        """;
+
+    private static async Task<IBrowserContext> NewConsoleContextAsync(IBrowser browser, string url)
     {
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url }).ConfigureAwait(false);
+        await context.AddInitScriptAsync(WebSocketCounter).ConfigureAwait(false);
+        return context;
+    }
+
+    private static async Task<IPage> SignInAsync(IBrowser browser, string url)
+    {
+        var context = await NewConsoleContextAsync(browser, url).ConfigureAwait(false);
 
         // The consoles here share two cores with the server; in a 110 centre each runs on its own PC. Their
         // pop-up video (measured by the media benchmark) is switched off so this measures the alarm path.
@@ -796,33 +825,4 @@ public static class AlarmBenchmark
         bool StoredCountsAll = false);
 
     private sealed record Result(double P50, double P95, double P99, double AnswerP99, double BurstLastMs, int Lost);
-
-    /// <summary>WebSocket frames (render batches and the rest) the consoles received while counting, and their bytes.</summary>
-    private sealed class FrameCounter
-    {
-        private long _frames;
-        private long _bytes;
-
-        public volatile bool Counting;
-
-        public long Frames => Interlocked.Read(ref _frames);
-
-        public long Bytes => Interlocked.Read(ref _bytes);
-
-        public void Add(JsonElement? e)
-        {
-            if (!Counting || e is not { } frame)
-            {
-                return;
-            }
-
-            var response = frame.GetProperty("response");
-            var payload = response.GetProperty("payloadData").GetString() ?? string.Empty;
-
-            // Binary frames (Blazor's MessagePack hub protocol) arrive base64-encoded.
-            var bytes = response.GetProperty("opcode").GetDouble() == 2 ? payload.Length * 3 / 4 : Encoding.UTF8.GetByteCount(payload);
-            Interlocked.Increment(ref _frames);
-            Interlocked.Add(ref _bytes, bytes);
-        }
-    }
 }
