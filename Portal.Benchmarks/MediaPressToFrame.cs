@@ -48,6 +48,26 @@ internal static class MediaPressToFrame
     /// <summary>Runs (a), (b), (c) and (d); false when an aim is missed or a part could not run.</summary>
     public static async Task<bool> RunAsync(int presses)
     {
+        // PORTAL_BENCH_PRESS_CASES=c (or "bc", ...) runs only those cases, with the cameras' keyframe statistics.
+        var cases = Environment.GetEnvironmentVariable("PORTAL_BENCH_PRESS_CASES");
+        if (cases is not null)
+        {
+            foreach (var c in cases)
+            {
+                var (label, values, _) = c switch
+                {
+                    'a' => await MeasureAsync("(a) simulated camera (honours PLI/FIR)", null, ignoreKeyframeRequests: false, presses, diagnose: true).ConfigureAwait(false),
+                    'b' => await MeasureAsync("(b) GStreamer RTSP server, 2 s GOP, honours PLI/FIR", false, false, presses, diagnose: true).ConfigureAwait(false),
+                    'c' => await MeasureAsync("(c) GStreamer RTSP server, 2 s GOP, keyframe requests ignored", true, true, presses, diagnose: true).ConfigureAwait(false),
+                    _ => await MeasureAsync("(d) as (c), sub-stream pre-warmed", true, ignoreKeyframeRequests: true, presses, prewarm: true, diagnose: true).ConfigureAwait(false),
+                };
+                var sorted = values.Order().ToList();
+                Console.WriteLine(FormattableString.Invariant($"    {label,-66} p50 {Percentiles.Of(sorted, 0.5),5:0} ms  p95 {Percentiles.Of(sorted, 0.95),5:0} ms  max {sorted[^1],5:0} ms"));
+            }
+
+            return true;
+        }
+
         var results = new List<(string Label, List<double> Values, string? Skipped)>
         {
             await MeasureAsync("(a) simulated camera (honours PLI/FIR)", null, ignoreKeyframeRequests: false, presses).ConfigureAwait(false),
@@ -100,10 +120,11 @@ internal static class MediaPressToFrame
     /// <param name="ignoreKeyframeRequests">For GStreamer's server.</param>
     /// <param name="presses">Presses to time.</param>
     /// <param name="prewarm">Pre-warm every camera's sub-stream (a second GStreamer server stands in for all of them).</param>
-    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses, bool prewarm = false)
+    /// <param name="diagnose">After each press, print the cameras' keyframe statistics and the requests GStreamer saw.</param>
+    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses, bool prewarm = false, bool diagnose = false)
     {
-        await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests).ConfigureAwait(false);
-        await using var subGst = prewarm ? await GStreamerRtspServer.StartAsync(bitrateKbps: 384).ConfigureAwait(false) : null;
+        await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests, keepEncoderOnPlay: true).ConfigureAwait(false);
+        await using var subGst = prewarm ? await GStreamerRtspServer.StartAsync(bitrateKbps: 384, keepEncoderOnPlay: true).ConfigureAwait(false) : null;
         List<string> arguments = ["--Portal:CameraIdleTimeoutSeconds=2"];
         if (gst is not null)
         {
@@ -157,6 +178,18 @@ internal static class MediaPressToFrame
             if (i > 0)
             {
                 values.Add(frame);
+            }
+
+            if (diagnose)
+            {
+                var response = await admin.APIRequest.GetAsync("/api/diagnostics/media").ConfigureAwait(false);
+                using var json = JsonDocument.Parse(await response.TextAsync().ConfigureAwait(false));
+                foreach (var camera in json.RootElement.GetProperty("cameras").EnumerateArray().Where(c => c.TryGetProperty("keyframes", out var k) && k.ValueKind == JsonValueKind.Object && k.GetProperty("requests").GetInt64() > 0))
+                {
+                    Console.WriteLine("    camera " + camera.GetRawText());
+                }
+
+                Console.WriteLine(FormattableString.Invariant($"    keyframe requests that reached GStreamer's encoder (or were dropped before it): {gst?.KeyframeRequests}; asked inside the server: {gst?.DownstreamKeyUnits}"));
             }
 
             await CloseAlarmAsync(page, alarmId).ConfigureAwait(false);

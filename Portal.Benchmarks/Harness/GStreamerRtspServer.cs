@@ -18,6 +18,7 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
     private readonly Process _process;
     private RtspSource? _keeper;
     private int _keyframeRequests;
+    private int _downstreamKeyUnits;
 
     private GStreamerRtspServer(Process process, int port)
     {
@@ -29,6 +30,9 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
 
     /// <summary>Keyframe requests that reached the encoder (or were dropped before it, when ignoring them).</summary>
     public int KeyframeRequests => Volatile.Read(ref _keyframeRequests);
+
+    /// <summary>Key units asked of the encoder from upstream of it, inside GStreamer's server (not by a viewer's RTCP).</summary>
+    public int DownstreamKeyUnits => Volatile.Read(ref _downstreamKeyUnits);
 
     /// <summary>Null when the server can run here, else what to install (a clear message instead of a stack trace).</summary>
     public static async Task<string?> CheckAvailableAsync()
@@ -51,7 +55,15 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server and a first session that keeps its stream live; <see cref="InvalidOperationException"/> when it cannot start.</summary>
-    public static async Task<GStreamerRtspServer> StartAsync(bool ignoreKeyframeRequests = false, int bitrateKbps = 800, CancellationToken cancellationToken = default)
+    /// <param name="ignoreKeyframeRequests">Drop RTCP PLI/FIR before the encoder, as a camera that ignores them.</param>
+    /// <param name="bitrateKbps">x264's target bitrate.</param>
+    /// <param name="keepEncoderOnPlay">
+    /// Keep a PLAY's Range from restarting the encoder (gst-rtsp-server seeks the shared live media for it, and the seek
+    /// restarts x264 with an IDR: every new session then starts on a keyframe, unlike an IP camera's). A relay on the
+    /// public port takes the Range header off each PLAY; the media benchmark's press cases use it.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<GStreamerRtspServer> StartAsync(bool ignoreKeyframeRequests = false, int bitrateKbps = 800, bool keepEncoderOnPlay = false, CancellationToken cancellationToken = default)
     {
         var port = FreePorts.Tcp();
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -60,6 +72,11 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
         if (ignoreKeyframeRequests)
         {
             start.ArgumentList.Add("--ignore-keyframe-requests");
+        }
+
+        if (keepEncoderOnPlay)
+        {
+            start.ArgumentList.Add("--keep-encoder-on-play");
         }
 
         start.ArgumentList.Add("--bitrate=" + bitrateKbps.ToString(CultureInfo.InvariantCulture));
@@ -118,7 +135,11 @@ public sealed class GStreamerRtspServer : IAsyncDisposable
         {
             while (await _process.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (line.StartsWith("KEYUNIT", StringComparison.Ordinal))
+                if (line.StartsWith("KEYUNIT downstream", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _downstreamKeyUnits);
+                }
+                else if (line.StartsWith("KEYUNIT", StringComparison.Ordinal))
                 {
                     Interlocked.Increment(ref _keyframeRequests);
                 }
