@@ -38,6 +38,11 @@ public sealed class DeviceApiFlood : IAsyncDisposable
     /// <summary>Requests not sent because a connection already had <see cref="MaxOutstandingPerConnection"/> unanswered.</summary>
     public long Skipped => Interlocked.Read(ref _skipped);
 
+    /// <summary>How each connection ended while the flood ran: closed by the portal, or failed (diagnostics).</summary>
+    public string Ends => string.Join(", ", _ends);
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _ends = [];
+
     /// <summary>Answers received, of any status.</summary>
     public long Answered => _answersByStatus.Sum();
 
@@ -124,8 +129,10 @@ public sealed class DeviceApiFlood : IAsyncDisposable
 
                 if (written > 0)
                 {
-                    await socket.SendAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    // Counted as sent before the send completes: the answers may be read first, and a count taken
+                    // meanwhile must not show them all answered while these are on their way (the flood test failed so).
                     Interlocked.Add(ref _sent, written);
+                    await socket.SendAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 }
             }
         }
@@ -146,6 +153,7 @@ public sealed class DeviceApiFlood : IAsyncDisposable
                 var read = await socket.ReceiveAsync(buffer.AsMemory(carry), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
+                    _ends.Add(FormattableString.Invariant($"closed by the portal with {Interlocked.Read(ref outstanding.Count)} unanswered"));
                     return;
                 }
 
@@ -171,6 +179,10 @@ public sealed class DeviceApiFlood : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
+            if (!_stop.IsCancellationRequested)
+            {
+                _ends.Add($"{ex.GetType().Name} with {Interlocked.Read(ref outstanding.Count)} unanswered");
+            }
         }
     }
 

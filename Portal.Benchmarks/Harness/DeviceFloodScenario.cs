@@ -32,6 +32,9 @@ public sealed record DeviceFloodFigures
 
     public required long FloodSkipped { get; init; }
 
+    /// <summary>Flood connections that ended before the flood did (closed by the portal, or failed), with what they left unanswered.</summary>
+    public string FloodConnectionEnds { get; init; } = string.Empty;
+
     public required IReadOnlyDictionary<int, long> FloodAnswersByStatus { get; init; }
 
     /// <summary>
@@ -80,7 +83,8 @@ public sealed record DeviceFloodFigures
 
         yield return FormattableString.Invariant(
             $"flood: {FloodSent} sent in {FloodSeconds:0.0} s = {FloodPerSecond:0} requests/s, {FloodAnswered} answered, {FloodSkipped} not sent (4,096 unanswered on a connection); ")
-            + string.Join(", ", FloodAnswersByStatus.OrderBy(p => p.Key).Select(p => FormattableString.Invariant($"{p.Key}: {p.Value}")));
+            + string.Join(", ", FloodAnswersByStatus.OrderBy(p => p.Key).Select(p => FormattableString.Invariant($"{p.Key}: {p.Value}")))
+            + (FloodConnectionEnds.Length == 0 ? string.Empty : "; connections ended early: " + FloodConnectionEnds);
     }
 }
 
@@ -187,11 +191,14 @@ public static class DeviceFloodScenario
         }
 
         // Let the last answers in before counting (bounded: a lost answer shows as answered < sent).
+        // First a few of the senders' 5 ms ticks, so that a tick that began while the flood was still on has counted
+        // what it sends.
         var settle = Stopwatch.StartNew();
-        while (flood.Answered < flood.Sent && settle.Elapsed < TimeSpan.FromSeconds(10))
+        do
         {
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
+        while (flood.Answered < flood.Sent && settle.Elapsed < TimeSpan.FromSeconds(10));
 
         var statuses = CountStatuses(flood);
         return new DeviceFloodFigures
@@ -206,6 +213,7 @@ public static class DeviceFloodScenario
             FloodSent = flood.Sent - baseline.Sent,
             FloodAnswered = flood.Answered - baseline.Answered,
             FloodSkipped = flood.Skipped - baseline.Skipped,
+            FloodConnectionEnds = flood.Ends,
             FloodAnswersByStatus = statuses.ToDictionary(p => p.Key, p => p.Value - baseline.Statuses.GetValueOrDefault(p.Key)),
             FloodAnswersByStatusWithWarmUp = statuses,
             FloodSentWithWarmUp = flood.Sent,
