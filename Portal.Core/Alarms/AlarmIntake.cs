@@ -101,6 +101,12 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     private long _batchesStarted;
     private int _writerSynchronous = -1;
 
+    // How many times the writer found SQLite's write lock taken and asked again (WriterTransaction).
+    private readonly System.Runtime.CompilerServices.StrongBox<long> _lockRetries = new();
+
+    /// <summary>How many times this writer found the database's write lock taken and asked for it again.</summary>
+    internal long LockRetries => Interlocked.Read(ref _lockRetries.Value);
+
     /// <summary>How many batches the writer has taken up (tests wait on it to know a batch is in hand).</summary>
     internal long BatchesStarted => Interlocked.Read(ref _batchesStarted);
 
@@ -393,7 +399,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         var connection = Connection();
         var receipts = new AlarmReceipt[batch.Count];
-        using var tx = WriterTransaction.Begin(connection, ct);
+        using var tx = WriterTransaction.Begin(connection, _lockRetries, ct);
         Stamp(batch, static (s, now, _) => s.Locked = now);
         var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres, transaction: tx.Transaction).ToList();
         var now = time.GetUtcNow().UtcDateTime;

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -39,12 +40,10 @@ internal sealed class WriterTransaction : IDisposable
     /// <summary>The ADO.NET transaction to pass to commands (null on SQLite: the connection's own transaction).</summary>
     public DbTransaction? Transaction { get; }
 
-    /// <summary>How many times, since start, the writer found the lock taken and asked again (diagnostics, tests).</summary>
-    internal static long Retries => Interlocked.Read(ref s_retries);
-
-    private static long s_retries;
-
-    public static WriterTransaction Begin(DbConnection connection, CancellationToken ct)
+    /// <param name="connection">The writer's open connection (on SQLite: without a busy handler).</param>
+    /// <param name="retries">Counts each time the lock was found taken and asked for again (the writer's own count).</param>
+    /// <param name="ct">Stops the asking.</param>
+    public static WriterTransaction Begin(DbConnection connection, StrongBox<long> retries, CancellationToken ct)
     {
         if (connection is not SqliteConnection sqlite)
         {
@@ -72,7 +71,7 @@ internal sealed class WriterTransaction : IDisposable
             }
 
             ct.ThrowIfCancellationRequested();
-            Interlocked.Increment(ref s_retries);
+            Interlocked.Increment(ref retries.Value);
             Thread.Sleep(1);
         }
     }

@@ -34,17 +34,17 @@ public sealed class AlarmWriterLockTests : IAsyncLifetime
         await using var otherTx = other.BeginTransaction(deferred: false);
         await other.ExecuteAsync("UPDATE Device SET Model = Model WHERE Id = @Id", new { terminal.Id }, otherTx);
 
-        var retriesBefore = WriterTransaction.Retries;
+        var retriesBefore = _city.Intake.LockRetries;
         var press = _city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, terminal.Id, AlarmSource.DeviceApi, false, false, "127.0.0.1"), ct);
 
         // The writer asks again and again (bounded wait: a failure, not a hang, if it never does) and answers nobody meanwhile.
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (WriterTransaction.Retries < retriesBefore + 5 && waited.Elapsed < TimeSpan.FromSeconds(5))
+        while (_city.Intake.LockRetries < retriesBefore + 5 && waited.Elapsed < TimeSpan.FromSeconds(5))
         {
             await Task.Delay(5, ct);
         }
 
-        Assert.True(WriterTransaction.Retries >= retriesBefore + 5, "the writer did not ask for the lock again while it was taken");
+        Assert.True(_city.Intake.LockRetries >= retriesBefore + 5, "the writer did not ask for the lock again while it was taken");
         Assert.False(press.IsCompleted, "an alarm was answered before it could be committed");
 
         await otherTx.CommitAsync(ct);
