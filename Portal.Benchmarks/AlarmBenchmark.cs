@@ -697,6 +697,7 @@ public static class AlarmBenchmark
         (() => {
           const Native = window.WebSocket;
           const count = { counting: false, frames: 0, bytes: 0 };
+          const utf8 = new TextEncoder();
           window.__ws = count;
           window.WebSocket = class extends Native {
             constructor(...args) {
@@ -705,7 +706,7 @@ public static class AlarmBenchmark
                 if (!count.counting) return;
                 const d = e.data;
                 count.frames++;
-                count.bytes += typeof d === 'string' ? new TextEncoder().encode(d).length : (d.byteLength ?? d.size ?? 0);
+                count.bytes += typeof d === 'string' ? utf8.encode(d).length : (d.byteLength ?? d.size ?? 0);
               });
             }
           };

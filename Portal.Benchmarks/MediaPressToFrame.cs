@@ -45,53 +45,40 @@ internal static class MediaPressToFrame
         }
         """;
 
-    /// <summary>Runs (a), (b), (c) and (d); false when an aim is missed or a part could not run.</summary>
+    /// <summary>
+    /// The cases: the demo's simulated camera (no GStreamer), or GStreamer's server honouring or ignoring keyframe
+    /// requests; (d), issue #15 item 3, is the camera of (c) with its sub-stream (a second GStreamer server, 384 kbit/s
+    /// target) pre-warmed.
+    /// </summary>
+    private static readonly (char Key, string Label, bool? GStreamerIgnoring, bool Prewarm)[] Cases =
+    [
+        ('a', "(a) simulated camera (honours PLI/FIR)", null, false),
+        ('b', "(b) GStreamer RTSP server, 2 s GOP, honours PLI/FIR", false, false),
+        ('c', "(c) GStreamer RTSP server, 2 s GOP, keyframe requests ignored", true, false),
+        ('d', "(d) as (c), sub-stream pre-warmed", true, true),
+    ];
+
+    /// <summary>
+    /// Runs (a), (b), (c) and (d), or only those named in <c>PORTAL_BENCH_PRESS_CASES</c> (e.g. <c>c</c> or <c>bc</c>),
+    /// which also prints the cameras' keyframe statistics after each press; false when an aim is missed or a part could
+    /// not run.
+    /// </summary>
     public static async Task<bool> RunAsync(int presses)
     {
-        // PORTAL_BENCH_PRESS_CASES=c (or "bc", ...) runs only those cases, with the cameras' keyframe statistics.
-        var cases = Environment.GetEnvironmentVariable("PORTAL_BENCH_PRESS_CASES");
-        if (cases is not null)
-        {
-            foreach (var c in cases)
-            {
-                var (label, values, _) = c switch
-                {
-                    'a' => await MeasureAsync("(a) simulated camera (honours PLI/FIR)", null, ignoreKeyframeRequests: false, presses, diagnose: true).ConfigureAwait(false),
-                    'b' => await MeasureAsync("(b) GStreamer RTSP server, 2 s GOP, honours PLI/FIR", false, false, presses, diagnose: true).ConfigureAwait(false),
-                    'c' => await MeasureAsync("(c) GStreamer RTSP server, 2 s GOP, keyframe requests ignored", true, true, presses, diagnose: true).ConfigureAwait(false),
-                    _ => await MeasureAsync("(d) as (c), sub-stream pre-warmed", true, ignoreKeyframeRequests: true, presses, prewarm: true, diagnose: true).ConfigureAwait(false),
-                };
-                var sorted = values.Order().ToList();
-                Console.WriteLine(FormattableString.Invariant($"    {label,-66} p50 {Percentiles.Of(sorted, 0.5),5:0} ms  p95 {Percentiles.Of(sorted, 0.95),5:0} ms  max {sorted[^1],5:0} ms"));
-            }
-
-            return true;
-        }
-
-        var results = new List<(string Label, List<double> Values, string? Skipped)>
-        {
-            await MeasureAsync("(a) simulated camera (honours PLI/FIR)", null, ignoreKeyframeRequests: false, presses).ConfigureAwait(false),
-        };
-
+        var only = Environment.GetEnvironmentVariable("PORTAL_BENCH_PRESS_CASES");
         var unavailable = await GStreamerRtspServer.CheckAvailableAsync().ConfigureAwait(false);
-        foreach (var ignore in new[] { false, true })
+        var results = new List<(string Label, List<double> Values, string? Skipped)>();
+        foreach (var (_, label, gstreamerIgnoring, prewarm) in Cases.Where(c => only is null || only.Contains(c.Key, StringComparison.Ordinal)))
         {
-            var label = ignore ? "(c) GStreamer RTSP server, 2 s GOP, keyframe requests ignored" : "(b) GStreamer RTSP server, 2 s GOP, honours PLI/FIR";
-            if (unavailable is not null)
+            if (gstreamerIgnoring is not null && unavailable is not null)
             {
                 Console.WriteLine($"  {label}: not measured: {unavailable}");
                 results.Add((label, [], unavailable));
                 continue;
             }
 
-            results.Add(await MeasureAsync(label, ignore, ignore, presses).ConfigureAwait(false));
+            results.Add((label, await MeasureAsync(label, gstreamerIgnoring, presses, prewarm, diagnose: only is not null).ConfigureAwait(false), null));
         }
-
-        // (d) issue #15 item 3: the camera of (c), its sub-stream (a second GStreamer server, 384 kbit/s target) pre-warmed.
-        const string Prewarmed = "(d) as (c), sub-stream pre-warmed";
-        results.Add(unavailable is not null
-            ? (Prewarmed, [], unavailable)
-            : await MeasureAsync(Prewarmed, true, ignoreKeyframeRequests: true, presses, prewarm: true).ConfigureAwait(false));
 
         Console.WriteLine(FormattableString.Invariant($"[press -> first frame] press (signed device API) -> first decoded frame in the auto-opened pop-up, no prior pull, n={presses} each:"));
         var ok = true;
@@ -117,13 +104,12 @@ internal static class MediaPressToFrame
 
     /// <param name="label">What is measured.</param>
     /// <param name="gstreamer">Null: the demo portal's own simulated camera; else GStreamer's server, ignoring keyframe requests or not.</param>
-    /// <param name="ignoreKeyframeRequests">For GStreamer's server.</param>
     /// <param name="presses">Presses to time.</param>
     /// <param name="prewarm">Pre-warm every camera's sub-stream (a second GStreamer server stands in for all of them).</param>
     /// <param name="diagnose">After each press, print the cameras' keyframe statistics and the requests GStreamer saw.</param>
-    private static async Task<(string, List<double>, string?)> MeasureAsync(string label, bool? gstreamer, bool ignoreKeyframeRequests, int presses, bool prewarm = false, bool diagnose = false)
+    private static async Task<List<double>> MeasureAsync(string label, bool? gstreamer, int presses, bool prewarm, bool diagnose)
     {
-        await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests, keepEncoderOnPlay: true).ConfigureAwait(false);
+        await using var gst = gstreamer is null ? null : await GStreamerRtspServer.StartAsync(ignoreKeyframeRequests: gstreamer == true, keepEncoderOnPlay: true).ConfigureAwait(false);
         await using var subGst = prewarm ? await GStreamerRtspServer.StartAsync(bitrateKbps: 384, keepEncoderOnPlay: true).ConfigureAwait(false) : null;
         List<string> arguments = ["--Portal:CameraIdleTimeoutSeconds=2"];
         if (gst is not null)
@@ -204,7 +190,7 @@ internal static class MediaPressToFrame
             Console.WriteLine(FormattableString.Invariant($"  {label}: {starts} of {presses + 1} pop-ups (warm-up included) started on the pre-warmed sub-stream"));
         }
 
-        return (label, values, null);
+        return values;
     }
 
     private static async Task<IPage> SignInAsync(IBrowser browser, string url, string user)

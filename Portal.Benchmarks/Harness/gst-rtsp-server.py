@@ -52,6 +52,14 @@ def on_media_configure(factory, media):
 # media, and the seek restarts the encoder with an IDR: every new viewer would get a keyframe at once, whatever its
 # keyframe requests. An IP camera does not restart its encoder for a new viewer, so with --keep-encoder-on-play the server listens on a port of its own and the public port is a relay that takes the Range header off
 # each PLAY request (RTSP over TCP: requests, and RTP/RTCP frames interleaved after '$', both passed on as they are).
+def shut_both(*sockets):
+    for s in sockets:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def relay_client_to_server(src, dst):
     buffer = b""
     try:
@@ -89,11 +97,7 @@ def relay_client_to_server(src, dst):
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut_both(src, dst)
 
 
 def relay_server_to_client(src, dst):
@@ -103,11 +107,7 @@ def relay_server_to_client(src, dst):
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut_both(src, dst)
 
 
 def start_range_filter(public_port, server_port):
