@@ -164,7 +164,21 @@ public sealed class PortalFixture : IAsyncDisposable
     {
         if (_browser is not null)
         {
-            await _browser.CloseAsync();
+            // Bounded like every context's close (BrowserContexts.ProtocolBound): disposing Playwright below ends its
+            // driver, and the browser with it, if Chromium does not answer.
+            try
+            {
+                await _browser.CloseAsync().WaitAsync(BrowserContexts.ProtocolBound);
+            }
+            catch (TimeoutException)
+            {
+                Console.Error.WriteLine("[browser] the shared Chromium did not close in time; ended with Playwright's driver");
+            }
+
+            if (BoundedCloseContext.Abandoned > 0)
+            {
+                Console.Error.WriteLine($"[browser] {BoundedCloseContext.Abandoned} context(s) did not close in time during the run");
+            }
         }
 
         _playwright?.Dispose();

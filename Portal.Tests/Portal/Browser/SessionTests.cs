@@ -128,7 +128,7 @@ public sealed class SessionTests(PortalFixture portal)
     internal static async Task<HttpClient> CopyCookiesAsync(IBrowserContext context, string baseUrl)
     {
         var cookies = await context.CookiesAsync();
-        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(baseUrl) };
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Add("Cookie", string.Join("; ", cookies.Select(c => c.Name + "=" + c.Value)));
         return client;
     }
