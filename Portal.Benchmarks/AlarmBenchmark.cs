@@ -272,7 +272,9 @@ public static class AlarmBenchmark
             cdp.Add(session);
         }
 
-        var trace = await StartTraceAsync(cdp[0]).ConfigureAwait(false);
+        // PORTAL_BENCH_TRACE_PHASE=burst traces the burst instead of the steady phase.
+        var traceBurst = Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE_PHASE") == "burst";
+        var trace = traceBurst ? null : await StartTraceAsync(cdp[0]).ConfigureAwait(false);
         var before = await MetricsAsync(cdp).ConfigureAwait(false);
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
@@ -316,11 +318,17 @@ public static class AlarmBenchmark
         var storedBefore = target.StoredCountsAll ? await target.StoredAsync([]).ConfigureAwait(false) : 0;
         var burstClock = Stopwatch.StartNew();
         var burstStart = (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+        var burstTrace = traceBurst ? await StartTraceAsync(cdp[0]).ConfigureAwait(false) : null;
+        using var sampling = new CancellationTokenSource();
+        var samples = SampleCpuAsync(target.Process, burstClock, sampling.Token);
         var burst = await Task.WhenAll(Enumerable.Range(0, s.Burst).Select(i => target.PressAsync(http, Key.Burst(i)))).ConfigureAwait(false);
         var acceptedTime = burstClock.Elapsed;
         var accepted = burst.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
         var stored = await target.StoredAsync(accepted.Keys).ConfigureAwait(false) - storedBefore;
         var burstLatencies = await CollectAsync(pages, accepted, TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+        await sampling.CancelAsync().ConfigureAwait(false);
+        var cpu = await samples.ConfigureAwait(false);
+        await EndTraceAsync(cdp[0], burstTrace).ConfigureAwait(false);
         var shown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", accepted.Keys.ToArray()))).ConfigureAwait(false);
         var lastShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double>("ids => Math.max(0, ...ids.map(id => window.__seen[id] || 0))", accepted.Keys.ToArray()))).ConfigureAwait(false);
         var lastMs = lastShown.Max() - burstStart;
@@ -329,9 +337,59 @@ public static class AlarmBenchmark
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: burst of {s.Burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shown.Min()} max {shown.Max()}, lost {s.Burst - shown.Min()} (steady phase: {s.Steady - steadyShown.Min()})"));
         PrintServerTiming("burst", burst);
         Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
+        var seen = (await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("ids => ids.filter(id => id in window.__seen).map(id => window.__seen[id])", accepted.Keys.ToArray()))).ConfigureAwait(false))
+            .SelectMany(t => t).Select(t => t - burstStart).ToList();
+        PrintBurstTimeline(cpu, seen, s.Consoles * accepted.Count, acceptedTime);
         return new Result(
             Percentiles.Of(latencies, 0.50), Percentiles.Of(latencies, 0.95), Percentiles.Of(latencies, 0.99),
             Percentiles.Of(answers, 0.99), lastMs, lost);
+    }
+
+    /// <summary>The server's and the consoles' CPU time, read every <see cref="SampleEvery"/> until cancelled: (ms since the burst began, server ms, Chromium ms).</summary>
+    private static async Task<List<(double At, double Server, double Browser)>> SampleCpuAsync(Process server, Stopwatch clock, CancellationToken ct)
+    {
+        var samples = new List<(double, double, double)>();
+        while (true)
+        {
+            server.Refresh();
+            samples.Add((clock.Elapsed.TotalMilliseconds, server.TotalProcessorTime.TotalMilliseconds, ChromiumCpuMs()));
+            try
+            {
+                await Task.Delay(SampleEvery, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return samples;
+            }
+        }
+    }
+
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Where the burst's time went, per quarter second: the server's and the consoles' share of a core, and how many of
+    /// the (alarm, console) cards were drawn in that quarter. Shows whether the consoles wait for the server, the server
+    /// for the cores, or the cores for the consoles.
+    /// </summary>
+    private static void PrintBurstTimeline(List<(double At, double Server, double Browser)> cpu, List<double> seen, int cards, TimeSpan accepted)
+    {
+        Console.WriteLine(FormattableString.Invariant($"  burst timeline (accepted by {accepted.TotalMilliseconds:0} ms; % of one core, of 200; cards drawn of {cards}):"));
+        var line = new StringBuilder();
+        var drawn = 0;
+        for (var i = 1; i < cpu.Count; i++)
+        {
+            var (from, to) = (cpu[i - 1].At, cpu[i].At);
+            var span = to - from;
+            var inSpan = seen.Count(t => t >= from && t < to);
+            drawn += inSpan;
+            line.Append(FormattableString.Invariant($"    {to:0} ms: server {(cpu[i].Server - cpu[i - 1].Server) / span * 100:0}%, Chromium {(cpu[i].Browser - cpu[i - 1].Browser) / span * 100:0}%, cards +{inSpan} = {drawn}"));
+            Console.WriteLine(line.ToString());
+            line.Clear();
+            if (drawn >= cards)
+            {
+                break;
+            }
+        }
     }
 
     /// <summary>Starts each press at its due time (open loop: a slow answer does not hold the next press back).</summary>
