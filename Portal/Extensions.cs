@@ -16,6 +16,7 @@ using OpenIddict.Server;
 using Microsoft.AspNetCore.Components.Authorization;
 using OpenIddict.Validation.AspNetCore;
 using Portal.Administration;
+using Portal.Alarms;
 using Portal.Core.Alarms;
 using Portal.Core.Audit;
 using Portal.Core.Data;
@@ -61,6 +62,7 @@ public static class Extensions
         var publicUrl = ResolvePublicUrl(options, builder.Configuration);
         services.Configure<PortalOptions>(builder.Configuration.GetSection(PortalOptions.Section));
         Portal.Core.Threading.OsThreadPriority.AlarmPathNice = options.AlarmPathNice;
+        Portal.Core.Threading.OsThreadPriority.ConsoleNice = options.ConsoleNice;
         services.AddSingleton(new PortalEnvironment(dataFolder, publicUrl));
 
         // Data: one Db for Dapper, the same database for Identity's and OpenIddict's EF stores.
@@ -138,6 +140,7 @@ public static class Extensions
         services.AddSingleton<AlarmEscalator>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmEscalator>());
         services.AddSingleton<AlarmService>();
+        services.AddSingleton<ConsoleDrawThread>();
         services.AddSingleton<AlarmStatistics>();
         services.AddSingleton<DemoAlarmService>();
         services.AddHttpClient(nameof(DemoAlarmService));

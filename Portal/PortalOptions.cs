@@ -89,6 +89,13 @@ public sealed class PortalOptions
     /// See <see cref="Portal.Core.Threading.OsThreadPriority"/>.
     /// </summary>
     public int AlarmPathNice { get; set; } = -5;
+
+    /// <summary>
+    /// Nice value of the threads the alarm consoles draw on (the notifier's delivery and the board's redraws after the
+    /// browser confirms one): 5 lets every request, above all a device's alarm, run first on a busy server; the consoles
+    /// take what is left, which under a flood means fewer, larger draws. 0 turns it off. See <c>ConsoleDrawThread</c>.
+    /// </summary>
+    public int ConsoleNice { get; set; } = 5;
     /// <summary>The SIP intercom: where alarm terminals register and call (issue 11).</summary>
     public Intercom.SipSettings Sip { get; set; } = new();
 

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Security;
 
+using Portal.Core.Threading;
+
 namespace Portal.Core.Alarms;
 
 /// <summary>
@@ -104,6 +106,7 @@ public sealed class AlarmNotifier(AlarmRepository alarms, ILogger<AlarmNotifier>
         {
             try
             {
+                OsThreadPriority.ApplyConsole(logger); // it draws the consoles whose dispatcher is free: below the requests
                 Run(stoppingToken);
             }
             finally

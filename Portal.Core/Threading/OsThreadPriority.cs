@@ -21,6 +21,35 @@ public static class OsThreadPriority
     /// <summary>The nice value for the alarm path's threads (-20 to 19; 0 leaves them alone). Set once at start-up (<c>Portal:AlarmPathNice</c>).</summary>
     public static int AlarmPathNice { get; set; }
 
+    /// <summary>
+    /// The nice value for the threads the consoles draw on (the notifier's delivery, <c>ConsoleDrawThread</c>): above 0
+    /// they give way to every request thread, so a device's answer never waits behind a board's redraw. Raising a
+    /// thread's nice value needs no privilege. Set once at start-up (<c>Portal:ConsoleNice</c>).
+    /// </summary>
+    public static int ConsoleNice { get; set; }
+
+    /// <summary>Gives the calling thread <see cref="ConsoleNice"/> (a no-op at 0 or off Linux); true when it took.</summary>
+    public static bool ApplyConsole(ILogger logger) => ApplyNice(logger, ConsoleNice);
+
+    /// <summary>Gives the calling thread <paramref name="nice"/> (a no-op at 0 or off Linux); true when it took.</summary>
+    public static bool ApplyNice(ILogger logger, int nice)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        if (nice == 0 || !OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        if (TrySetCurrentThreadNice(nice, out var errno))
+        {
+            logger.LogDebug("Thread {Thread} runs at nice {Nice}", Thread.CurrentThread.Name, nice);
+            return true;
+        }
+
+        logger.LogInformation("Thread {Thread} keeps the normal priority: the system refused nice {Nice} (errno {Errno})", Thread.CurrentThread.Name, nice, errno);
+        return false;
+    }
+
     /// <summary>Gives the calling thread <see cref="AlarmPathNice"/>; false (and one log line per process) when the system refuses.</summary>
     public static bool ApplyAlarmPath(ILogger logger)
     {

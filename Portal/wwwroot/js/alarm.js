@@ -59,6 +59,15 @@ window.portalAlarm = (() => {
         try { new Notification(title, { body, tag, requireInteraction: true }); } catch (e) { /* not in this context */ }
       }
     },
+    // A click on a card opens its pop-up: one listener on the board instead of a handler per card (see AlarmChunk).
+    board: (el, console) => {
+      el.addEventListener('click', (e) => {
+        const card = e.target instanceof Element ? e.target.closest('[data-alarm-id]') : null;
+        if (card && el.contains(card)) {
+          console.invokeMethodAsync('SelectAlarm', Number(card.dataset.alarmId)).catch(() => { /* the circuit went away */ });
+        }
+      });
+    },
     // The console renders what to ring into one hidden element's data attributes (level, title, the latest
     // notification with a sequence number); watching them costs no browser round trip per alarm.
     watch: (el) => {
