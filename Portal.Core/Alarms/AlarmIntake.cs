@@ -69,6 +69,17 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     /// </summary>
     public static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// While alarms are being written (one committed within this time), the checkpoint waits: its two syncs (the WAL,
+    /// then the database file with the pages it copied) share the file system's journal with the writer's own sync,
+    /// and an alarm committed beside one waited for both. Measured with ten consoles at 50 alarms/s: the commit's sync
+    /// p99 4.3-4.7 ms with a checkpoint every second, 2.0 ms without.
+    /// </summary>
+    public static readonly TimeSpan CheckpointQuiet = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A flow of alarms holds the checkpoint back at most this long (the WAL grows meanwhile; readers pay for a long one).</summary>
+    public static readonly TimeSpan CheckpointMaxDelay = TimeSpan.FromSeconds(10);
+
     private const string FindOpen = "SELECT Id FROM Alarm WHERE DeviceId = @DeviceId AND State < @Closed";
 
     private const string JoinOpen = "UPDATE Alarm SET SignalCount = SignalCount + 1, LastSignalUtc = @Now WHERE Id = @Id";
@@ -103,6 +114,9 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
     // How many times the writer found SQLite's write lock taken and asked again (WriterTransaction).
     private readonly System.Runtime.CompilerServices.StrongBox<long> _lockRetries = new();
+
+    // When the writer last committed (TimeProvider timestamp; 0: never), for the checkpoint to keep out of its way.
+    private long _lastCommit;
 
     /// <summary>How many times this writer found the database's write lock taken and asked for it again.</summary>
     internal long LockRetries => Interlocked.Read(ref _lockRetries.Value);
@@ -411,6 +425,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         Stamp(batch, static (s, now, _) => s.Written = now);
         tx.Commit();
+        Volatile.Write(ref _lastCommit, time.GetTimestamp());
         return receipts;
     }
 
@@ -452,7 +467,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
     /// <summary>
     /// Copies the WAL back into the database file every <see cref="CheckpointInterval"/> (a passive checkpoint: it
-    /// never blocks the writer, which goes on appending to the WAL meanwhile). SQLite only.
+    /// never blocks the writer, which goes on appending to the WAL meanwhile), but not while alarms are being written
+    /// (<see cref="CheckpointQuiet"/>), for at most <see cref="CheckpointMaxDelay"/>. SQLite only.
     /// </summary>
     private async Task CheckpointAsync(CancellationToken ct)
     {
@@ -461,11 +477,18 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             return;
         }
 
-        using var timer = new PeriodicTimer(CheckpointInterval, time);
+        using var timer = new PeriodicTimer(CheckpointQuiet, time);
+        var lastCheckpoint = time.GetTimestamp();
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
+                if (!CheckpointDue(time.GetElapsedTime(lastCheckpoint), Volatile.Read(ref _lastCommit) is var commit and not 0 ? time.GetElapsedTime(commit) : null))
+                {
+                    continue;
+                }
+
+                lastCheckpoint = time.GetTimestamp();
                 try
                 {
                     await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
@@ -481,6 +504,13 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
         }
     }
+
+    /// <summary>
+    /// Whether the checkpoint runs now, <paramref name="sinceCheckpoint"/> after the last one and
+    /// <paramref name="sinceCommit"/> after the writer's last commit (null: none yet).
+    /// </summary>
+    internal static bool CheckpointDue(TimeSpan sinceCheckpoint, TimeSpan? sinceCommit) =>
+        sinceCheckpoint >= CheckpointInterval && (sinceCommit is not { } c || c >= CheckpointQuiet || sinceCheckpoint >= CheckpointMaxDelay);
 
     private AlarmReceipt WriteOne(DbConnection connection, DbTransaction? tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
     {
