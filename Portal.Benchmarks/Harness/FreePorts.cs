@@ -3,15 +3,38 @@ using System.Net.Sockets;
 
 namespace Portal.Benchmarks.Harness;
 
-/// <summary>Free ports on 127.0.0.1 for the processes and servers the tests and benchmarks start.</summary>
+/// <summary>
+/// Free ports on 127.0.0.1 for the processes and servers the tests and benchmarks start. They are taken below the
+/// system's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default), where no outgoing
+/// connection is ever given a local port: a port asked of the system (bind to 0) comes from that range, and between
+/// the ask and the server's own bind, a connection the starting portal made itself (to a demo camera) once took it
+/// ("the web address is already in use").
+/// </summary>
 public static class FreePorts
 {
-    /// <summary>A TCP port nothing listens on now (the OS may hand it out again later; callers bind it at once).</summary>
+    // Above the SIP media ports (Portal:Sip:RtpPortMin-Max, 20000-29999 by default), below the ephemeral range.
+    private const int Lowest = 30_000;
+
+    /// <summary>A TCP port nothing listens on now (another process may still take it; callers bind it at once).</summary>
     public static int Tcp()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Candidate();
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        using var any = new TcpListener(IPAddress.Loopback, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 
     /// <summary>A port free for both UDP and TCP on 127.0.0.1 now (SIP serves both on one number).</summary>
@@ -19,18 +42,40 @@ public static class FreePorts
     {
         for (var attempt = 0; ; attempt++)
         {
+            var port = Candidate();
             using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
             using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
             {
+                udp.Bind(new IPEndPoint(IPAddress.Loopback, port));
                 tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
                 return port;
             }
-            catch (SocketException) when (attempt < 20)
+            catch (SocketException) when (attempt < 200)
             {
             }
         }
+    }
+
+    /// <summary>A random port between <see cref="Lowest"/> and the start of the ephemeral range.</summary>
+    private static int Candidate() => Random.Shared.Next(Lowest, EphemeralStart);
+
+    private static readonly int EphemeralStart = ReadEphemeralStart();
+
+    private static int ReadEphemeralStart()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            if (int.TryParse(range[0], out var start) && start > Lowest + 1000)
+            {
+                return start;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+        }
+
+        return 32_768;
     }
 }
