@@ -89,9 +89,11 @@ public sealed class RtspKeyframeRequestTests
         var ct = TestContext.Current.CancellationToken;
         await using var gst = await GStreamerRtspServer.StartAsync(cancellationToken: ct);
         // GStreamer's server builds its x264 pipeline when PLAY arrives: on a loaded 2-core machine that has taken over
-        // the client's 10 s (a fresh-clone run, load 46), so this third party gets a minute.
-        await using var client = new RtspClient(gst.Uri, null, transport) { RequestTimeout = TimeSpan.FromSeconds(60) };
-        var (video, collector) = await PlayAsync(client, ct);
+        // the client's 10 s (a fresh-clone run, load 46), so this third party gets a minute. It has also once answered a
+        // UDP session's PLAY with 503 Service Unavailable (a fresh-clone run, while its first session was starting):
+        // 503 means "try again later" (RFC 2326 §11.3.6), as the portal's camera pull does with its reconnect backoff.
+        var (client, video, collector) = await PlayRetryingUnavailableAsync(gst.Uri, transport, ct);
+        await using var _ = client;
         await RtpCollector.WaitUntilAsync(() => collector.Units.Count >= 3, 30, "frames from GStreamer", ct);
         var before = gst.KeyframeRequests;
 
@@ -100,6 +102,30 @@ public sealed class RtspKeyframeRequestTests
 
         await RtpCollector.WaitUntilAsync(() => gst.KeyframeRequests > before, 30, "GStreamer's encoder to be asked for a key unit", ct);
         await RtpCollector.WaitUntilAsync(() => collector.Units.Skip(askedAt).Any(u => u.IsKeyframe), 30, "an IDR after the request", ct);
+    }
+
+    /// <summary>A playing session on a new client; a PLAY answered 503 is tried again on a new session, up to three times.</summary>
+    private static async Task<(RtspClient Client, MediaTrack Video, RtpCollector Collector)> PlayRetryingUnavailableAsync(Uri uri, RtspTransport transport, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var client = new RtspClient(uri, null, transport) { RequestTimeout = TimeSpan.FromSeconds(60) };
+            try
+            {
+                var (video, collector) = await PlayAsync(client, ct);
+                return (client, video, collector);
+            }
+            catch (RtspException ex) when (attempt < 3 && ex.Message.Contains("503", StringComparison.Ordinal))
+            {
+                await client.DisposeAsync();
+                await Task.Delay(500, ct);
+            }
+            catch
+            {
+                await client.DisposeAsync();
+                throw;
+            }
+        }
     }
 
     private static async Task<(MediaTrack Video, RtpCollector Collector)> PlayAsync(RtspClient client, CancellationToken ct)
