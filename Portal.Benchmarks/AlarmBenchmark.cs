@@ -284,6 +284,14 @@ public static class AlarmBenchmark
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
         var browserCpu = ChromiumCpuMs();
+        // PORTAL_BENCH_FRAMES=file: the first 200 binary WebSocket frames the first console receives in the steady phase,
+        // base64, one per line (what a render batch carries per alarm).
+        var framesPath = Environment.GetEnvironmentVariable("PORTAL_BENCH_FRAMES");
+        if (framesPath is not null)
+        {
+            await pages[0].EvaluateAsync("() => window.__ws.keep = 200").ConfigureAwait(false);
+        }
+
         await Task.WhenAll(pages.Select(p => p.EvaluateAsync("() => window.__ws.counting = true"))).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var steady = await PaceAsync(Enumerable.Range(0, s.Steady).Select(i => (Func<Task<Press>>)(() => target.PressAsync(http, Key.Steady(i)))).ToList(), s.Rate).ConfigureAwait(false);
@@ -303,6 +311,12 @@ public static class AlarmBenchmark
         var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var steadyShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", sent.Keys.ToArray()))).ConfigureAwait(false);
         var frames = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("() => { window.__ws.counting = false; return [window.__ws.frames, window.__ws.bytes]; }"))).ConfigureAwait(false);
+        if (framesPath is not null)
+        {
+            var kept = await pages[0].EvaluateAsync<string[]>("() => window.__ws.kept.map(a => btoa(String.fromCharCode(...a)))").ConfigureAwait(false);
+            await File.WriteAllLinesAsync(framesPath, kept).ConfigureAwait(false);
+        }
+
         var answers = steady.Select(p => p.RoundTripMs).Order().ToList();
         if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SLOWEST") is not null)
         {
@@ -773,7 +787,7 @@ public static class AlarmBenchmark
     private const string WebSocketCounter = """
         (() => {
           const Native = window.WebSocket;
-          const count = { counting: false, frames: 0, bytes: 0 };
+          const count = { counting: false, frames: 0, bytes: 0, keep: 0, kept: [] };
           const utf8 = new TextEncoder();
           window.__ws = count;
           window.WebSocket = class extends Native {
@@ -784,6 +798,7 @@ public static class AlarmBenchmark
                 const d = e.data;
                 count.frames++;
                 count.bytes += typeof d === 'string' ? utf8.encode(d).length : (d.byteLength ?? d.size ?? 0);
+                if (count.kept.length < count.keep && d instanceof ArrayBuffer) count.kept.push(new Uint8Array(d.slice(0)));
               });
             }
           };
