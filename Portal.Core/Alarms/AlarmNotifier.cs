@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Portal.Core.Security;
-
 using Portal.Core.Threading;
 
 namespace Portal.Core.Alarms;

@@ -32,29 +32,25 @@ public static class OsThreadPriority
     public static bool ApplyConsole(ILogger logger) => ApplyNice(logger, ConsoleNice);
 
     /// <summary>Gives the calling thread <paramref name="nice"/> (a no-op at 0 or off Linux); true when it took.</summary>
-    public static bool ApplyNice(ILogger logger, int nice)
-    {
-        ArgumentNullException.ThrowIfNull(logger);
-        if (nice == 0 || !OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        if (TrySetCurrentThreadNice(nice, out var errno))
-        {
-            logger.LogDebug("Thread {Thread} runs at nice {Nice}", Thread.CurrentThread.Name, nice);
-            return true;
-        }
-
-        logger.LogInformation("Thread {Thread} keeps the normal priority: the system refused nice {Nice} (errno {Errno})", Thread.CurrentThread.Name, nice, errno);
-        return false;
-    }
+    public static bool ApplyNice(ILogger logger, int nice) =>
+        Apply(logger, nice, static (logger, nice, errno) => logger.LogInformation(
+            "Thread {Thread} keeps the normal priority: the system refused nice {Nice} (errno {Errno})", Thread.CurrentThread.Name, nice, errno));
 
     /// <summary>Gives the calling thread <see cref="AlarmPathNice"/>; false (and one log line per process) when the system refuses.</summary>
-    public static bool ApplyAlarmPath(ILogger logger)
+    public static bool ApplyAlarmPath(ILogger logger) =>
+        Apply(logger, AlarmPathNice, static (logger, nice, errno) =>
+        {
+            if (Interlocked.Exchange(ref _refusalLogged, 1) == 0)
+            {
+                logger.LogInformation(
+                    "The alarm path's threads keep the normal priority: the system refused nice {Nice} (errno {Errno}); grant CAP_SYS_NICE or LimitNICE to raise them, or set Portal:AlarmPathNice=0",
+                    nice, errno);
+            }
+        });
+
+    private static bool Apply(ILogger logger, int nice, Action<ILogger, int, int> refused)
     {
         ArgumentNullException.ThrowIfNull(logger);
-        var nice = AlarmPathNice;
         if (nice == 0 || !OperatingSystem.IsLinux())
         {
             return false;
@@ -66,13 +62,7 @@ public static class OsThreadPriority
             return true;
         }
 
-        if (Interlocked.Exchange(ref _refusalLogged, 1) == 0)
-        {
-            logger.LogInformation(
-                "The alarm path's threads keep the normal priority: the system refused nice {Nice} (errno {Errno}); grant CAP_SYS_NICE or LimitNICE to raise them, or set Portal:AlarmPathNice=0",
-                nice, errno);
-        }
-
+        refused(logger, nice, errno);
         return false;
     }
 

@@ -121,17 +121,8 @@ public class BoundedCloseContext : System.Reflection.DispatchProxy
     private static readonly System.Reflection.MethodInfo BoundMethod = typeof(BoundedCloseContext)
         .GetMethod(nameof(BoundOf), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
 
-    private static async Task Bound(Task task, string name, TimeSpan bound)
-    {
-        try
-        {
-            await task.WaitAsync(bound);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"Chromium did not answer the context's {name} within {bound.TotalSeconds:0.#} s", ex);
-        }
-    }
+    private static async Task Bound(Task task, string name, TimeSpan bound) =>
+        await BoundOf(task.ContinueWith(static t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default), name, bound);
 
     private static async Task<T> BoundOf<T>(Task<T> task, string name, TimeSpan bound)
     {
