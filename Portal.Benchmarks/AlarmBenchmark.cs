@@ -407,7 +407,6 @@ public static class AlarmBenchmark
     private static void PrintBurstTimeline(List<(double At, double Server, double Browser)> cpu, List<double> seen, int cards, TimeSpan accepted)
     {
         Console.WriteLine(FormattableString.Invariant($"  burst timeline (accepted by {accepted.TotalMilliseconds:0} ms; % of one core, of 200; cards drawn of {cards}):"));
-        var line = new StringBuilder();
         var drawn = 0;
         for (var i = 1; i < cpu.Count; i++)
         {
@@ -415,9 +414,7 @@ public static class AlarmBenchmark
             var span = to - from;
             var inSpan = seen.Count(t => t >= from && t < to);
             drawn += inSpan;
-            line.Append(FormattableString.Invariant($"    {to:0} ms: server {(cpu[i].Server - cpu[i - 1].Server) / span * 100:0}%, Chromium {(cpu[i].Browser - cpu[i - 1].Browser) / span * 100:0}%, cards +{inSpan} = {drawn}"));
-            Console.WriteLine(line.ToString());
-            line.Clear();
+            Console.WriteLine(FormattableString.Invariant($"    {to:0} ms: server {(cpu[i].Server - cpu[i - 1].Server) / span * 100:0}%, Chromium {(cpu[i].Browser - cpu[i - 1].Browser) / span * 100:0}%, cards +{inSpan} = {drawn}"));
             if (drawn >= cards)
             {
                 break;
