@@ -26,6 +26,9 @@ public sealed partial class ProductionInstallTests
     private const string OrphanSerial = "PRODT0000002";
     private const string SchoolName = "青岛市测试新区第一小学";
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _browserLog = new();
+    private PortalProcess? _own;
+
     [GeneratedRegex(@"https?://\S+/setup\?token=[A-Za-z0-9_\-]+")]
     private static partial Regex SetupLink();
 
@@ -33,6 +36,7 @@ public sealed partial class ProductionInstallTests
     public async Task FreshInstall_SetupToFirstAlarm_ThroughThePagesAlone()
     {
         await using var own = await PortalProcess.StartAsync(new PortalProcessOptions { DemoMode = false });
+        _own = own;
         var link = (await own.WaitForLogAsync(SetupLink(), TimeSpan.FromSeconds(30))).Value;
         await using (var connection = own.Db.Open())
         {
@@ -46,7 +50,10 @@ public sealed partial class ProductionInstallTests
 
         // 1. The setup link: the first administrator, enrolled with an authenticator in the same flow.
         await using var adminContext = await browser.NewPatientContextAsync(options);
+        await adminContext.AddInitScriptAsync(LayoutShiftRecorder);
         var admin = await adminContext.NewPageAsync();
+        admin.Console += (_, m) => _browserLog.Enqueue($"{m.Type}: {m.Text}");
+        admin.PageError += (_, e) => _browserLog.Enqueue("page error: " + e);
         await admin.GotoAsync(new Uri(link).PathAndQuery);
         var setup = admin.GetByTestId("setup");
         await Assertions.Expect(setup).ToHaveAttributeAsync("data-interactive", "true", new() { Timeout = 20_000 });
@@ -80,7 +87,7 @@ public sealed partial class ProductionInstallTests
         await CreateDistrictAsync(admin, "370298", "测试旧区", "Test Old District");
         var row = admin.Locator("tr", new() { Has = admin.GetByTestId("district-code").GetByText("370299", new() { Exact = true }) });
         await Assertions.Expect(row.GetByTestId("no-centre")).ToBeVisibleAsync();
-        await row.GetByTestId("edit-centre").ClickAsync();
+        await OpenDialogAsync(admin, row.GetByTestId("edit-centre"), "centre-name-input");
         await admin.GetByTestId("centre-name-input").FillAsync("测试新区分局110指挥中心");
         await admin.GetByTestId("centre-save").ClickAsync();
         await Assertions.Expect(row.GetByTestId("district-centre")).ToContainTextAsync("测试新区分局110指挥中心");
@@ -88,7 +95,7 @@ public sealed partial class ProductionInstallTests
         // 3. Its operator: the initial password must be changed, and police sign in with two factors.
         await admin.GotoAsync("/admin/users");
         await PortalFixture.WaitInteractiveAsync(admin);
-        await admin.GetByTestId("new-user").ClickAsync();
+        await OpenDialogAsync(admin, admin.GetByTestId("new-user"), "user-name-input");
         await admin.GetByTestId("user-name-input").FillAsync("xinqu110");
         await admin.GetByTestId("user-display-input").FillAsync("测试新区值班员");
         await ChooseAsync(admin, "user-role-input", "分局110指挥中心");
@@ -211,6 +218,56 @@ public sealed partial class ProductionInstallTests
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>
+    /// Clicks what opens a dialog and waits for the dialog's first field. Twice in 23 fresh-clone runs (issue 13) such a
+    /// click, made on a page that was already interactive, opened nothing and the test waited out its 60 s; the cause is
+    /// not known. A miss is now reported with what could explain it (the button's place before and after, layout shifts
+    /// the page recorded, the browser's console, Blazor's error banner, the portal's log since the page opened) and the
+    /// click is made once more, as a person would; a second miss fails the test.
+    /// </summary>
+    private async Task OpenDialogAsync(IPage page, ILocator button, string fieldTestId)
+    {
+        var logFrom = _own!.Log.Length;
+        var before = await button.BoundingBoxAsync();
+        await button.ClickAsync();
+        var field = page.GetByTestId(fieldTestId).First;
+        try
+        {
+            await Assertions.Expect(field).ToBeVisibleAsync(new() { Timeout = 15_000 });
+            return;
+        }
+        catch (PlaywrightException)
+        {
+        }
+
+        var after = await button.BoundingBoxAsync();
+        var shifts = await page.EvaluateAsync<string>("() => JSON.stringify(window.__portalShifts || [])");
+        var errorBanner = await page.Locator("#blazor-error-ui").IsVisibleAsync();
+        var log = _own.Log;
+        var late = await field.IsVisibleAsync();
+        Console.Error.WriteLine(
+            $"[dialog] a click at {page.Url} opened no {fieldTestId} within 15 s ({(late ? "it showed just after" : "clicking again")}). Button before {Box(before)}, after {Box(after)}; "
+            + $"Blazor's error banner shown: {errorBanner}; layout shifts: {shifts}\nbrowser console:\n{string.Join('\n', _browserLog)}\n"
+            + $"portal log since the click:\n{log[Math.Min(logFrom, log.Length)..]}");
+        if (!late)
+        {
+            await button.ClickAsync();
+        }
+
+        await Assertions.Expect(field).ToBeVisibleAsync();
+    }
+
+    private static string Box(LocatorBoundingBoxResult? box) => box is null ? "(none)" : $"({box.X:0.#},{box.Y:0.#} {box.Width:0.#}x{box.Height:0.#})";
+
+    /// <summary>The page's layout shifts (beyond the progress bars' tiny ones) with what moved; read back only when a click misses.</summary>
+    private const string LayoutShiftRecorder = """
+        window.__portalShifts = [];
+        new PerformanceObserver(list => list.getEntries().filter(e => e.value >= 0.001).forEach(e => window.__portalShifts.push({
+            at: Math.round(e.startTime), value: e.value, input: e.hadRecentInput,
+            moved: (e.sources || []).map(s => s.node && s.node.nodeType === 1 ? (s.node.getAttribute('data-testid') || s.node.className || s.node.tagName) : '#text')
+        }))).observe({ type: 'layout-shift', buffered: true });
+        """;
+
     /// <summary>Picks <paramref name="text"/> in a MudSelect (its test id is on a hidden input: the click goes to the field around it).</summary>
     private static async Task ChooseAsync(IPage page, string testId, string text)
     {
@@ -219,9 +276,9 @@ public sealed partial class ProductionInstallTests
         await Assertions.Expect(page.Locator(".mud-popover-open").GetByText(text, new() { Exact = true })).ToHaveCountAsync(0);
     }
 
-    private static async Task<string> IssueKeyAsync(IPage admin, string serial)
+    private async Task<string> IssueKeyAsync(IPage admin, string serial)
     {
-        await admin.Locator("tr", new() { HasText = serial }).GetByTestId("device-credentials").ClickAsync();
+        await OpenDialogAsync(admin, admin.Locator("tr", new() { HasText = serial }).GetByTestId("device-credentials"), "api-key-issue");
         await admin.GetByTestId("api-key-issue").ClickAsync();
         var key = (await admin.GetByTestId("secret-once").InnerTextAsync()).Trim();
         Assert.False(string.IsNullOrEmpty(key));
@@ -231,9 +288,9 @@ public sealed partial class ProductionInstallTests
         return key;
     }
 
-    private static async Task CreateDistrictAsync(IPage admin, string code, string name, string nameEn)
+    private async Task CreateDistrictAsync(IPage admin, string code, string name, string nameEn)
     {
-        await admin.GetByTestId("new-district").ClickAsync();
+        await OpenDialogAsync(admin, admin.GetByTestId("new-district"), "district-code-input");
         await admin.GetByTestId("district-code-input").FillAsync(code);
         await admin.GetByTestId("district-name-input").FillAsync(name);
         await admin.GetByTestId("district-name-en-input").FillAsync(nameEn);
@@ -242,11 +299,11 @@ public sealed partial class ProductionInstallTests
     }
 
     /// <summary>Registers a district operator's outside system for alarms.read at /admin/clients; the id and the secret shown once.</summary>
-    private static async Task<(string Id, string Secret)> RegisterClientAsync(IPage admin, string name, string district)
+    private async Task<(string Id, string Secret)> RegisterClientAsync(IPage admin, string name, string district)
     {
         await admin.GotoAsync("/admin/clients");
         await PortalFixture.WaitInteractiveAsync(admin);
-        await admin.GetByTestId("new-client").ClickAsync();
+        await OpenDialogAsync(admin, admin.GetByTestId("new-client"), "client-name-input");
         await admin.GetByTestId("client-name-input").FillAsync(name);
         await ChooseAsync(admin, "client-role-input", "分局110指挥中心");
         await ChooseAsync(admin, "client-district-input", district);
