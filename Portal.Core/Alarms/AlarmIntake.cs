@@ -448,7 +448,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             sqlite.ConnectionString = new SqliteConnectionStringBuilder(sqlite.ConnectionString) { Pooling = false }.ToString();
             connection.Open();
             // No busy handler: WriterTransaction asks for the write lock itself, every millisecond (see there).
-            connection.Execute("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=0;");
+            // (No automatic checkpoint: Db sets wal_autocheckpoint=0 on every connection it opens.)
+            connection.Execute("PRAGMA synchronous=FULL; PRAGMA busy_timeout=0;");
             Volatile.Write(ref _writerSynchronous, (int)connection.ExecuteScalar<long>("PRAGMA synchronous;"));
         }
         else

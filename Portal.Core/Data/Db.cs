@@ -39,9 +39,10 @@ public sealed class Db(string connectionString, SqlDialect dialect)
     /// Microsoft.Data.Sqlite answers a locked database by sleeping 150 ms before it tries again; SQLite's own
     /// busy handler waits in steps of 1 to 100 ms. With it, a writer queued behind a commit of a millisecond
     /// waits about a millisecond: the alarm intake showed 150 ms stalls behind the escalator's commits.
-    /// No connection checkpoints the WAL by itself (SQLite's default does, inside whichever commit finds the WAL past
-    /// 1,000 pages, holding the write lock meanwhile): the alarm intake's checkpointer alone does, between alarms
-    /// (AlarmIntake.CheckpointAsync). With the sightings' and installation's commits checkpointing too, the alarm writer
+    /// No connection opened here checkpoints the WAL by itself (SQLite's default does, inside whichever commit finds the
+    /// WAL past 1,000 pages, holding the write lock meanwhile): the alarm intake's checkpointer does, between alarms
+    /// (AlarmIntake.CheckpointAsync). EF Core's stores (Identity, OpenIddict) open their own connections and keep the
+    /// default; they write at sign-ins and token issues, rarely next to a flood of alarms. With the sightings' and installation's commits checkpointing too, the alarm writer
     /// waited for the write lock up to 4 ms at p99 under the alarm benchmark; after, 0.1-0.2 ms.
     /// </summary>
     private static void OnSqliteOpened(object? sender, StateChangeEventArgs e)
