@@ -57,10 +57,16 @@ public static class FreePorts
         }
     }
 
-    /// <summary>A random port between <see cref="Lowest"/> and the start of the ephemeral range.</summary>
-    private static int Candidate() => Random.Shared.Next(Lowest, EphemeralStart);
+    /// <summary>
+    /// The next port between <see cref="Lowest"/> and the start of the ephemeral range, in turn from a random start: a
+    /// process never hands out one port twice before it has gone round them all. (Drawn at random, two callers could get
+    /// the same free port while the first one's portal was still starting, seconds before it binds.)
+    /// </summary>
+    private static int Candidate() => Lowest + (int)((uint)Interlocked.Increment(ref _next) % (uint)(EphemeralStart - Lowest));
 
     private static readonly int EphemeralStart = ReadEphemeralStart();
+
+    private static int _next = Random.Shared.Next(0, EphemeralStart - Lowest);
 
     private static int ReadEphemeralStart()
     {
