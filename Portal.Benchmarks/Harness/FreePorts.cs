@@ -59,10 +59,14 @@ public static class FreePorts
 
     /// <summary>
     /// The next port between <see cref="Lowest"/> and the start of the ephemeral range, in turn from a random start: a
-    /// process never hands out one port twice before it has gone round them all. (Drawn at random, two callers could get
-    /// the same free port while the first one's portal was still starting, seconds before it binds.)
+    /// process never hands out one port twice before it has gone round them all (about 690). Drawn at random, two callers
+    /// could get the same free port while the first one's portal was still starting, seconds before it binds. Ports are
+    /// <see cref="Stride"/> apart, as servers take the ports next to theirs: baresip listens for SIP over TLS on its
+    /// sip_listen port + 1, which was the ctrl_tcp port handed out just after it.
     /// </summary>
-    private static int Candidate() => Lowest + (int)((uint)Interlocked.Increment(ref _next) % (uint)(EphemeralStart - Lowest));
+    private static int Candidate() => Lowest + (int)((uint)Interlocked.Increment(ref _next) * Stride % (uint)(EphemeralStart - Lowest));
+
+    private const uint Stride = 4;
 
     private static readonly int EphemeralStart = ReadEphemeralStart();
 

@@ -16,6 +16,8 @@ public sealed class FreePortsTests
         {
             var port = FreePorts.Tcp();
             Assert.True(handed.Add(port), $"port {port} handed out twice"); // a portal still starting has not bound its port yet
+            Assert.DoesNotContain(port + 1, handed); // nor the port beside one (baresip takes sip_listen + 1 for TLS)
+            Assert.DoesNotContain(port - 1, handed);
             Assert.InRange(port, 30_000, ephemeralStart - 1);
             using var listener = new TcpListener(IPAddress.Loopback, port);
             listener.Start(); // free when handed out
