@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
@@ -109,6 +110,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     private volatile bool _writerDone;
     private volatile bool _stopped;
     private DbConnection? _connection;
+    private WriterStatements? _statements;
     private long _batchesStarted;
     private int _writerSynchronous = -1;
 
@@ -417,10 +419,11 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         Stamp(batch, static (s, now, _) => s.Locked = now);
         var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres, transaction: tx.Transaction).ToList();
         var now = time.GetUtcNow().UtcDateTime;
+        var statements = _statements!.In(tx.Transaction);
         for (var i = 0; i < batch.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
-            receipts[i] = WriteOne(connection, tx.Transaction, batch[i].Signal, centres, now);
+            receipts[i] = WriteOne(statements, batch[i].Signal, centres, now);
         }
 
         Stamp(batch, static (s, now, _) => s.Written = now);
@@ -457,11 +460,14 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             connection.Open();
         }
 
+        _statements = new WriterStatements(db, connection);
         return _connection = connection;
     }
 
     private void DropConnection()
     {
+        _statements?.Dispose();
+        _statements = null;
         _connection?.Dispose();
         _connection = null;
     }
@@ -513,14 +519,13 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     internal static bool CheckpointDue(TimeSpan sinceCheckpoint, TimeSpan? sinceCommit) =>
         sinceCheckpoint >= CheckpointInterval && (sinceCommit is not { } c || c >= CheckpointQuiet || sinceCheckpoint >= CheckpointMaxDelay);
 
-    private AlarmReceipt WriteOne(DbConnection connection, DbTransaction? tx, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
+    private static AlarmReceipt WriteOne(WriterStatements statements, AlarmSignal s, List<(long Id, long? DistrictId, long Seconds)> centres, DateTime now)
     {
         // The device API's nonce is spent in the same transaction as the alarm: one commit per batch, and a
         // replay inside the same batch is caught too.
         if (s.Nonce is not null && s.DeviceId is { } nonceDevice)
         {
-            var spent = connection.Execute(db.Pick(Devices.DeviceRequestVerifier.InsertNonceSqlServer, Devices.DeviceRequestVerifier.InsertNonceSqlite),
-                new { DeviceId = nonceDevice, s.Nonce, Now = now }, tx);
+            var spent = statements.Nonce.Set("DeviceId", nonceDevice).Set("Nonce", s.Nonce).Set("Now", now).Execute();
             if (spent == 0)
             {
                 return new AlarmReceipt(0, false, Replay: true);
@@ -529,11 +534,12 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         if (s.DeviceId is { } deviceId)
         {
-            var open = connection.ExecuteScalar<int?>(FindOpen, new { DeviceId = deviceId, Closed = (int)AlarmState.Closed }, tx);
-            if (open is { } openId)
+            var open = statements.FindOpen.Set("DeviceId", deviceId).Set("Closed", (int)AlarmState.Closed).Scalar();
+            if (open is not (null or DBNull))
             {
-                connection.Execute(JoinOpen, new { Id = openId, Now = now }, tx);
-                AlarmRepository.AddEvent(connection, tx, Event(openId, AlarmEventKind.SignalJoined, s, now));
+                var openId = Convert.ToInt32(open, CultureInfo.InvariantCulture);
+                statements.JoinOpen.Set("Id", openId).Set("Now", now).Execute();
+                statements.AddEvent(Event(openId, AlarmEventKind.SignalJoined, s, now));
                 return new AlarmReceipt(openId, true);
             }
         }
@@ -550,20 +556,61 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             }
         }
 
-        var id = connection.ExecuteScalar<int>(db.Pick(InsertSqlServer, InsertSqlite), new
-        {
-            s.SchoolId,
-            s.DistrictId,
-            s.DeviceId,
-            CentreId = centre.Id,
-            Source = (int)s.Source,
-            s.IsTest,
-            s.IsAcceptance,
-            Now = now,
-            Deadline = now.AddSeconds(centre.Seconds),
-        }, tx);
-        AlarmRepository.AddEvent(connection, tx, Event(id, AlarmEventKind.Raised, s, now));
+        var id = Convert.ToInt32(statements.Insert
+            .Set("SchoolId", s.SchoolId)
+            .Set("DistrictId", s.DistrictId)
+            .Set("DeviceId", s.DeviceId)
+            .Set("CentreId", centre.Id)
+            .Set("Source", (int)s.Source)
+            .Set("IsTest", s.IsTest)
+            .Set("IsAcceptance", s.IsAcceptance)
+            .Set("Now", now)
+            .Set("Deadline", now.AddSeconds(centre.Seconds))
+            .Scalar(), CultureInfo.InvariantCulture);
+        statements.AddEvent(Event(id, AlarmEventKind.Raised, s, now));
         return new AlarmReceipt(id, false);
+    }
+
+    /// <summary>
+    /// The writer's statements, made once per connection and run again and again. Issue 15: with Dapper each press
+    /// compiled its four statements afresh (SQLite's parser showed in the burst's CPU profile), on the one thread every
+    /// press waits for.
+    /// </summary>
+    private sealed class WriterStatements(Db db, DbConnection connection) : IDisposable
+    {
+        public PreparedCommand Nonce { get; } = new(db, connection, db.Pick(Devices.DeviceRequestVerifier.InsertNonceSqlServer, Devices.DeviceRequestVerifier.InsertNonceSqlite));
+
+        public PreparedCommand FindOpen { get; } = new(db, connection, AlarmIntake.FindOpen);
+
+        public PreparedCommand JoinOpen { get; } = new(db, connection, AlarmIntake.JoinOpen);
+
+        public PreparedCommand Insert { get; } = new(db, connection, db.Pick(InsertSqlServer, InsertSqlite));
+
+        private PreparedCommand Event { get; } = new(db, connection, AlarmRepository.InsertEvent);
+
+        /// <summary>Runs the next statements in <paramref name="transaction"/> (null on SQLite: the writer's own).</summary>
+        public WriterStatements In(DbTransaction? transaction)
+        {
+            foreach (var statement in (PreparedCommand[])[Nonce, FindOpen, JoinOpen, Insert, Event])
+            {
+                statement.In(transaction);
+            }
+
+            return this;
+        }
+
+        public void AddEvent(AlarmEvent e) => Event
+            .Set("AlarmId", e.AlarmId).Set("Kind", (int)e.Kind).Set("AtUtc", e.AtUtc).Set("UserId", e.UserId).Set("UserName", e.UserName)
+            .Set("RemoteAddress", e.RemoteAddress).Set("Text", e.Text).Set("Code", e.Code).Set("CentreId", e.CentreId)
+            .Execute();
+
+        public void Dispose()
+        {
+            foreach (var statement in (PreparedCommand[])[Nonce, FindOpen, JoinOpen, Insert, Event])
+            {
+                statement.Dispose();
+            }
+        }
     }
 
     private static AlarmEvent Event(int alarmId, AlarmEventKind kind, AlarmSignal s, DateTime now) => new()

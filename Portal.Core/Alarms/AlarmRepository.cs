@@ -95,7 +95,8 @@ public sealed class AlarmRepository(Db db)
         WHERE e.AlarmId = @AlarmId ORDER BY e.Id
         """;
 
-    private const string InsertEvent = """
+    /// <summary>Also the alarm intake's writer's (a prepared statement on its own connection).</summary>
+    internal const string InsertEvent = """
         INSERT INTO AlarmEvent (AlarmId, Kind, AtUtc, UserId, UserName, RemoteAddress, Text, Code, CentreId)
         VALUES (@AlarmId, @Kind, @AtUtc, @UserId, @UserName, @RemoteAddress, @Text, @Code, @CentreId)
         """;
@@ -247,9 +248,6 @@ public sealed class AlarmRepository(Db db)
 
     internal static Task AddEventAsync(DbConnection connection, DbTransaction tx, AlarmEvent e, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(InsertEvent, e, tx, cancellationToken: ct));
-
-    /// <summary>The alarm intake's writer thread adds events synchronously (on its own thread, inside its own transaction).</summary>
-    internal static void AddEvent(DbConnection connection, DbTransaction? tx, AlarmEvent e) => connection.Execute(InsertEvent, e, tx);
 
     /// <summary>True for the one caller whose answer took; false when someone else had it already.</summary>
     public Task<bool> TryAnswerAsync(int id, UserScope user, string? remoteAddress, DateTime now, CancellationToken ct = default) =>

@@ -17,10 +17,16 @@ internal sealed partial class PreparedCommand : IDisposable
     private bool _prepared;
 
     public PreparedCommand(Db db, DbTransaction transaction, string sql)
+        : this(db, transaction.Connection!, sql) => _command.Transaction = transaction;
+
+    /// <summary>
+    /// A statement kept on a long-lived connection across transactions (the alarm writer's): give each transaction to
+    /// <see cref="In"/> before running it (on SQLite the writer's transaction is the connection's own: null).
+    /// </summary>
+    public PreparedCommand(Db db, DbConnection connection, string sql)
     {
-        _command = transaction.Connection!.CreateCommand();
+        _command = connection.CreateCommand();
         _command.CommandText = sql;
-        _command.Transaction = transaction;
         foreach (var name in ParameterPattern().Matches(sql).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal))
         {
             var parameter = _command.CreateParameter();
@@ -64,6 +70,25 @@ internal sealed partial class PreparedCommand : IDisposable
         }
 
         return this;
+    }
+
+    /// <summary>Runs the following executions in <paramref name="transaction"/>.</summary>
+    public PreparedCommand In(DbTransaction? transaction)
+    {
+        _command.Transaction = transaction;
+        return this;
+    }
+
+    public int Execute()
+    {
+        Prepare();
+        return _command.ExecuteNonQuery();
+    }
+
+    public object? Scalar()
+    {
+        Prepare();
+        return _command.ExecuteScalar();
     }
 
     public async Task<int> ExecuteAsync(CancellationToken ct)
