@@ -47,6 +47,51 @@ public sealed class AlarmIntakeTests : IAsyncLifetime
         Assert.Equal(2, view!.SignalCount);
     }
 
+    /// <summary>
+    /// The writer keeps its statements and binds each press's values again (issue 15): a press must never carry a value
+    /// left from the press before it (who, from where, test flags, no device), and a spent nonce stays spent.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_EachPressWritesItsOwnValues_WithTheWritersStatementsReused()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (first, firstTerminal) = await _city.SchoolInDistrictAsync("370202");
+        var (second, _) = await _city.SchoolInDistrictAsync("370203");
+
+        var test = await _city.Intake.SubmitAsync(new AlarmSignal(first.Id, first.DistrictId, firstTerminal.Id, AlarmSource.PortalTest, IsTest: true, IsAcceptance: true,
+            "10.1.2.3", UserId: 7, UserName: "验收员", Nonce: "n-1"), ct);
+        var joined = await _city.Intake.SubmitAsync(new AlarmSignal(first.Id, first.DistrictId, firstTerminal.Id, AlarmSource.DeviceApi, false, false, "10.9.9.9", Nonce: "n-2"), ct);
+        var replay = await _city.Intake.SubmitAsync(new AlarmSignal(first.Id, first.DistrictId, firstTerminal.Id, AlarmSource.DeviceApi, false, false, "10.9.9.9", Nonce: "n-2"), ct);
+        var plain = await _city.Intake.SubmitAsync(new AlarmSignal(second.Id, second.DistrictId, null, AlarmSource.Sip, false, false, null), ct);
+
+        Assert.True(joined.Joined);
+        Assert.Equal(test.AlarmId, joined.AlarmId);
+        Assert.True(replay.Replay);
+        Assert.NotEqual(test.AlarmId, plain.AlarmId);
+
+        var testView = await _city.Repository.GetViewAsync(test.AlarmId, ct);
+        Assert.True(testView!.IsTest);
+        Assert.True(testView.IsAcceptance);
+        Assert.Equal(AlarmSource.PortalTest, testView.Source);
+        Assert.Equal(firstTerminal.Id, testView.DeviceId);
+        Assert.Equal(2, testView.SignalCount);
+
+        var plainView = await _city.Repository.GetViewAsync(plain.AlarmId, ct);
+        Assert.False(plainView!.IsTest);
+        Assert.False(plainView.IsAcceptance);
+        Assert.Equal(AlarmSource.Sip, plainView.Source);
+        Assert.Null(plainView.DeviceId);
+        Assert.Equal(second.Id, plainView.SchoolId);
+
+        var testEvents = await _city.Repository.GetEventsAsync(test.AlarmId, ct);
+        Assert.Equal([AlarmEventKind.Raised, AlarmEventKind.SignalJoined], testEvents.Select(e => e.Kind));
+        Assert.Equal(("10.1.2.3", 7, "验收员", (int)AlarmSource.PortalTest), (testEvents[0].RemoteAddress, testEvents[0].UserId, testEvents[0].UserName, testEvents[0].Code));
+        Assert.Equal(("10.9.9.9", (int?)null, (string?)null, (int)AlarmSource.DeviceApi), (testEvents[1].RemoteAddress, testEvents[1].UserId, testEvents[1].UserName, testEvents[1].Code));
+
+        var plainEvent = Assert.Single(await _city.Repository.GetEventsAsync(plain.AlarmId, ct));
+        Assert.Equal(((string?)null, (int?)null, (string?)null, (int)AlarmSource.Sip), (plainEvent.RemoteAddress, plainEvent.UserId, plainEvent.UserName, plainEvent.Code));
+    }
+
     [Fact]
     public async Task SubmitAsync_BurstOf600_StoresEveryAlarmOnce()
     {
