@@ -1,0 +1,34 @@
+using Dapper;
+using Portal.Core.Devices;
+using Portal.Core.Health;
+using Xunit;
+
+namespace Portal.Tests.Core.Health;
+
+public sealed class HealthRepositoryTests
+{
+    /// <summary>
+    /// A cycle's changes are written in transactions of at most <see cref="HealthRepository.MaxChangesPerTransaction"/>
+    /// (issue 15: one transaction for every camera of a city held the alarms' write lock); every change of a cycle larger
+    /// than two of them still lands whole: its row, its history and its published state.
+    /// </summary>
+    [Fact]
+    public async Task WriteAsync_MoreChangesThanOneTransactionHolds_WritesEveryChangeWhole()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var city = new HealthCity(schools: 80);
+        await city.Repository.EnsureRowsAsync(city.Now, ct);
+        await using var connection = city.Database.Db.Open();
+        var ids = (await connection.QueryAsync<int>("SELECT DeviceId FROM DeviceHealth ORDER BY DeviceId")).ToList();
+        Assert.True(ids.Count > 2 * HealthRepository.MaxChangesPerTransaction, $"only {ids.Count} devices with a health row");
+
+        var now = city.Now;
+        var changes = ids.Select(id => new HealthChange(id, new DeviceHealthRecord { State = DeviceHealthState.Offline, StateSinceUtc = now, Misses = 3 },
+            DeviceHealthState.Unknown, Publish: true)).ToList();
+        await city.Repository.WriteAsync(changes, now, ct);
+
+        Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM DeviceHealth WHERE State = 3 AND Misses = 3"));
+        Assert.Equal(ids, await connection.QueryAsync<int>("SELECT DeviceId FROM DeviceHealthEvent WHERE FromState = 0 AND ToState = 3 ORDER BY DeviceId"));
+        Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Device WHERE HealthState = 3 AND Id IN @ids", new { ids }));
+    }
+}
