@@ -588,10 +588,12 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         private PreparedCommand Event { get; } = new(db, connection, AlarmRepository.InsertEvent);
 
+        private PreparedCommand[] All => [Nonce, FindOpen, JoinOpen, Insert, Event];
+
         /// <summary>Runs the next statements in <paramref name="transaction"/> (null on SQLite: the writer's own).</summary>
         public WriterStatements In(DbTransaction? transaction)
         {
-            foreach (var statement in (PreparedCommand[])[Nonce, FindOpen, JoinOpen, Insert, Event])
+            foreach (var statement in All)
             {
                 statement.In(transaction);
             }
@@ -606,7 +608,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
 
         public void Dispose()
         {
-            foreach (var statement in (PreparedCommand[])[Nonce, FindOpen, JoinOpen, Insert, Event])
+            foreach (var statement in All)
             {
                 statement.Dispose();
             }

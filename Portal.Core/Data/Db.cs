@@ -42,8 +42,9 @@ public sealed class Db(string connectionString, SqlDialect dialect)
     /// No connection opened here checkpoints the WAL by itself (SQLite's default does, inside whichever commit finds the
     /// WAL past 1,000 pages, holding the write lock meanwhile): the alarm intake's checkpointer does, between alarms
     /// (AlarmIntake.CheckpointAsync). EF Core's stores (Identity, OpenIddict) open their own connections and keep the
-    /// default; they write at sign-ins and token issues, rarely next to a flood of alarms. With the sightings' and installation's commits checkpointing too, the alarm writer
-    /// waited for the write lock up to 4 ms at p99 under the alarm benchmark; after, 0.1-0.2 ms.
+    /// default; they write at sign-ins and token issues, rarely next to a flood of alarms. With the sightings' and
+    /// installation's commits checkpointing too, the alarm writer waited for the write lock up to 4 ms at p99 under the
+    /// alarm benchmark; after, 0.1-0.2 ms.
     /// </summary>
     private static void OnSqliteOpened(object? sender, StateChangeEventArgs e)
     {

@@ -164,9 +164,9 @@ public sealed class HealthRepository(Db db)
     /// <summary>
     /// The most changes one transaction of <see cref="WriteAsync"/> holds. Issue 15: a cycle's changes were one
     /// transaction, however many (the demo city's first cycle changes up to 2,010 cameras), holding SQLite's write lock
-    /// while alarms waited for it. Under the alarm benchmark the alarm writer's wait for the lock reached 10 ms or more (once
-    /// 97 ms) in 12 of 26 runs; with the health checks off, at most 5.5 ms in 3 runs; with these transactions, at most
-    /// 8 ms in 3 runs.
+    /// while alarms waited for it. Under the alarm benchmark the alarm writer's wait for the lock reached 10 ms or more
+    /// (once 97 ms) in 12 of 26 runs; with the health checks off, at most 5.5 ms in 3 runs; with these transactions, at
+    /// most 8 ms in 3 runs.
     /// </summary>
     internal const int MaxChangesPerTransaction = 64;
 
