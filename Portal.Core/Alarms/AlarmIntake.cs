@@ -415,7 +415,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     {
         var connection = Connection();
         var receipts = new AlarmReceipt[batch.Count];
-        using var tx = WriterTransaction.Begin(connection, _lockRetries, ct);
+        db.AlarmWriterBatch(batch.Count);
+        using var tx = WriterTransaction.Begin(db, connection, _lockRetries, ct);
         Stamp(batch, static (s, now, _) => s.Locked = now);
         var centres = connection.Query<(long Id, long? DistrictId, long Seconds)>(SelectCentres, transaction: tx.Transaction).ToList();
         var now = time.GetUtcNow().UtcDateTime;

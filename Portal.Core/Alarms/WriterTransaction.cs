@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using Portal.Core.Data;
 using SQLitePCL;
 
 namespace Portal.Core.Alarms;
@@ -40,10 +41,11 @@ internal sealed class WriterTransaction : IDisposable
     /// <summary>The ADO.NET transaction to pass to commands (null on SQLite: the connection's own transaction).</summary>
     public DbTransaction? Transaction { get; }
 
+    /// <param name="db">The database, told while the writer waits for the lock (<see cref="Db.GiveWayAsync"/>).</param>
     /// <param name="connection">The writer's open connection (on SQLite: without a busy handler).</param>
     /// <param name="retries">Counts each time the lock was found taken and asked for again (the writer's own count).</param>
     /// <param name="ct">Stops the asking.</param>
-    public static WriterTransaction Begin(DbConnection connection, StrongBox<long> retries, CancellationToken ct)
+    public static WriterTransaction Begin(Db db, DbConnection connection, StrongBox<long> retries, CancellationToken ct)
     {
         if (connection is not SqliteConnection sqlite)
         {
@@ -51,28 +53,42 @@ internal sealed class WriterTransaction : IDisposable
         }
 
         var handle = sqlite.Handle ?? throw new InvalidOperationException("The writer's connection is not open.");
-        var started = Stopwatch.GetTimestamp();
-        while (true)
+        var rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
+        if (rc == raw.SQLITE_OK)
         {
-            var rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
-            if (rc == raw.SQLITE_OK)
-            {
-                return new WriterTransaction(null, sqlite);
-            }
+            return new WriterTransaction(null, sqlite);
+        }
 
-            if ((rc & 0xFF) != raw.SQLITE_BUSY)
+        // Taken: the background writes give way from now on (Db.GiveWayAsync) until the writer has it.
+        db.AlarmWriterWaits(true);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            while (true)
             {
-                SqliteException.ThrowExceptionForRC(rc, handle);
-            }
+                if ((rc & 0xFF) != raw.SQLITE_BUSY)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, handle);
+                }
 
-            if (Stopwatch.GetElapsedTime(started) >= LockTimeout)
-            {
-                throw new TimeoutException($"The database's write lock stayed taken for {LockTimeout.TotalSeconds:0} s; the batch is not written.");
-            }
+                if (Stopwatch.GetElapsedTime(started) >= LockTimeout)
+                {
+                    throw new TimeoutException($"The database's write lock stayed taken for {LockTimeout.TotalSeconds:0} s; the batch is not written.");
+                }
 
-            ct.ThrowIfCancellationRequested();
-            Interlocked.Increment(ref retries.Value);
-            Thread.Sleep(1);
+                ct.ThrowIfCancellationRequested();
+                Interlocked.Increment(ref retries.Value);
+                Thread.Sleep(1);
+                rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
+                if (rc == raw.SQLITE_OK)
+                {
+                    return new WriterTransaction(null, sqlite);
+                }
+            }
+        }
+        finally
+        {
+            db.AlarmWriterWaits(false);
         }
     }
 

@@ -7,15 +7,16 @@ using Portal.Core.Installation;
 namespace Portal.Core.Devices;
 
 /// <summary>
-/// When each device was last seen (a signed request, a SIP registration or call), kept in memory and written in
-/// one transaction every <see cref="FlushInterval"/>: 10,000 devices heartbeating every 60 s are ~170 sightings a
-/// second, which as one durable write each would queue for the same write lock as the alarms. The health checks
+/// When each device was last seen (a signed request, a SIP registration or call), kept in memory and written every
+/// <see cref="FlushInterval"/>, in a few short transactions (<see cref="DeviceRepository.SetLastSeenAsync"/>): 10,000
+/// devices heartbeating every 60 s are ~170 sightings a second, which as one durable write each would queue for the same write lock as the alarms. The health checks
 /// read <see cref="Device.LastSeenUtc"/> (at most a flush interval old) or <see cref="GetLastSeenUtc"/>.
 /// A device seen for the first time (below Connected) is handed to <see cref="InstallationService.MarkDevicesSeenAsync"/>
 /// at once, off the caller's path: that moves it to Connected and may complete the school's "devices online" step.
 /// First sightings that arrive together (a registration storm of terminals not yet Connected) are written together,
-/// in one transaction per batch, not one each; a device just marked is not queued again for a while, so a caller
-/// holding a row read before the mark (the SIP credential cache) costs nothing more.
+/// in one transaction per batch of up to <see cref="MaxFirstSeenBatch"/>, not one each; a device just marked is not
+/// queued again for a while, so a caller holding a row read before the mark (the SIP credential cache) costs nothing
+/// more.
 /// </summary>
 public sealed class DevicePresence(DeviceRepository devices, InstallationService installation, TimeProvider time, ILogger<DevicePresence> logger) : BackgroundService
 {
@@ -95,7 +96,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     /// <summary>When the device was last seen by this process (flushed or not); null when not since start.</summary>
     public DateTime? GetLastSeenUtc(int deviceId) => _latest.TryGetValue(deviceId, out var at) ? at : null;
 
-    /// <summary>Writes the sightings gathered since the last flush, in one transaction. Returns how many devices it wrote.</summary>
+    /// <summary>Writes the sightings gathered since the last flush. Returns how many devices it wrote.</summary>
     public async Task<int> FlushAsync(CancellationToken ct = default)
     {
         Dictionary<int, Sighting> batch;
@@ -161,7 +162,16 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     /// <summary>How long a device marked Connected is not queued again (longer than any cache of its row, see DeviceIntake).</summary>
     private static readonly TimeSpan MarkedMemory = TimeSpan.FromMinutes(1);
 
-    private const int MaxFirstSeenBatch = 500;
+    /// <summary>
+    /// The most first sightings marked in one transaction. Each costs a few statements (the device, then its school's
+    /// "devices online" step): a batch of 32 took 10-20 ms under the alarm benchmark's burst of presses from terminals
+    /// never seen, and 500 (before issue 15) held the write lock correspondingly longer. Each batch gives way to a
+    /// waiting alarm writer first (<see cref="Portal.Core.Data.Db.GiveWayAsync"/>).
+    /// </summary>
+    internal const int MaxFirstSeenBatch = 32;
+
+    // Past this many remembered marks, those older than MarkedMemory are dropped.
+    private const int MaxMarkedKept = 5_000;
 
     private bool RecentlyMarked(int deviceId) => _marked.TryGetValue(deviceId, out var at) && time.GetElapsedTime(at) < MarkedMemory;
 
@@ -172,6 +182,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
         {
             while (await _firstSeen.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
+                await devices.GiveWayAsync(ct).ConfigureAwait(false);
                 batch.Clear();
                 while (batch.Count < MaxFirstSeenBatch && _firstSeen.Reader.TryRead(out var id))
                 {
@@ -182,7 +193,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
                 {
                     await installation.MarkDevicesSeenAsync(batch, ct).ConfigureAwait(false);
                     var now = time.GetTimestamp();
-                    if (_marked.Count > 10 * MaxFirstSeenBatch)
+                    if (_marked.Count > MaxMarkedKept)
                     {
                         foreach (var (old, at) in _marked)
                         {
@@ -208,6 +219,7 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
                 {
                     _firstSeenQueued.TryRemove(id, out _);
                 }
+
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

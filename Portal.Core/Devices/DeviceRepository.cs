@@ -291,23 +291,41 @@ public sealed class DeviceRepository(Db db)
         tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstallStateOfSchool,
             new { SchoolId = schoolId, Kind = (int)kind, InstallState = (int)state, HealthState = (int)health }, tx, cancellationToken: ct));
 
+    /// <summary>Between two background writes of devices: gives way to a waiting alarm writer (<see cref="Db.GiveWayAsync"/>).</summary>
+    internal Task GiveWayAsync(CancellationToken ct) => db.GiveWayAsync(ct);
+
     /// <summary>
-    /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) in one transaction with one prepared
-    /// statement: one lock and one sync for the lot, so the alarm intake waits at most one short commit.
+    /// The most sightings one transaction of <see cref="SetLastSeenAsync"/> holds. Issue 15: the flush was one
+    /// transaction however many, and nearly every sighting dirties a page of its own (devices are spread over the
+    /// table). Under the alarm benchmark a flush carries hundreds of devices, and one transaction of 64 took 10-40 ms
+    /// with its sync; the whole flush as one held the write lock for all of that while presses waited.
+    /// </summary>
+    internal const int MaxSightingsPerTransaction = 64;
+
+    /// <summary>
+    /// Writes a batch of sightings (<see cref="DevicePresence"/>'s flush) with one prepared statement, in transactions
+    /// of at most <see cref="MaxSightingsPerTransaction"/> that give way to a waiting alarm writer between them
+    /// (<see cref="Db.GiveWayAsync"/>). A sighting never moves a device's times back, so one written twice (a flush that
+    /// failed part way is tried again whole) does no harm.
     /// </summary>
     internal async Task SetLastSeenAsync(IReadOnlyCollection<(int Id, DateTime LastSeenUtc, DateTime? LastHeartbeatUtc)> sightings, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(sightings);
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
+        foreach (var chunk in sightings.Chunk(MaxSightingsPerTransaction))
         {
-            foreach (var (id, seen, heartbeat) in sightings)
+            await db.GiveWayAsync(ct).ConfigureAwait(false);
+            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            using (var update = new PreparedCommand(db, tx, UpdateLastSeen))
             {
-                await update.Set("Id", id).Set("LastSeenUtc", seen).Set("LastHeartbeatUtc", heartbeat).ExecuteAsync(ct).ConfigureAwait(false);
+                foreach (var (id, seen, heartbeat) in chunk)
+                {
+                    await update.Set("Id", id).Set("LastSeenUtc", seen).Set("LastHeartbeatUtc", heartbeat).ExecuteAsync(ct).ConfigureAwait(false);
+                }
             }
-        }
 
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Records a device's health; true when it changed (only changes are written).</summary>

@@ -173,7 +173,8 @@ public sealed class HealthRepository(Db db)
     /// <summary>
     /// Writes one cycle's changes: each changed row, a history row per transition, and the device's published state
     /// (through <see cref="DeviceRepository"/>) where it differs. A device's change is written whole, in one transaction
-    /// with at most <see cref="MaxChangesPerTransaction"/> - 1 others, so the alarm writer never waits long for the lock.
+    /// with at most <see cref="MaxChangesPerTransaction"/> - 1 others, and each transaction first gives way to the alarm
+    /// writer (<see cref="Db.GiveWayAsync"/>), so the alarm writer never waits long for the lock.
     /// </summary>
     public async Task WriteAsync(IReadOnlyList<HealthChange> changes, DateTime now, CancellationToken ct = default)
     {
@@ -186,6 +187,7 @@ public sealed class HealthRepository(Db db)
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         foreach (var chunk in changes.Chunk(MaxChangesPerTransaction))
         {
+            await db.GiveWayAsync(ct).ConfigureAwait(false);
             await WriteChunkAsync(connection, chunk, now, ct).ConfigureAwait(false);
         }
     }

@@ -17,12 +17,13 @@ public sealed class AlarmTestCity : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly string _files;
 
-    public AlarmTestCity()
+    /// <param name="schools">How many demo schools (two devices each) the city has.</param>
+    public AlarmTestCity(int schools = 30)
     {
         Database = new SqliteDb();
         Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 8, 0, 0, TimeSpan.Zero));
         Secrets = new DeviceSecrets(new EphemeralDataProtectionProvider());
-        new DemoCity(Database.Db, Secrets, Time).SeedAsync(30).GetAwaiter().GetResult();
+        new DemoCity(Database.Db, Secrets, Time).SeedAsync(schools).GetAwaiter().GetResult();
         Schools = new SchoolRepository(Database.Db);
         Districts = new DistrictRepository(Database.Db);
         Devices = new DeviceRepository(Database.Db);

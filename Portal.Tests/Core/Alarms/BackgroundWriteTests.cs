@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Portal.Core.Alarms;
+using Portal.Core.Data;
+using Portal.Core.Devices;
+using Xunit;
+
+namespace Portal.Tests.Core.Alarms;
+
+/// <summary>
+/// The background writes (the sightings' flush, the first-sighting marks, the health checks) write in short
+/// transactions and give way to the alarm writer before each (<see cref="Db.GiveWayAsync"/>): while it waits for
+/// SQLite's write lock, and through a burst of presses, but never for longer than <see cref="Db.MaxGiveWay"/>.
+/// </summary>
+public sealed class BackgroundWriteTests : IAsyncLifetime
+{
+    private AlarmTestCity _city = default!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync()
+    {
+        _city = new AlarmTestCity();
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => _city.DisposeAsync();
+
+    [Fact]
+    public async Task GiveWay_WhileThePressWaitsForTheLock_WaitsUntilTheWriterHasIt()
+    {
+        var db = _city.Database.Db;
+        var (school, terminal) = await _city.SchoolInDistrictAsync("370202");
+        await using var other = (SqliteConnection)db.Open();
+        await other.OpenAsync(Ct);
+        var otherTx = other.BeginTransaction(deferred: false);
+        await other.ExecuteAsync("UPDATE Device SET Model = Model WHERE Id = @Id", new { terminal.Id }, otherTx);
+
+        var press = _city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, terminal.Id, AlarmSource.DeviceApi, false, false, null), Ct);
+        await WaitUntilAsync(() => db.AlarmsFirst, "the writer never said it waits for the lock");
+
+        var giveWay = db.GiveWayAsync(Ct);
+        await Task.Delay(200, Ct);
+        Assert.False(giveWay.IsCompleted, "a background write went ahead while a press waited for the lock");
+
+        await otherTx.CommitAsync(Ct);
+        await otherTx.DisposeAsync();
+        await press.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await giveWay.WaitAsync(TimeSpan.FromSeconds(5), Ct);
+        Assert.False(db.AlarmsFirst);
+    }
+
+    [Fact]
+    public async Task GiveWay_WhenTheWriterKeepsWaiting_GoesOnAfterMaxGiveWay()
+    {
+        var db = _city.Database.Db;
+        var (school, terminal) = await _city.SchoolInDistrictAsync("370203");
+        await using var other = (SqliteConnection)db.Open();
+        await other.OpenAsync(Ct);
+        await using var otherTx = other.BeginTransaction(deferred: false);
+        await other.ExecuteAsync("UPDATE Device SET Model = Model WHERE Id = @Id", new { terminal.Id }, otherTx);
+
+        var press = _city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, terminal.Id, AlarmSource.DeviceApi, false, false, null), Ct);
+        await WaitUntilAsync(() => db.AlarmsFirst, "the writer never said it waits for the lock");
+
+        // The lock stays taken (by something else than the background writes): they slow down, they do not stop.
+        var clock = Stopwatch.StartNew();
+        await db.GiveWayAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.InRange(clock.Elapsed, Db.MaxGiveWay - TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10));
+        Assert.True(db.AlarmsFirst, "the writer stopped waiting although the lock is still taken");
+
+        await otherTx.CommitAsync(Ct);
+        await press.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
+    [Fact]
+    public async Task GiveWay_AfterABatchOfSeveralPresses_WaitsOutTheBurst()
+    {
+        var db = new Db(_city.Database.Db.ConnectionString, SqlDialect.Sqlite);
+        Assert.False(db.AlarmsFirst);
+
+        db.AlarmWriterBatch(1);
+        Assert.False(db.AlarmsFirst, "one press in a batch is no burst");
+
+        db.AlarmWriterBatch(40);
+        Assert.True(db.AlarmsFirst);
+        var clock = Stopwatch.StartNew();
+        await db.GiveWayAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.True(clock.Elapsed >= Db.BurstQuiet - TimeSpan.FromMilliseconds(20), $"gave way for {clock.Elapsed.TotalMilliseconds:0} ms only");
+        Assert.False(db.AlarmsFirst);
+    }
+
+    [Fact]
+    public void GiveWay_OnSqlServer_IsDoneAtOnce()
+    {
+        var db = new Db("Server=127.0.0.1;Database=unused", SqlDialect.SqlServer);
+        db.AlarmWriterBatch(40);
+        Assert.True(db.GiveWayAsync(Ct).IsCompletedSuccessfully, "SQL Server has row locks: nothing to give way for");
+    }
+
+    [Fact]
+    public async Task SetLastSeen_MoreSightingsThanOneTransactionHolds_WritesEveryOne()
+    {
+        await using var city = new AlarmTestCity(schools: 150);
+        await using var connection = city.Database.Db.Open();
+        var ids = (await connection.QueryAsync<int>("SELECT Id FROM Device ORDER BY Id")).ToList();
+        Assert.True(ids.Count > 2 * DeviceRepository.MaxSightingsPerTransaction, $"only {ids.Count} devices");
+
+        var seen = city.Time.GetUtcNow().UtcDateTime.AddMinutes(3);
+        var heartbeat = seen.AddSeconds(-1);
+        await city.Devices.SetLastSeenAsync([.. ids.Select(id => (id, seen, (DateTime?)heartbeat))], Ct);
+
+        Assert.Equal(ids, await connection.QueryAsync<int>(
+            "SELECT Id FROM Device WHERE LastSeenUtc = @seen AND LastHeartbeatUtc = @heartbeat ORDER BY Id", new { seen, heartbeat }));
+    }
+
+    [Fact]
+    public async Task FirstSightings_MoreThanOneBatchHolds_AreAllMarkedConnected()
+    {
+        await using var city = new AlarmTestCity(schools: 150);
+        await using var connection = city.Database.Db.Open();
+        var ids = (await connection.QueryAsync<int>("SELECT Id FROM Device WHERE InstallState < @Connected ORDER BY Id",
+            new { Connected = (int)DeviceInstallState.Connected })).ToList();
+        Assert.True(ids.Count > 2 * DevicePresence.MaxFirstSeenBatch, $"only {ids.Count} devices not yet seen");
+
+        foreach (var id in ids)
+        {
+            city.Presence.Seen((await city.Devices.GetByIdAsync(id, Ct))!);
+        }
+
+        await WaitUntilAsync(() => connection.ExecuteScalar<int>("SELECT COUNT(*) FROM Device WHERE Id IN @ids AND InstallState >= @Connected",
+            new { ids, Connected = (int)DeviceInstallState.Connected }) == ids.Count, "not every device seen was marked Connected");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), failure);
+            await Task.Delay(5, Ct);
+        }
+    }
+}
