@@ -127,6 +127,56 @@ public sealed class Db(string connectionString, SqlDialect dialect)
         }
     }
 
+    /// <summary>
+    /// For a write the platform derives again when it is lost (a first sighting's mark: the device's next sighting marks
+    /// it again): on SQLite, the commits on <paramref name="connection"/> skip their own sync of the WAL
+    /// (synchronous=NORMAL) until <see cref="RestoreSyncAsync"/>. Such a commit is durable with the next synced commit of
+    /// any connection (the alarm writer syncs the WAL at each of its commits, and that covers every frame before it); a
+    /// power cut before that loses it. Issue 15: a mark of one device held SQLite's write lock through its own sync, and
+    /// under the alarm benchmark that sync took up to 200 ms while a press waited for the lock. Returns the
+    /// connection's level to restore (null: nothing changed, SQL Server).
+    /// </summary>
+    internal async Task<long?> DeferSyncAsync(DbConnection connection, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (dialect != SqlDialect.Sqlite)
+        {
+            return null;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous;";
+        var level = Convert.ToInt64(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        command.CommandText = "PRAGMA synchronous = NORMAL;";
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return level;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="connection"/> back the sync level <see cref="DeferSyncAsync"/> returned, before it goes back
+    /// to the pool; when that fails, the pool drops the connection rather than lend it out without its syncs.
+    /// </summary>
+    internal static async Task RestoreSyncAsync(DbConnection connection, long? level)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (level is not { } restore)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = FormattableString.Invariant($"PRAGMA synchronous = {restore};");
+            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SqliteException)
+        {
+            SqliteConnection.ClearPool((SqliteConnection)connection);
+            throw;
+        }
+    }
+
     public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
     {
         var connection = Open();

@@ -193,7 +193,8 @@ public sealed class InstallationService(Db db, InstallationRepository installati
     /// <summary>
     /// <see cref="MarkDeviceSeenAsync"/> for several devices in one transaction (first sightings that arrive together,
     /// e.g. a SIP registration storm): each becomes Connected, then each of their schools is checked once for its
-    /// "devices online" step. Returns how many schools got that step.
+    /// "devices online" step. Returns how many schools got that step. The commit does not wait for its own sync
+    /// (<see cref="Db.DeferSyncAsync"/>): a mark lost to a power cut is written again at the device's next sighting.
     /// </summary>
     public async Task<int> MarkDevicesSeenAsync(IReadOnlyCollection<int> deviceIds, CancellationToken ct = default)
     {
@@ -205,6 +206,19 @@ public sealed class InstallationService(Db db, InstallationRepository installati
 
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        var sync = await db.DeferSyncAsync(connection, ct).ConfigureAwait(false);
+        try
+        {
+            return await MarkSeenAsync(connection, deviceIds, now, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Db.RestoreSyncAsync(connection, sync).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> MarkSeenAsync(DbConnection connection, IReadOnlyCollection<int> deviceIds, DateTime now, CancellationToken ct)
+    {
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         var schools = new HashSet<int>();
         foreach (var deviceId in deviceIds)

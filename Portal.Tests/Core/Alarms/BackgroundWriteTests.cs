@@ -124,6 +124,33 @@ public sealed class BackgroundWriteTests : IAsyncLifetime
             new { ids, Connected = (int)DeviceInstallState.Connected }) == ids.Count, "not every device seen was marked Connected");
     }
 
+    [Fact]
+    public async Task FirstSightingMark_SkipsItsOwnSync_AndTheConnectionGoesBackToThePoolWithItsSyncs()
+    {
+        var db = _city.Database.Db;
+        await using (var connection = db.Open())
+        {
+            await connection.OpenAsync(Ct);
+            Assert.Equal(2, await connection.ExecuteScalarAsync<int>("PRAGMA synchronous;"));
+            var level = await db.DeferSyncAsync(connection, Ct);
+            Assert.Equal(2, level);
+            Assert.Equal(1, await connection.ExecuteScalarAsync<int>("PRAGMA synchronous;"));
+            await Db.RestoreSyncAsync(connection, level);
+        }
+
+        // The mark itself commits, and the connection it used (the pool lends the same one next) syncs again.
+        var id = await ScalarAsync("SELECT Id FROM Device WHERE InstallState < 2 ORDER BY Id LIMIT 1");
+        await _city.Installation.MarkDevicesSeenAsync([id], Ct);
+        Assert.Equal(2, await ScalarAsync("SELECT InstallState FROM Device WHERE Id = " + id));
+        Assert.Equal(2, await ScalarAsync("PRAGMA synchronous;"));
+    }
+
+    private async Task<int> ScalarAsync(string sql)
+    {
+        await using var connection = _city.Database.Db.Open();
+        return await connection.ExecuteScalarAsync<int>(sql);
+    }
+
     /// <summary>
     /// Another connection takes the write lock (as a background write would) and a press of a school in
     /// <paramref name="districtCode"/> is submitted; returns once the alarm writer says it waits for the lock.
