@@ -53,25 +53,29 @@ internal sealed class WriterTransaction : IDisposable
         }
 
         var handle = sqlite.Handle ?? throw new InvalidOperationException("The writer's connection is not open.");
-        var rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
-        if (rc == raw.SQLITE_OK)
-        {
-            return new WriterTransaction(null, sqlite);
-        }
-
-        // Taken: the background writes give way from now on (Db.GiveWayAsync) until the writer has it.
-        db.AlarmWriterWaits(true);
-        var started = Stopwatch.GetTimestamp();
+        long waitingSince = 0;
         try
         {
             while (true)
             {
+                var rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
+                if (rc == raw.SQLITE_OK)
+                {
+                    return new WriterTransaction(null, sqlite);
+                }
+
                 if ((rc & 0xFF) != raw.SQLITE_BUSY)
                 {
                     SqliteException.ThrowExceptionForRC(rc, handle);
                 }
 
-                if (Stopwatch.GetElapsedTime(started) >= LockTimeout)
+                if (waitingSince == 0)
+                {
+                    // Taken: the background writes give way from now on (Db.GiveWayAsync) until the writer has it.
+                    waitingSince = Stopwatch.GetTimestamp();
+                    db.AlarmWriterWaits(true);
+                }
+                else if (Stopwatch.GetElapsedTime(waitingSince) >= LockTimeout)
                 {
                     throw new TimeoutException($"The database's write lock stayed taken for {LockTimeout.TotalSeconds:0} s; the batch is not written.");
                 }
@@ -79,16 +83,14 @@ internal sealed class WriterTransaction : IDisposable
                 ct.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref retries.Value);
                 Thread.Sleep(1);
-                rc = raw.sqlite3_exec(handle, "BEGIN IMMEDIATE;");
-                if (rc == raw.SQLITE_OK)
-                {
-                    return new WriterTransaction(null, sqlite);
-                }
             }
         }
         finally
         {
-            db.AlarmWriterWaits(false);
+            if (waitingSince != 0)
+            {
+                db.AlarmWriterWaits(false);
+            }
         }
     }
 

@@ -9,8 +9,8 @@ namespace Portal.Core.Devices;
 /// <summary>
 /// When each device was last seen (a signed request, a SIP registration or call), kept in memory and written every
 /// <see cref="FlushInterval"/>, in a few short transactions (<see cref="DeviceRepository.SetLastSeenAsync"/>): 10,000
-/// devices heartbeating every 60 s are ~170 sightings a second, which as one durable write each would queue for the same write lock as the alarms. The health checks
-/// read <see cref="Device.LastSeenUtc"/> (at most a flush interval old) or <see cref="GetLastSeenUtc"/>.
+/// devices heartbeating every 60 s are ~170 sightings a second, which as one durable write each would queue for the
+/// same write lock as the alarms. The health checks read <see cref="Device.LastSeenUtc"/> (at most a flush interval old) or <see cref="GetLastSeenUtc"/>.
 /// A device seen for the first time (below Connected) is handed to <see cref="InstallationService.MarkDevicesSeenAsync"/>
 /// at once, off the caller's path: that moves it to Connected and may complete the school's "devices online" step.
 /// First sightings that arrive together (a registration storm of terminals not yet Connected) are written together,
@@ -165,8 +165,8 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
     /// <summary>
     /// The most first sightings marked in one transaction. Each costs a few statements (the device, then its school's
     /// "devices online" step): a batch of 32 took 10-20 ms under the alarm benchmark's burst of presses from terminals
-    /// never seen, and 500 (before issue 15) held the write lock correspondingly longer. Each batch gives way to a
-    /// waiting alarm writer first (<see cref="Portal.Core.Data.Db.GiveWayAsync"/>).
+    /// never seen, and 500 (before issue 15) held the write lock correspondingly longer. Each batch gives way to the
+    /// alarm writer first (<see cref="InstallationService.MarkDevicesSeenAsync"/>).
     /// </summary>
     internal const int MaxFirstSeenBatch = 32;
 
@@ -182,7 +182,6 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
         {
             while (await _firstSeen.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
-                await devices.GiveWayAsync(ct).ConfigureAwait(false);
                 batch.Clear();
                 while (batch.Count < MaxFirstSeenBatch && _firstSeen.Reader.TryRead(out var id))
                 {
@@ -219,7 +218,6 @@ public sealed class DevicePresence(DeviceRepository devices, InstallationService
                 {
                     _firstSeenQueued.TryRemove(id, out _);
                 }
-
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

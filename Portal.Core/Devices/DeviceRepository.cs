@@ -291,9 +291,6 @@ public sealed class DeviceRepository(Db db)
         tx.Connection!.ExecuteAsync(new CommandDefinition(UpdateInstallStateOfSchool,
             new { SchoolId = schoolId, Kind = (int)kind, InstallState = (int)state, HealthState = (int)health }, tx, cancellationToken: ct));
 
-    /// <summary>Between two background writes of devices: gives way to a waiting alarm writer (<see cref="Db.GiveWayAsync"/>).</summary>
-    internal Task GiveWayAsync(CancellationToken ct) => db.GiveWayAsync(ct);
-
     /// <summary>
     /// The most sightings one transaction of <see cref="SetLastSeenAsync"/> holds. Issue 15: the flush was one
     /// transaction however many, and nearly every sighting dirties a page of its own (devices are spread over the

@@ -193,8 +193,9 @@ public sealed class InstallationService(Db db, InstallationRepository installati
     /// <summary>
     /// <see cref="MarkDeviceSeenAsync"/> for several devices in one transaction (first sightings that arrive together,
     /// e.g. a SIP registration storm): each becomes Connected, then each of their schools is checked once for its
-    /// "devices online" step. Returns how many schools got that step. The commit does not wait for its own sync
-    /// (<see cref="Db.DeferSyncAsync"/>): a mark lost to a power cut is written again at the device's next sighting.
+    /// "devices online" step. Returns how many schools got that step. It first gives way to the alarm writer
+    /// (<see cref="Db.GiveWayAsync"/>), and its commit does not wait for its own sync (<see cref="Db.DeferSyncAsync"/>):
+    /// a mark lost to a power cut is written again at the device's next sighting.
     /// </summary>
     public async Task<int> MarkDevicesSeenAsync(IReadOnlyCollection<int> deviceIds, CancellationToken ct = default)
     {
@@ -204,6 +205,7 @@ public sealed class InstallationService(Db db, InstallationRepository installati
             return 0;
         }
 
+        await db.GiveWayAsync(ct).ConfigureAwait(false);
         var now = time.GetUtcNow().UtcDateTime;
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
         var sync = await db.DeferSyncAsync(connection, ct).ConfigureAwait(false);
