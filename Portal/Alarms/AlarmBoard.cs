@@ -114,6 +114,9 @@ public sealed class AlarmBoard : IDisposable
         }
     }
 
+    /// <summary>Whether slice <paramref name="index"/> holds <see cref="ChunkSize"/> cards: no new alarm joins it.</summary>
+    public bool SliceIsFull(int index) => _order.Count >= (index + 1) * ChunkSize;
+
     /// <summary>Bumped whenever an alarm in slice <paramref name="index"/> changes; nothing else redraws a slice.</summary>
     public int SliceVersion(int index) => _versions[index];
 

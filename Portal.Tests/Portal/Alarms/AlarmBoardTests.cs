@@ -132,6 +132,9 @@ public sealed class AlarmBoardTests : IDisposable
         Assert.Equal(3, board.SliceCount);
         Assert.Equal(Enumerable.Range(1, 50), board.Slice(0).Select(a => a.Id));
         Assert.Equal(Enumerable.Range(101, 20), board.Slice(2).Select(a => a.Id));
+        Assert.True(board.SliceIsFull(0)); // drawn as one piece of HTML (AlarmChunk)
+        Assert.True(board.SliceIsFull(1));
+        Assert.False(board.SliceIsFull(2)); // the slice that grows: drawn as elements
 
         var versions = Enumerable.Range(0, 3).Select(board.SliceVersion).ToList();
         board.Apply(new AlarmChange(Alarm(5, AlarmState.Answered), AlarmEventKind.Answered));

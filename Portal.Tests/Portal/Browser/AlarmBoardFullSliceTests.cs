@@ -1,0 +1,95 @@
+using Dapper;
+using Microsoft.Playwright;
+using Portal.Alarms;
+using Portal.Core.Demo;
+using Portal.Simulator.Terminals;
+using Xunit;
+
+namespace Portal.Tests.Portal.Browser;
+
+/// <summary>
+/// A console whose board fills whole slices: a full slice is drawn as one piece of HTML, the growing one as elements
+/// (AlarmChunk). In Chromium the cards of both are the same to a person and to the page's script: each alarm once,
+/// in arrival order, its school's name as text even when the name holds markup, a click opens its pop-up, and a
+/// change to a card in a full slice (answered) reaches it. A portal of its own, so the board holds just these alarms.
+/// </summary>
+[Trait("Category", "Browser")]
+public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
+{
+    // Two full slices and twenty cards in the third.
+    private const int Presses = (2 * AlarmBoard.ChunkSize) + 20;
+
+    private const string Hostile = "<img src=x onerror=\"window.__xss=1\">第一中学 & 'x' </b><i>";
+
+    [Fact(Timeout = 600_000)]
+    public async Task FullSlices_ShowEveryCardAsText_InArrivalOrder_OpenTheirPopup_AndTakeChanges()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions
+        {
+            DemoSchoolCount = Presses,
+            Arguments = ["--Portal:DeviceRateLimits:PerAddressBurst=1000000", "--Portal:DeviceRateLimits:PerAddressPerSecond=1000000"],
+        });
+        await using (var connection = portal.Db.Open())
+        {
+            Assert.Equal(1, await connection.ExecuteAsync(
+                "UPDATE School SET Name = @Hostile WHERE Id = (SELECT SchoolId FROM Device WHERE SerialNumber = 'ATS00000000')", new { Hostile }));
+        }
+
+        var browser = await fixture.GetBrowserAsync();
+        await using var context = await browser.NewPatientContextAsync(new() { BaseURL = portal.BaseUrl });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/");
+        await fixture.CompleteSignInAsync(page, "city110");
+        await Assertions.Expect(page.GetByTestId("alarm-board")).ToBeVisibleAsync();
+
+        // The school with the hostile name first, then every other terminal at once.
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(portal.BaseUrl) };
+        var first = await PressAsync(http, 0, ct);
+        var rest = await Task.WhenAll(Enumerable.Range(1, Presses - 1).Select(i => PressAsync(http, i, ct)));
+        var ids = rest.Prepend(first).ToList();
+
+        var cards = page.Locator("[data-testid=alarm-card]");
+        await Assertions.Expect(cards).ToHaveCountAsync(Presses, new() { Timeout = 60_000 });
+        await using (var connection = portal.Db.Open())
+        {
+            // Arrival order (the board's queue): by the time raised, then id, as the board orders what it loads.
+            var expected = (await connection.QueryAsync<(int Id, string School)>(
+                "SELECT a.Id, s.Name FROM Alarm a JOIN School s ON s.Id = a.SchoolId WHERE a.Id IN @ids ORDER BY a.RaisedUtc, a.Id", new { ids })).ToList();
+            var shown = await page.EvaluateAsync<string[][]>("""
+                () => [...document.querySelectorAll('[data-testid=alarm-card]')].map(c => [c.dataset.alarmId, c.dataset.state, c.querySelector('b').textContent, String(c.parentElement.children.length)])
+                """);
+            Assert.Equal(ids.Order(), shown.Select(s => int.Parse(s[0], System.Globalization.CultureInfo.InvariantCulture)).Order());
+            Assert.All(shown, s => Assert.Equal("Ringing", s[1]));
+            Assert.Equal(expected.Select(e => e.School), shown.Select(s => s[2])); // every name as text, the hostile one too
+            Assert.Equal(
+                Enumerable.Repeat(AlarmBoard.ChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture), 2 * AlarmBoard.ChunkSize).Concat(Enumerable.Repeat("20", 20)),
+                shown.Select(s => s[3]));
+        }
+
+        // Nothing the name holds became an element or ran.
+        Assert.Equal(0, await page.Locator(".alarm-board img, .alarm-board i").CountAsync());
+        Assert.False(await page.EvaluateAsync<bool>("() => '__xss' in window"));
+
+        // The card of the hostile name sits in the first (full) slice: a click opens its pop-up, an answer reaches it.
+        var card = page.Locator($"[data-testid=alarm-card][data-alarm-id='{first}']");
+        Assert.Equal(0, await card.EvaluateAsync<int>("c => [...c.closest('.alarm-list').children].indexOf(c.parentElement)"));
+        await card.DispatchEventAsync("click");
+        var popup = page.Locator($"[data-testid=alarm-popup][data-alarm-id='{first}']");
+        await Assertions.Expect(popup).ToBeVisibleAsync();
+        await popup.GetByTestId("answer").ClickAsync();
+        await Assertions.Expect(card).ToHaveAttributeAsync("data-state", "Answered");
+        await Assertions.Expect(card.GetByTestId("answered-by")).ToContainTextAsync("city110");
+        await Assertions.Expect(card.Locator("b")).ToHaveTextAsync(Hostile);
+        await Assertions.Expect(cards).ToHaveCountAsync(Presses);
+    }
+
+    private static async Task<int> PressAsync(HttpClient http, int school, CancellationToken ct)
+    {
+        var serial = "ATS" + school.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+        var result = await new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync(ct: ct);
+        Assert.True((int)result.Status is 200 or 201, result.Body);
+        using var json = System.Text.Json.JsonDocument.Parse(result.Body);
+        return json.RootElement.GetProperty("alarmId").GetInt32();
+    }
+}
