@@ -62,7 +62,21 @@ public sealed class PortalFixture : IAsyncDisposable
         await page.Locator("#username").FillAsync(userName);
         await page.Locator("#password").FillAsync(password);
         await page.Locator("#login-submit").ClickAsync();
-        await page.WaitForURLAsync(url => IsPastSignIn(url) || url.Contains("/account/login-2fa", StringComparison.Ordinal) || url.Contains(SignInPolicy.EnrolPath, StringComparison.Ordinal));
+
+        // Each step waits for its page to arrive (the navigation committed), not for its load event: the next step waits
+        // for what it needs (a field, the interactive marker). A fresh-clone run timed out here once after 60 s with the page
+        // at rest ("NetworkIdle" fired) and no load event seen (DeviceHealthTests, an administrator's sign-in).
+        var committed = new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit };
+        try
+        {
+            await page.WaitForURLAsync(url => IsPastSignIn(url) || url.Contains("/account/login-2fa", StringComparison.Ordinal) || url.Contains(SignInPolicy.EnrolPath, StringComparison.Ordinal), committed);
+        }
+        catch (TimeoutException ex)
+        {
+            // Say where the browser stayed and what the page said (a refused form, an error page), so a failure can be read.
+            var text = await page.Locator("body").InnerTextAsync(new LocatorInnerTextOptions { Timeout = 5_000 });
+            throw new TimeoutException($"{userName}'s sign-in did not leave the login page: {page.Url}\n{text[..Math.Min(text.Length, 2000)]}", ex);
+        }
         if (page.Url.Contains("/account/login-2fa", StringComparison.Ordinal))
         {
             var key = TotpKeyOf(userName) ?? throw new InvalidOperationException($"{userName} signs in with a second factor whose key this fixture does not know.");
@@ -78,7 +92,7 @@ public sealed class PortalFixture : IAsyncDisposable
             RememberTotpKey(userName, key);
         }
 
-        await page.WaitForURLAsync(IsPastSignIn);
+        await page.WaitForURLAsync(IsPastSignIn, committed);
         await WaitInteractiveAsync(page);
     }
 
