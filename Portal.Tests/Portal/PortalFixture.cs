@@ -65,7 +65,8 @@ public sealed class PortalFixture : IAsyncDisposable
 
         // Each step waits for its page to arrive (the navigation committed), not for its load event: the next step waits
         // for what it needs (a field, the interactive marker). A fresh-clone run timed out here once after 60 s with the page
-        // at rest ("NetworkIdle" fired) and no load event seen (DeviceHealthTests, an administrator's sign-in).
+        // at rest ("NetworkIdle" fired), in DeviceHealthTests at an administrator's sign-in; why is not known, so a sign-in
+        // that stays on the login page now says where it stayed and what the page said.
         var committed = new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit };
         try
         {
