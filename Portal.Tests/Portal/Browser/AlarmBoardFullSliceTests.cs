@@ -32,6 +32,8 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         });
         await using (var connection = portal.Db.Open())
         {
+            // No alarm may fall due during the test (the demo district centres' deadline is 15 s): every card stays Ringing.
+            await connection.ExecuteAsync("UPDATE PoliceCentre SET AnswerDeadlineSeconds = 600");
             Assert.Equal(1, await connection.ExecuteAsync(
                 "UPDATE School SET Name = @Hostile WHERE Id = (SELECT SchoolId FROM Device WHERE SerialNumber = 'ATS00000000')", new { Hostile }));
         }
