@@ -428,7 +428,18 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
 
         Stamp(batch, static (s, now, _) => s.Written = now);
+        var timed = batch[0].Stamps is not null;
+        var before = timed ? ThreadSchedStat.Read() : null;
         tx.Commit();
+        if (timed && before is { } b && ThreadSchedStat.Read() is { } a)
+        {
+            var sched = ((a.CpuNs - b.CpuNs) / 1e6, (a.RunQueueNs - b.RunQueueNs) / 1e6);
+            foreach (var p in batch)
+            {
+                p.Stamps?.SyncSched = sched;
+            }
+        }
+
         Volatile.Write(ref _lastCommit, time.GetTimestamp());
         return receipts;
     }

@@ -31,14 +31,18 @@ public sealed class RequestStamps
     public long Resumed { get; set; }
     public int BatchSize { get; set; }
 
+    /// <summary>The writer thread's scheduler figures over the commit (<see cref="ThreadSchedStat"/>): on a core, waiting for one.</summary>
+    public (double CpuMs, double RunQueueMs)? SyncSched { get; set; }
+
     public static long Now() => Stopwatch.GetTimestamp();
 
     /// <summary>
     /// The stages as a Server-Timing header value, each in ms: pipeline (first middleware to the handler), read (the
     /// body), verify (signature, device row, key), school, submit (school read to queued), queue (waiting for the
     /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held; split into lock: taking
-    /// the database's write lock, write: the statements, sync: the commit and its sync), resume (commit to the
-    /// request's code running again: the thread pool), answer (to the answer's headers), total.
+    /// the database's write lock, write: the statements, sync: the commit and its sync, of which sync-cpu is the writer
+    /// thread's time on a core and sync-runq its wait for one, the rest being the wait for the disk), resume (commit to
+    /// the request's code running again: the thread pool), answer (to the answer's headers), total.
     /// </summary>
     public string ToServerTiming(long answered)
     {
@@ -53,6 +57,11 @@ public sealed class RequestStamps
         Add(s, "lock", BatchStarted, Locked);
         Add(s, "write", Locked, Written);
         Add(s, "sync", Written, Committed);
+        if (SyncSched is { } sched)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"sync-cpu;dur={sched.CpuMs:0.000}, sync-runq;dur={sched.RunQueueMs:0.000}, ");
+        }
+
         Add(s, "resume", Committed, Resumed);
         Add(s, "answer", Resumed, answered);
         Add(s, "total", Arrived, answered);

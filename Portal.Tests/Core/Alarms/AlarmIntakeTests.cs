@@ -1,5 +1,6 @@
 using Dapper;
 using Portal.Core.Alarms;
+using Portal.Core.Diagnostics;
 using Xunit;
 
 namespace Portal.Tests.Core.Alarms;
@@ -31,6 +32,33 @@ public sealed class AlarmIntakeTests : IAsyncLifetime
         Assert.Contains("分局", view.CentreName, StringComparison.Ordinal);
         var events = await _city.Repository.GetEventsAsync(receipt.AlarmId, TestContext.Current.CancellationToken);
         Assert.Equal(AlarmEventKind.Raised, Assert.Single(events).Kind);
+    }
+
+    /// <summary>A timed press (the Server-Timing diagnostics) carries the writer's stamps back, its sync split by the scheduler.</summary>
+    [Fact]
+    public async Task SubmitAsync_TimedPress_TheWriterStampsItsCommitAndTheSyncsSchedulerFigures()
+    {
+        var (school, terminal) = await _city.SchoolInDistrictAsync("370202");
+        var stamps = new RequestStamps { Arrived = RequestStamps.Now() };
+        RequestStamps.CurrentFlow.Value = stamps;
+        try
+        {
+            await _city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, terminal.Id, AlarmSource.DeviceApi, false, false, "127.0.0.1"), TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            RequestStamps.CurrentFlow.Value = null;
+        }
+
+        Assert.True(stamps.Queued > 0 && stamps.BatchStarted >= stamps.Queued && stamps.Written >= stamps.BatchStarted && stamps.Committed >= stamps.Written);
+        Assert.Equal(1, stamps.BatchSize);
+        if (OperatingSystem.IsLinux())
+        {
+            var (cpu, runQueue) = Assert.NotNull(stamps.SyncSched);
+            var sync = System.Diagnostics.Stopwatch.GetElapsedTime(stamps.Written, stamps.Committed).TotalMilliseconds;
+            Assert.InRange(cpu, 0, sync + 1);
+            Assert.InRange(runQueue, 0, sync + 1);
+        }
     }
 
     [Fact]

@@ -39,4 +39,21 @@ public sealed class RequestStampsTests
 
         Assert.Equal("pipeline;dur=1.000, read;dur=1.000, verify;dur=2.000, total;dur=5.000, batch;desc=0", stamps.ToServerTiming(t0 + Ms(5)));
     }
+
+    [Fact]
+    public void ToServerTiming_WithTheWritersSchedulerFigures_SplitsTheSync()
+    {
+        var t0 = Ms(1_000);
+        var stamps = new RequestStamps
+        {
+            Arrived = t0,
+            Written = t0 + Ms(1),
+            Committed = t0 + Ms(5),
+            SyncSched = (0.75, 2.5),
+        };
+
+        Assert.Equal(
+            "sync;dur=4.000, sync-cpu;dur=0.750, sync-runq;dur=2.500, total;dur=6.000, batch;desc=0",
+            stamps.ToServerTiming(t0 + Ms(6)));
+    }
 }
