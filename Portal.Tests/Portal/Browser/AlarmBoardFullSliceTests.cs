@@ -1,8 +1,6 @@
 using Dapper;
 using Microsoft.Playwright;
 using Portal.Alarms;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -86,12 +84,5 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         await Assertions.Expect(cards).ToHaveCountAsync(Presses);
     }
 
-    private static async Task<int> PressAsync(HttpClient http, int school, CancellationToken ct)
-    {
-        var serial = "ATS" + school.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
-        var result = await new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync(ct: ct);
-        Assert.True((int)result.Status is 200 or 201, result.Body);
-        using var json = System.Text.Json.JsonDocument.Parse(result.Body);
-        return json.RootElement.GetProperty("alarmId").GetInt32();
-    }
+    private static Task<int> PressAsync(HttpClient http, int school, CancellationToken ct) => DemoPress.AlarmAsync(http, DemoPress.Serial(school), ct);
 }

@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.Playwright;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -33,11 +31,7 @@ public sealed partial class AlarmConsoleEnglishTests(PortalFixture portal)
         await Assertions.Expect(page.GetByTestId("alarm-board")).ToContainTextAsync("Alarm board");
 
         var running = await portal.GetPortalAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(running.BaseUrl) };
-        var press = await new SignedAlarmClient(http, Serial, DemoCity.DemoApiKeyPrefix + Serial).PressAsync();
-        Assert.True((int)press.Status is 200 or 201, press.Body);
-        using var json = System.Text.Json.JsonDocument.Parse(press.Body);
-        var id = json.RootElement.GetProperty("alarmId").GetInt32();
+        var id = await DemoPress.AlarmAsync(running.BaseUrl, Serial);
 
         // The data every console may show in Chinese: the city's schools (names, addresses, principals).
         await using var connection = running.Db.Open();

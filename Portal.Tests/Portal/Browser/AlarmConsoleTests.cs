@@ -1,8 +1,6 @@
 using Dapper;
 using Microsoft.Playwright;
-using Portal.Core.Demo;
 using Portal.Core.Schools;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -15,14 +13,7 @@ namespace Portal.Tests.Portal.Browser;
 [Trait("Category", "Browser")]
 public sealed class AlarmConsoleTests(PortalFixture portal)
 {
-    private async Task<int> PressAsync(string serial)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
-        var result = await new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync();
-        Assert.True((int)result.Status is 200 or 201, result.Body);
-        using var json = System.Text.Json.JsonDocument.Parse(result.Body);
-        return json.RootElement.GetProperty("alarmId").GetInt32();
-    }
+    private async Task<int> PressAsync(string serial) => await DemoPress.AlarmAsync((await portal.GetPortalAsync()).BaseUrl, serial);
 
     private static ILocator Card(IPage page, int id) => page.Locator($"[data-testid=alarm-card][data-alarm-id='{id}']");
 

@@ -1,6 +1,4 @@
 using Microsoft.Playwright;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -23,11 +21,7 @@ public sealed class AlarmTimelineReadersTests(PortalFixture portal)
         var (police, console) = await portal.SignInAsync("shinan110");
         await using var _ = police;
         var running = await portal.GetPortalAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(running.BaseUrl) };
-        var press = await new SignedAlarmClient(http, Serial, DemoCity.DemoApiKeyPrefix + Serial).PressAsync();
-        Assert.True((int)press.Status is 200 or 201, press.Body);
-        using var json = System.Text.Json.JsonDocument.Parse(press.Body);
-        var id = json.RootElement.GetProperty("alarmId").GetInt32();
+        var id = await DemoPress.AlarmAsync(running.BaseUrl, Serial);
         await console.Locator($"[data-testid=alarm-card][data-alarm-id='{id}']").DispatchEventAsync("click");
         var popup = console.Locator($"[data-testid=alarm-popup][data-alarm-id='{id}']");
         await popup.GetByTestId("answer").ClickAsync();

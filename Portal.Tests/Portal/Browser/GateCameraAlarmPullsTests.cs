@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -20,10 +18,7 @@ public sealed class GateCameraAlarmPullsTests(PortalFixture portal)
         await using var __ = admin;
         using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
 
-        var press = await new SignedAlarmClient(http, "ATS00000090", DemoCity.DemoApiKeyPrefix + "ATS00000090").PressAsync();
-        Assert.True((int)press.Status is 200 or 201, press.Body);
-        using var pressed = JsonDocument.Parse(press.Body);
-        var alarmId = pressed.RootElement.GetProperty("alarmId").GetInt32();
+        var alarmId = await DemoPress.AlarmAsync(http, "ATS00000090");
 
         // No console has this alarm open: the pull is the intake's, and it plays.
         JsonElement media = default;

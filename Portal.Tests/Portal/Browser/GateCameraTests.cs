@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Dapper;
 using Microsoft.Playwright;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -118,11 +116,7 @@ public sealed class GateCameraTests(PortalFixture portal)
         var (context, page) = await portal.SignInAsync("shinan110");
         await using var _ = context;
 
-        using var http = new HttpClient { BaseAddress = new Uri((await portal.GetPortalAsync()).BaseUrl) };
-        var press = await new SignedAlarmClient(http, "ATS00000050", DemoCity.DemoApiKeyPrefix + "ATS00000050").PressAsync();
-        Assert.True((int)press.Status is 200 or 201, press.Body);
-        using var pressed = JsonDocument.Parse(press.Body);
-        var alarmId = pressed.RootElement.GetProperty("alarmId").GetInt32();
+        var alarmId = await DemoPress.AlarmAsync((await portal.GetPortalAsync()).BaseUrl, "ATS00000050");
         // A new alarm pops up by itself, but another one may be on top: pick ours by its card (which the pop-up may cover).
         await page.Locator($"[data-testid=alarm-card][data-alarm-id='{alarmId}']").DispatchEventAsync("click");
         var popup = page.Locator($"[data-testid=alarm-popup][data-alarm-id='{alarmId}']");

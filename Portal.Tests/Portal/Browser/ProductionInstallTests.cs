@@ -145,7 +145,7 @@ public sealed partial class ProductionInstallTests
 
         // A key it does not have is refused.
         Assert.Equal(HttpStatusCode.Unauthorized, (await new SignedAlarmClient(http, TerminalSerial, apiKey + "x").PressAsync()).Status);
-        var alarmId = System.Text.Json.JsonDocument.Parse(press.Body).RootElement.GetProperty("alarmId").GetInt32();
+        var alarmId = DemoPress.AlarmId(press);
 
         // A terminal whose district has no centre, in a city without a city centre: a clear answer, and an alert on the
         // administrators' districts page until one of them deals with it (audited).

@@ -2,9 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Playwright;
-using Portal.Core.Demo;
 using Portal.Core.Security;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -133,14 +131,7 @@ public sealed class SessionTests(PortalFixture portal)
         return client;
     }
 
-    private static async Task<int> PressAsync(PortalProcess running, string serial)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(running.BaseUrl) };
-        var result = await new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync();
-        Assert.True((int)result.Status is 200 or 201, result.Body);
-        using var json = JsonDocument.Parse(result.Body);
-        return json.RootElement.GetProperty("alarmId").GetInt32();
-    }
+    private static Task<int> PressAsync(PortalProcess running, string serial) => DemoPress.AlarmAsync(running.BaseUrl, serial);
 
     /// <summary>Polls until the account holds nothing, for at most 10 s (the console's page is replaced as it is revalidated).</summary>
     private static async Task<(int Consoles, int Sessions)> HeldUntilNoneAsync(IBrowserContext admin, int userId)

@@ -2,8 +2,6 @@ using System.Net;
 using System.Reflection;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Playwright;
-using Portal.Core.Demo;
-using Portal.Simulator.Terminals;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -48,11 +46,7 @@ public sealed class WebSecurityTests(PortalFixture portal)
         await portal.CompleteSignInAsync(page, "city110");
         await Assertions.Expect(page.GetByTestId("alarm-board")).ToBeVisibleAsync();
 
-        using var http = new HttpClient { BaseAddress = new Uri(running.BaseUrl) };
-        var press = await new SignedAlarmClient(http, "ATS00000095", DemoCity.DemoApiKeyPrefix + "ATS00000095").PressAsync();
-        Assert.True((int)press.Status is 200 or 201, press.Body);
-        using var json = System.Text.Json.JsonDocument.Parse(press.Body);
-        var alarmId = json.RootElement.GetProperty("alarmId").GetInt32();
+        var alarmId = await DemoPress.AlarmAsync(running.BaseUrl, "ATS00000095");
         await page.Locator($"[data-testid=alarm-card][data-alarm-id='{alarmId}']").DispatchEventAsync("click");
         var popup = page.Locator($"[data-testid=alarm-popup][data-alarm-id='{alarmId}']");
         await Assertions.Expect(popup.GetByTestId("camera-video")).ToBeVisibleAsync();
