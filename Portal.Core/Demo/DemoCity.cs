@@ -38,6 +38,9 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
     /// <summary>The demo terminals' HMAC key for the signed device API is this prefix plus their serial.</summary>
     public const string DemoApiKeyPrefix = "demo-api-key-";
 
+    /// <summary>The serial of the demo alarm terminal of the school with this number (<c>ATS00000042</c>).</summary>
+    public static string TerminalSerial(int school) => "ATS" + school.ToString("D8", CultureInfo.InvariantCulture);
+
     /// <summary>The demo terminals' SIP digest password is this prefix plus their SIP account (see <see cref="DemoSipPassword"/>).</summary>
     public const string DemoSipPasswordPrefix = "demo-sip-";
 
@@ -113,17 +116,17 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 < 9 => DeviceInstallState.Installed,
                 _ => DeviceInstallState.Planned,
             };
-            var serial = i.ToString("D8", CultureInfo.InvariantCulture);
+            var serial = TerminalSerial(i);
             var terminal = new Device
             {
                 SchoolId = schoolId,
                 Kind = DeviceKind.AlarmTerminal,
                 Model = "AT-200",
-                SerialNumber = "ATS" + serial,
+                SerialNumber = serial,
                 SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 SecretProtected = secrets.Protect(DemoSipPassword("terminal-" + i.ToString("D5", CultureInfo.InvariantCulture))),
-                ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + "ATS" + serial),
+                ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + serial),
                 InstallState = state,
                 Enabled = true,
                 HealthState = state >= DeviceInstallState.Connected ? DeviceHealthState.Online : DeviceHealthState.Unknown,

@@ -31,7 +31,7 @@ public sealed class AlarmBurstCrashTests
         // Every terminal presses at once: one alarm each.
         var presses = await Task.WhenAll(Enumerable.Range(0, Presses).Select(i =>
         {
-            var serial = "ATS" + i.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+            var serial = DemoCity.TerminalSerial(i);
             return new SignedAlarmClient(http, serial, DemoCity.DemoApiKeyPrefix + serial).PressAsync(ct: TestContext.Current.CancellationToken);
         }));
         await own.KillAsync();

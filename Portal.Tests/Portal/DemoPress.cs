@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Portal.Core.Demo;
 using Portal.Simulator.Terminals;
@@ -12,9 +11,6 @@ namespace Portal.Tests.Portal;
 /// </summary>
 public static class DemoPress
 {
-    /// <summary>The demo terminal's serial for the school with this number (<c>ATS00000042</c>).</summary>
-    public static string Serial(int school) => "ATS" + school.ToString("D8", CultureInfo.InvariantCulture);
-
     /// <summary>Presses <paramref name="serial"/>'s button through <paramref name="http"/>; the alarm's id.</summary>
     public static async Task<int> AlarmAsync(HttpClient http, string serial, CancellationToken ct = default)
     {

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Playwright;
 using Portal.Alarms;
+using Portal.Core.Demo;
 using Xunit;
 
 namespace Portal.Tests.Portal.Browser;
@@ -84,5 +85,5 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         await Assertions.Expect(cards).ToHaveCountAsync(Presses);
     }
 
-    private static Task<int> PressAsync(HttpClient http, int school, CancellationToken ct) => DemoPress.AlarmAsync(http, DemoPress.Serial(school), ct);
+    private static Task<int> PressAsync(HttpClient http, int school, CancellationToken ct) => DemoPress.AlarmAsync(http, DemoCity.TerminalSerial(school), ct);
 }
