@@ -116,17 +116,17 @@ public sealed class DemoCity(Db db, DeviceSecrets secrets, TimeProvider time)
                 < 9 => DeviceInstallState.Installed,
                 _ => DeviceInstallState.Planned,
             };
-            var serial = TerminalSerial(i);
+            var serial = i.ToString("D8", CultureInfo.InvariantCulture);
             var terminal = new Device
             {
                 SchoolId = schoolId,
                 Kind = DeviceKind.AlarmTerminal,
                 Model = "AT-200",
-                SerialNumber = serial,
+                SerialNumber = TerminalSerial(i),
                 SipAccount = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 Username = "terminal-" + i.ToString("D5", CultureInfo.InvariantCulture),
                 SecretProtected = secrets.Protect(DemoSipPassword("terminal-" + i.ToString("D5", CultureInfo.InvariantCulture))),
-                ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + serial),
+                ApiKeyProtected = secrets.Protect(DemoApiKeyPrefix + TerminalSerial(i)),
                 InstallState = state,
                 Enabled = true,
                 HealthState = state >= DeviceInstallState.Connected ? DeviceHealthState.Online : DeviceHealthState.Unknown,
