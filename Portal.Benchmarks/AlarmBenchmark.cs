@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Playwright;
 using Portal.Benchmarks.Harness;
+using Portal.Core.Demo;
 using Portal.Simulator.Terminals;
 
 namespace Portal.Benchmarks;
@@ -30,6 +30,9 @@ namespace Portal.Benchmarks;
 /// layout change without a rebuild); <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after
 /// the steady phase; <c>PORTAL_BENCH_SLOWEST=1</c> lists the slowest device answers; <c>PORTAL_BENCH_SERVER_TIMING=1</c> prints where the answers' time went inside the portal (stages, Server-Timing);
 /// <c>PORTAL_BENCH_ANSWER_POOLED=1</c> has the portal answer devices from the thread pool, as before issue 15's answer thread (to compare).
+/// The devices of the warm-up and the steady phase send from threads of their own on blocking sockets (DirectDevices), so
+/// that their answer times hold no thread hand-over inside this process; <c>PORTAL_BENCH_DEVICES_POOLED=1</c> sends them
+/// through HttpClient, as before session 14 (to compare). The burst's thousand presses go through HttpClient.
 /// </summary>
 public static class AlarmBenchmark
 {
@@ -181,7 +184,7 @@ public static class AlarmBenchmark
             Console.WriteLine(FormattableString.Invariant($"product: portal up at {url} with {schools} demo schools (answer deadlines 10 minutes: nothing escalates during the run)"));
             Console.WriteLine("  " + DiskSync(folder));
             var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
-                (http, key) => PressTerminalAsync(http, key, s),
+                (send, key) => PressTerminalAsync(send, key, s),
                 SignInAsync,
                 ids => CountStoredAsync(folder, ids));
             return await MeasureAsync(playwright, target, s).ConfigureAwait(false);
@@ -262,9 +265,14 @@ public static class AlarmBenchmark
         // slowly (JIT and tiering, pools, key ring): warm both up, as a running city's portal is, and wait until every
         // console shows the warm-up alarms before measuring. These alarms stay on the boards.
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: warming up with {WarmUp} presses at 50/s"));
-        using (var warm = new HttpClient { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(60) })
+        // The warm-up and the steady phase press from device threads of their own (DirectDevices: the device answer's
+        // time without this process's own thread hand-overs); the burst, a thousand at once, through HttpClient.
+        // PORTAL_BENCH_DEVICES_POOLED=1: through HttpClient, as before (to compare).
+        using var devices = new DirectDevices(new Uri(target.Url));
+        using var pooledDevices = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(60) };
+        var direct = Environment.GetEnvironmentVariable("PORTAL_BENCH_DEVICES_POOLED") is null ? Through(devices) : Through(pooledDevices);
         {
-            var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(warm, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
+            var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
             await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
 
@@ -296,7 +304,9 @@ public static class AlarmBenchmark
 
         await Task.WhenAll(pages.Select(p => p.EvaluateAsync("() => window.__ws.counting = true"))).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        var steady = await PaceAsync(Enumerable.Range(0, s.Steady).Select(i => (Func<Task<Press>>)(() => target.PressAsync(http, Key.Steady(i)))).ToList(), s.Rate).ConfigureAwait(false);
+        var queuedBefore = devices.QueuedForThread;
+        var steady = await PaceAsync(Enumerable.Range(0, s.Steady).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.Steady(i)))).ToList(), s.Rate).ConfigureAwait(false);
+        var queued = devices.QueuedForThread - queuedBefore;
         var steadyWall = clock.Elapsed.TotalMilliseconds;
         target.Process.Refresh();
         var serverCpuMs = (target.Process.TotalProcessorTime - serverCpu).TotalMilliseconds;
@@ -327,7 +337,7 @@ public static class AlarmBenchmark
                 .Select(p => FormattableString.Invariant($"{p.SentMs - first:0}: {p.RoundTripMs:0}"))));
         }
 
-        Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances"));
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances; {queued} presses waited for a device thread (0: every time whole)"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
         PrintServerTiming("steady", steady);
@@ -351,7 +361,8 @@ public static class AlarmBenchmark
 
         using var sampling = new CancellationTokenSource();
         var samples = SampleCpuAsync(target.Process, burstClock, sampling.Token);
-        var burst = await Task.WhenAll(Enumerable.Range(0, s.Burst).Select(i => target.PressAsync(http, Key.Burst(i)))).ConfigureAwait(false);
+        var pooled = Through(http);
+        var burst = await Task.WhenAll(Enumerable.Range(0, s.Burst).Select(i => target.PressAsync(pooled, Key.Burst(i)))).ConfigureAwait(false);
         var acceptedTime = burstClock.Elapsed;
         var accepted = burst.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
         var stored = await target.StoredAsync(accepted.Keys).ConfigureAwait(false) - storedBefore;
@@ -443,31 +454,56 @@ public static class AlarmBenchmark
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
-    private static async Task<Press> PressTerminalAsync(HttpClient http, Key key, Settings s)
+    /// <summary>A device's POST: path, headers, body; the answer with its time from send to the body's last byte.</summary>
+    private delegate Task<DirectAnswer> Send(string path, (string Name, string Value)[] headers, byte[] body);
+
+    private static Send Through(DirectDevices devices) => (path, headers, body) => devices.PostAsync(path, headers, body);
+
+    private static Send Through(HttpClient http) => async (path, headers, body) =>
     {
-        // Each press from its own terminal (its own school), so every press is a new alarm.
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.Add(name, value);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var response = await http.SendAsync(request).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var timing = response.Headers.TryGetValues("Server-Timing", out var values) ? string.Join(", ", values) : null;
+        return new DirectAnswer(response.StatusCode, text, elapsed, timing);
+    };
+
+    private static async Task<Press> PressTerminalAsync(Send send, Key key, Settings s)
+    {
+        // Each press from its own terminal (its own school), so every press is a new alarm; signed as the terminal's
+        // firmware signs (SignedAlarmClient.Sign), before the clock starts.
         var index = key.Phase switch
         {
             Phase.Steady => key.Index,
             Phase.Burst => s.Steady + key.Index,
             _ => s.Steady + s.Burst + key.Index,
         };
-        var serial = "ATS" + index.ToString("D8", CultureInfo.InvariantCulture);
+        var serial = DemoCity.TerminalSerial(index);
+        var body = "{\"event\":\"alarm\"}"u8.ToArray();
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var nonce = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+        var signature = SignedAlarmClient.Sign(DemoCity.DemoApiKeyPrefix + serial, "POST", SignedAlarmClient.AlarmPath, timestamp, nonce, body);
         var sentMs = EpochMs();
-        var result = await new SignedAlarmClient(http, serial, "demo-api-key-" + serial).PressAsync().ConfigureAwait(false);
+        var result = await send(SignedAlarmClient.AlarmPath, [("X-Device-Serial", serial), ("X-Timestamp", timestamp), ("X-Nonce", nonce), ("X-Signature", signature)], body).ConfigureAwait(false);
         var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32().ToString(CultureInfo.InvariantCulture) : "-" + key;
         return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds, result.ServerTiming);
     }
 
-    private static async Task<Press> PressFloorAsync(HttpClient http, Key key)
+    private static async Task<Press> PressFloorAsync(Send send, Key key)
     {
         var id = key.ToString();
         var sentMs = EpochMs();
-        var started = Stopwatch.GetTimestamp();
-        using var content = new StringContent(JsonSerializer.Serialize(new { id, ts = sentMs }), Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync(new Uri("/alarm", UriKind.Relative), content).ConfigureAwait(false);
-        await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-        return new Press(id, sentMs, response.StatusCode == HttpStatusCode.OK, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new { id, ts = sentMs });
+        var result = await send("/alarm", [], body).ConfigureAwait(false);
+        return new Press(id, sentMs, result.Status == HttpStatusCode.OK, result.Elapsed.TotalMilliseconds);
     }
 
     private static double EpochMs() => (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
@@ -911,7 +947,7 @@ public static class AlarmBenchmark
         Process Process,
         string CardSelector,
         string IdAttribute,
-        Func<HttpClient, Key, Task<Press>> PressAsync,
+        Func<Send, Key, Task<Press>> PressAsync,
         Func<IBrowser, string, Task<IPage>> OpenConsoleAsync,
         Func<IEnumerable<string>, Task<long>> StoredAsync,
         bool StoredCountsAll = false);
