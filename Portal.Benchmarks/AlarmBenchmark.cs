@@ -473,7 +473,7 @@ public static class AlarmBenchmark
         var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var timing = response.Headers.TryGetValues("Server-Timing", out var values) ? string.Join(", ", values) : null;
-        return new DirectAnswer(response.StatusCode, text, elapsed, timing);
+        return new DirectAnswer(response.StatusCode, text, elapsed, timing, started);
     };
 
     private static async Task<Press> PressTerminalAsync(Send send, Key key, Settings s)
@@ -494,7 +494,7 @@ public static class AlarmBenchmark
         var sentMs = EpochMs();
         var result = await send(SignedAlarmClient.AlarmPath, [("X-Device-Serial", serial), ("X-Timestamp", timestamp), ("X-Nonce", nonce), ("X-Signature", signature)], body).ConfigureAwait(false);
         var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32().ToString(CultureInfo.InvariantCulture) : "-" + key;
-        return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds, result.ServerTiming);
+        return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds, result.ServerTiming, result.SentAt);
     }
 
     private static async Task<Press> PressFloorAsync(Send send, Key key)
@@ -896,19 +896,22 @@ public static class AlarmBenchmark
     }
 
     /// <summary>One press: the id its card carries, when it was sent (epoch ms), whether it was accepted, and the device's wait for the answer.</summary>
-    private sealed record Press(string Id, double SentMs, bool Accepted, double RoundTripMs, string? ServerTiming = null);
+    private sealed record Press(string Id, double SentMs, bool Accepted, double RoundTripMs, string? ServerTiming = null, long SentAt = 0);
 
     /// <summary>
     /// PORTAL_BENCH_SERVER_TIMING=1: where the device answers' time went inside the portal (its Server-Timing header,
     /// see RequestStamps), each stage's p50/p99/max, and what lies outside the portal's pipeline (the client's wait
-    /// minus the portal's total: sockets, Kestrel before the first middleware, this process).
+    /// minus the portal's total: sockets, Kestrel before the first middleware, this process), split into the way in
+    /// (the device's send to the first middleware, on the machine's one monotonic clock) and the way out.
     /// </summary>
     private static void PrintServerTiming(string phase, IReadOnlyCollection<Press> presses)
     {
         var stages = new Dictionary<string, List<double>>();
+        void Add(string stage, double ms) => (stages.TryGetValue(stage, out var list) ? list : stages[stage] = []).Add(ms);
         foreach (var press in presses.Where(p => p.ServerTiming is not null))
         {
             double? total = null;
+            long? arrived = null;
             foreach (var part in press.ServerTiming!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 var fields = part.Split(';');
@@ -918,13 +921,26 @@ public static class AlarmBenchmark
                     continue;
                 }
 
+                if (fields[0] == "arrived")
+                {
+                    arrived = (long)v;
+                    continue;
+                }
+
                 (stages.TryGetValue(fields[0], out var list) ? list : stages[fields[0]] = []).Add(v);
                 total = fields[0] == "total" ? v : total;
             }
 
             if (total is { } t)
             {
-                (stages.TryGetValue("outside", out var list) ? list : stages["outside"] = []).Add(press.RoundTripMs - t);
+                Add("outside", press.RoundTripMs - t);
+                if (arrived is { } at && press.SentAt != 0)
+                {
+                    // The same monotonic clock in both processes: the way in (send to the first middleware) and the way out.
+                    var inbound = Stopwatch.GetElapsedTime(press.SentAt, at).TotalMilliseconds;
+                    Add("in", inbound);
+                    Add("out", press.RoundTripMs - t - inbound);
+                }
             }
         }
 

@@ -7,8 +7,11 @@ using System.Text;
 
 namespace Portal.Benchmarks.Harness;
 
-/// <summary>One device request's answer as the device saw it: status, body, the time from its send to the last byte of the body.</summary>
-public sealed record DirectAnswer(HttpStatusCode Status, string Body, TimeSpan Elapsed, string? ServerTiming);
+/// <summary>
+/// One device request's answer as the device saw it: status, body, the time from its send to the last byte of the body,
+/// and the <see cref="Stopwatch"/> timestamp of the send.
+/// </summary>
+public sealed record DirectAnswer(HttpStatusCode Status, string Body, TimeSpan Elapsed, string? ServerTiming, long SentAt = 0);
 
 /// <summary>
 /// Devices that send each request from a thread of their own, on a blocking keep-alive socket, and time it from the
@@ -109,7 +112,7 @@ public sealed class DirectDevices : IDisposable
                     socket = null;
                 }
 
-                job.Done.SetResult(answer with { Elapsed = elapsed });
+                job.Done.SetResult(answer with { Elapsed = elapsed, SentAt = started });
             }
             catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException)
             {

@@ -42,7 +42,8 @@ public sealed class RequestStamps
     /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held; split into lock: taking
     /// the database's write lock, write: the statements, sync: the commit and its sync, of which sync-cpu is the writer
     /// thread's time on a core and sync-runq its wait for one, the rest being the wait for the disk), resume (commit to
-    /// the request's code running again: the thread pool), answer (to the answer's headers), total.
+    /// the request's code running again: the thread pool), answer (to the answer's headers), total; and <c>arrived</c>,
+    /// the first middleware's raw <see cref="Stopwatch"/> timestamp.
     /// </summary>
     public string ToServerTiming(long answered)
     {
@@ -66,6 +67,14 @@ public sealed class RequestStamps
         Add(s, "answer", Resumed, answered);
         Add(s, "total", Arrived, answered);
         s.Append(CultureInfo.InvariantCulture, $"batch;desc={BatchSize}");
+        if (Arrived != 0)
+        {
+            // The raw clock (Stopwatch ticks: on Linux the system's monotonic clock, the same in every process) at the
+            // first middleware, so that a client on this machine can split what lies outside the portal's pipeline
+            // into the way in (its send to here) and the way out.
+            s.Append(CultureInfo.InvariantCulture, $", arrived;desc={Arrived}");
+        }
+
         return s.ToString();
     }
 

@@ -27,7 +27,7 @@ public sealed class RequestStampsTests
         };
 
         Assert.Equal(
-            "pipeline;dur=1.000, read;dur=0.500, verify;dur=0.500, school;dur=1.000, submit;dur=0.250, queue;dur=1.750, commit;dur=4.000, resume;dur=0.500, answer;dur=2.500, total;dur=12.000, batch;desc=7",
+            $"pipeline;dur=1.000, read;dur=0.500, verify;dur=0.500, school;dur=1.000, submit;dur=0.250, queue;dur=1.750, commit;dur=4.000, resume;dur=0.500, answer;dur=2.500, total;dur=12.000, batch;desc=7, arrived;desc={t0}",
             stamps.ToServerTiming(t0 + Ms(12)));
     }
 
@@ -37,7 +37,7 @@ public sealed class RequestStampsTests
         var t0 = Ms(1_000);
         var stamps = new RequestStamps { Arrived = t0, Handler = t0 + Ms(1), BodyRead = t0 + Ms(2), Verified = t0 + Ms(4) };
 
-        Assert.Equal("pipeline;dur=1.000, read;dur=1.000, verify;dur=2.000, total;dur=5.000, batch;desc=0", stamps.ToServerTiming(t0 + Ms(5)));
+        Assert.Equal($"pipeline;dur=1.000, read;dur=1.000, verify;dur=2.000, total;dur=5.000, batch;desc=0, arrived;desc={t0}", stamps.ToServerTiming(t0 + Ms(5)));
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class RequestStampsTests
         };
 
         Assert.Equal(
-            "sync;dur=4.000, sync-cpu;dur=0.750, sync-runq;dur=2.500, total;dur=6.000, batch;desc=0",
+            $"sync;dur=4.000, sync-cpu;dur=0.750, sync-runq;dur=2.500, total;dur=6.000, batch;desc=0, arrived;desc={t0}",
             stamps.ToServerTiming(t0 + Ms(6)));
     }
 }
