@@ -333,7 +333,7 @@ public static class AlarmBenchmark
         if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SLOWEST") is not null)
         {
             var first = steady.Min(p => p.SentMs);
-            Console.WriteLine("  slowest device answers (ms after the start: ms): " + string.Join(", ", steady.OrderByDescending(p => p.RoundTripMs).Take(12)
+            Console.WriteLine(FormattableString.Invariant($"  slowest device answers (ms after the start, {DateTimeOffset.FromUnixTimeMilliseconds((long)first):HH:mm:ss.fff} UTC: ms): ") + string.Join(", ", steady.OrderByDescending(p => p.RoundTripMs).Take(12)
                 .Select(p => FormattableString.Invariant($"{p.SentMs - first:0}: {p.RoundTripMs:0}"))));
         }
 

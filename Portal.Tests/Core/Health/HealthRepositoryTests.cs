@@ -31,4 +31,31 @@ public sealed class HealthRepositoryTests
         Assert.Equal(ids, await connection.QueryAsync<int>("SELECT DeviceId FROM DeviceHealthEvent WHERE FromState = 0 AND ToState = 3 ORDER BY DeviceId"));
         Assert.Equal(ids.Count, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Device WHERE HealthState = 3 AND Id IN @ids", new { ids }));
     }
+
+    /// <summary>
+    /// With every device's row there, the start of a cycle only reads: it finishes while another connection holds SQLite's
+    /// write lock (issue 15: the insert's scan of every device held that lock at every cycle's start while alarms waited).
+    /// A device added since gets its row.
+    /// </summary>
+    [Fact]
+    public async Task EnsureRowsAsync_EveryRowThere_OnlyReads_ThenANewDeviceGetsItsRow()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var city = new HealthCity(schools: 20);
+        var created = await city.Repository.EnsureRowsAsync(city.Now, ct);
+        Assert.True(created > 0);
+
+        await using (var holder = await city.Database.Db.OpenAsync(ct))
+        {
+            await using var tx = holder.BeginTransaction(); // Microsoft.Data.Sqlite: BEGIN IMMEDIATE, the write lock
+            await holder.ExecuteAsync("UPDATE Device SET Enabled = Enabled WHERE Id = (SELECT MIN(Id) FROM Device)", transaction: tx);
+            Assert.Equal(0, await city.Repository.EnsureRowsAsync(city.Now, ct).WaitAsync(TimeSpan.FromSeconds(5), ct));
+        }
+
+        await using var connection = city.Database.Db.Open();
+        var device = await connection.ExecuteScalarAsync<int>("SELECT MIN(DeviceId) FROM DeviceHealth");
+        await connection.ExecuteAsync("DELETE FROM DeviceHealth WHERE DeviceId = @device", new { device });
+        Assert.Equal(1, await city.Repository.EnsureRowsAsync(city.Now, ct));
+        Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM DeviceHealth WHERE DeviceId = @device", new { device }));
+    }
 }
