@@ -70,18 +70,18 @@ public sealed class HealthRepository(Db db)
 {
     // A device checked for the first time starts from the state the registry shows (the demo city's, or one set
     // by the device intake), as already told: nobody hears of a device's state merely because checks began.
+    private const string SelectMissingRows = """
+        SELECT d.Id FROM Device d
+        WHERE d.Enabled = 1 AND d.InstallState >= @Installed AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)
+        ORDER BY d.Id
+        """;
+
     private const string InsertMissingRows = """
         INSERT INTO DeviceHealth (DeviceId, State, StateSinceUtc, Misses, LastOkUtc, Detail, NotifiedState, IsFlapping, FlappingSinceUtc, UpdatedUtc)
         SELECT d.Id, d.HealthState, @Now, 0, d.LastSeenUtc, NULL, d.HealthState, 0, NULL, @Now
         FROM Device d
-        WHERE d.Enabled = 1 AND d.InstallState >= @Installed AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)
-        """;
-
-    private const string AnyMissingRow = """
-        SELECT CASE WHEN EXISTS (
-            SELECT 1 FROM Device d
-            WHERE d.Enabled = 1 AND d.InstallState >= @Installed AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)
-        ) THEN 1 ELSE 0 END
+        WHERE d.Id >= @From AND d.Id <= @To AND d.Enabled = 1 AND d.InstallState >= @Installed
+            AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)
         """;
 
     private const string TargetColumns = """
@@ -137,26 +137,31 @@ public sealed class HealthRepository(Db db)
 
     private const string SelectSignals = "SELECT Id, LastSeenUtc FROM Device WHERE Kind = @Terminal AND LastSeenUtc IS NOT NULL AND LastSeenUtc < @Before";
 
+    /// <summary>The most health rows one transaction of <see cref="EnsureRowsAsync"/> inserts.</summary>
+    internal const int MaxRowsPerInsert = 256;
+
     /// <summary>
-    /// Gives every checked device without a health row its row (devices added since the last cycle). Whether any is
-    /// missing is asked first, in a read: the insert holds SQLite's write lock from its start, through its scan of every
-    /// device, even when it inserts nothing: at the start of every cycle, a scan of all a city's devices (7,000 in the
-    /// alarm benchmark's demo city) with alarms waiting for the lock. Issue 15: in a run of that benchmark the alarm
-    /// writer waited for the lock up to 24 ms in the seconds after a cycle began. The insert, when one is due, first gives
-    /// way to the alarm writer.
+    /// Gives every checked device without a health row its row (devices added since the last cycle). The devices
+    /// lacking one are found in a read, and their rows inserted by ranges of at most <see cref="MaxRowsPerInsert"/>,
+    /// each after giving way to the alarm writer. Issue 15: this was one insert over every device, which holds SQLite's
+    /// write lock from its start, through its scan of all devices, even when it inserts nothing; a city's first cycle
+    /// (7,000 rows in the alarm benchmark's demo city, or a registry import's next cycle) held it for all its rows. In runs
+    /// of that benchmark the alarm writer waited for the lock up to 24 and 250 ms in the seconds after a cycle began.
     /// </summary>
     public async Task<int> EnsureRowsAsync(DateTime now, CancellationToken ct = default)
     {
         await using var connection = db.Open();
         var installed = (int)DeviceInstallState.Installed;
-        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(AnyMissingRow, new { Installed = installed }, cancellationToken: ct)).ConfigureAwait(false))
+        var missing = (await connection.QueryAsync<int>(new CommandDefinition(SelectMissingRows, new { Installed = installed }, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+        var inserted = 0;
+        foreach (var chunk in missing.Chunk(MaxRowsPerInsert))
         {
-            return 0;
+            await db.GiveWayAsync(ct).ConfigureAwait(false);
+            inserted += await connection.ExecuteAsync(new CommandDefinition(InsertMissingRows,
+                new { Now = now, Installed = installed, From = chunk[0], To = chunk[^1] }, cancellationToken: ct)).ConfigureAwait(false);
         }
 
-        await db.GiveWayAsync(ct).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(InsertMissingRows,
-            new { Now = now, Installed = installed }, cancellationToken: ct)).ConfigureAwait(false);
+        return inserted;
     }
 
     /// <summary>Every device a cycle checks: enabled and at least installed, with its health row.</summary>

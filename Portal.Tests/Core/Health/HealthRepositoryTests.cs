@@ -35,15 +35,21 @@ public sealed class HealthRepositoryTests
     /// <summary>
     /// With every device's row there, the start of a cycle only reads: it finishes while another connection holds SQLite's
     /// write lock (issue 15: the insert's scan of every device held that lock at every cycle's start while alarms waited).
-    /// A device added since gets its row.
+    /// A city's first cycle gives every device its row, in several inserts; a device added since gets its row.
     /// </summary>
     [Fact]
     public async Task EnsureRowsAsync_EveryRowThere_OnlyReads_ThenANewDeviceGetsItsRow()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var city = new HealthCity(schools: 20);
+        await using var city = new HealthCity(schools: 2 * HealthRepository.MaxRowsPerInsert);
         var created = await city.Repository.EnsureRowsAsync(city.Now, ct);
-        Assert.True(created > 0);
+        await using (var check = city.Database.Db.Open())
+        {
+            // More rows than one insert holds: every checked device has its row, in inserts of at most MaxRowsPerInsert.
+            Assert.True(created > 2 * HealthRepository.MaxRowsPerInsert, $"only {created} rows");
+            Assert.Equal(created, await check.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM DeviceHealth"));
+            Assert.Equal(0, await check.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Device d WHERE d.Enabled = 1 AND d.InstallState >= 1 AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)"));
+        }
 
         await using (var holder = await city.Database.Db.OpenAsync(ct))
         {
