@@ -271,10 +271,8 @@ public static class AlarmBenchmark
         using var devices = new DirectDevices(new Uri(target.Url));
         using var pooledDevices = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(60) };
         var direct = Environment.GetEnvironmentVariable("PORTAL_BENCH_DEVICES_POOLED") is null ? Through(devices) : Through(pooledDevices);
-        {
-            var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
-            await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
-        }
+        var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
+        await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 
         await Task.Delay(2000).ConfigureAwait(false);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(120) };
@@ -455,7 +453,7 @@ public static class AlarmBenchmark
     }
 
     /// <summary>A device's POST: path, headers, body; the answer with its time from send to the body's last byte.</summary>
-    private delegate Task<DirectAnswer> Send(string path, (string Name, string Value)[] headers, byte[] body);
+    private delegate Task<DeviceReply> Send(string path, (string Name, string Value)[] headers, byte[] body);
 
     private static Send Through(DirectDevices devices) => (path, headers, body) => devices.PostAsync(path, headers, body);
 
@@ -473,7 +471,7 @@ public static class AlarmBenchmark
         var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var timing = response.Headers.TryGetValues("Server-Timing", out var values) ? string.Join(", ", values) : null;
-        return new DirectAnswer(response.StatusCode, text, elapsed, timing, started);
+        return new DeviceReply(response.StatusCode, text, elapsed, timing, started);
     };
 
     private static async Task<Press> PressTerminalAsync(Send send, Key key, Settings s)

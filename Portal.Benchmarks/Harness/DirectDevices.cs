@@ -11,7 +11,7 @@ namespace Portal.Benchmarks.Harness;
 /// One device request's answer as the device saw it: status, body, the time from its send to the last byte of the body,
 /// and the <see cref="Stopwatch"/> timestamp of the send.
 /// </summary>
-public sealed record DirectAnswer(HttpStatusCode Status, string Body, TimeSpan Elapsed, string? ServerTiming, long SentAt = 0);
+public sealed record DeviceReply(HttpStatusCode Status, string Body, TimeSpan Elapsed, string? ServerTiming, long SentAt = 0);
 
 /// <summary>
 /// Devices that send each request from a thread of their own, on a blocking keep-alive socket, and time it from the
@@ -52,7 +52,7 @@ public sealed class DirectDevices : IDisposable
     public int QueuedForThread => Volatile.Read(ref _queued);
 
     /// <summary>POSTs <paramref name="body"/> to <paramref name="path"/> with <paramref name="headers"/> from a free device thread.</summary>
-    public Task<DirectAnswer> PostAsync(string path, IEnumerable<(string Name, string Value)> headers, byte[] body, string contentType = "application/json")
+    public Task<DeviceReply> PostAsync(string path, IEnumerable<(string Name, string Value)> headers, byte[] body, string contentType = "application/json")
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(body);
@@ -67,7 +67,7 @@ public sealed class DirectDevices : IDisposable
         var request = new byte[Encoding.ASCII.GetByteCount(head.ToString()) + body.Length];
         var at = Encoding.ASCII.GetBytes(head.ToString(), request);
         body.CopyTo(request, at);
-        var job = new Job(request, new TaskCompletionSource<DirectAnswer>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var job = new Job(request, new TaskCompletionSource<DeviceReply>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (Interlocked.Decrement(ref _idle) < 0)
         {
             Interlocked.Increment(ref _queued);
@@ -98,7 +98,8 @@ public sealed class DirectDevices : IDisposable
             {
                 if (socket is null)
                 {
-                    socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    // Bounded: a portal that stops answering fails the request after a minute, it does not hang the run.
+                    socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 60_000, SendTimeout = 60_000 };
                     socket.Connect(_endpoint);
                 }
 
@@ -130,7 +131,7 @@ public sealed class DirectDevices : IDisposable
     }
 
     /// <summary>Reads one HTTP/1.1 answer: status line, headers, and a body by Content-Length or chunked.</summary>
-    private static (DirectAnswer Answer, bool KeepAlive) Read(Socket socket, byte[] buffer)
+    private static (DeviceReply Answer, bool KeepAlive) Read(Socket socket, byte[] buffer)
     {
         var filled = 0;
         int headEnd;
@@ -208,7 +209,7 @@ public sealed class DirectDevices : IDisposable
             body = buffer.AsSpan(0, want).ToArray();
         }
 
-        return (new DirectAnswer((HttpStatusCode)code, Encoding.UTF8.GetString(body), TimeSpan.Zero, timing), keepAlive && (length is not null || chunked));
+        return (new DeviceReply((HttpStatusCode)code, Encoding.UTF8.GetString(body), TimeSpan.Zero, timing), keepAlive && (length is not null || chunked));
     }
 
     private static byte[] ReadChunked(Socket socket, byte[] buffer, ref int filled)
@@ -255,5 +256,5 @@ public sealed class DirectDevices : IDisposable
         return n > 0 ? n : throw new IOException("The portal closed the connection mid-answer.");
     }
 
-    private sealed record Job(byte[] Request, TaskCompletionSource<DirectAnswer> Done);
+    private sealed record Job(byte[] Request, TaskCompletionSource<DeviceReply> Done);
 }
