@@ -269,13 +269,13 @@ public static class AlarmBenchmark
         // time without this process's own thread hand-overs); the burst, a thousand at once, through HttpClient.
         // PORTAL_BENCH_DEVICES_POOLED=1: through HttpClient, as before (to compare).
         using var devices = new DirectDevices(new Uri(target.Url));
-        using var pooledDevices = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(60) };
-        var direct = Environment.GetEnvironmentVariable("PORTAL_BENCH_DEVICES_POOLED") is null ? Through(devices) : Through(pooledDevices);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(120) };
+        var pooled = Through(http);
+        var direct = Environment.GetEnvironmentVariable("PORTAL_BENCH_DEVICES_POOLED") is null ? Through(devices) : pooled;
         var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
         await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 
         await Task.Delay(2000).ConfigureAwait(false);
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(120) };
 
         var cdp = new List<ICDPSession>();
         foreach (var page in pages)
@@ -359,7 +359,6 @@ public static class AlarmBenchmark
 
         using var sampling = new CancellationTokenSource();
         var samples = SampleCpuAsync(target.Process, burstClock, sampling.Token);
-        var pooled = Through(http);
         var burst = await Task.WhenAll(Enumerable.Range(0, s.Burst).Select(i => target.PressAsync(pooled, Key.Burst(i)))).ConfigureAwait(false);
         var acceptedTime = burstClock.Elapsed;
         var accepted = burst.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
@@ -477,7 +476,7 @@ public static class AlarmBenchmark
     private static async Task<Press> PressTerminalAsync(Send send, Key key, Settings s)
     {
         // Each press from its own terminal (its own school), so every press is a new alarm; signed as the terminal's
-        // firmware signs (SignedAlarmClient.Sign), before the clock starts.
+        // firmware signs (SignedAlarmClient.SignedHeaders), before the clock starts.
         var index = key.Phase switch
         {
             Phase.Steady => key.Index,
@@ -486,11 +485,9 @@ public static class AlarmBenchmark
         };
         var serial = DemoCity.TerminalSerial(index);
         var body = "{\"event\":\"alarm\"}"u8.ToArray();
-        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        var nonce = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
-        var signature = SignedAlarmClient.Sign(DemoCity.DemoApiKeyPrefix + serial, "POST", SignedAlarmClient.AlarmPath, timestamp, nonce, body);
+        var headers = SignedAlarmClient.SignedHeaders(serial, DemoCity.DemoApiKeyPrefix + serial, SignedAlarmClient.AlarmPath, body, DateTimeOffset.UtcNow);
         var sentMs = EpochMs();
-        var result = await send(SignedAlarmClient.AlarmPath, [("X-Device-Serial", serial), ("X-Timestamp", timestamp), ("X-Nonce", nonce), ("X-Signature", signature)], body).ConfigureAwait(false);
+        var result = await send(SignedAlarmClient.AlarmPath, headers, body).ConfigureAwait(false);
         var id = result.Status == HttpStatusCode.Created ? JsonDocument.Parse(result.Body).RootElement.GetProperty("alarmId").GetInt32().ToString(CultureInfo.InvariantCulture) : "-" + key;
         return new Press(id, sentMs, result.Status == HttpStatusCode.Created, result.Elapsed.TotalMilliseconds, result.ServerTiming, result.SentAt);
     }

@@ -35,20 +35,30 @@ public sealed class SignedAlarmClient(HttpClient http, string serial, string key
     private async Task<AlarmPressResult> SendAsync(string path, string body, TimeSpan timestampOffset, string? nonce, CancellationToken ct)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
-        var timestamp = (_time.GetUtcNow() + timestampOffset).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        nonce ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(bytes) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-        request.Headers.Add("X-Device-Serial", serial);
-        request.Headers.Add("X-Timestamp", timestamp);
-        request.Headers.Add("X-Nonce", nonce);
-        request.Headers.Add("X-Signature", Sign(key, "POST", path, timestamp, nonce, bytes));
+        foreach (var (name, value) in SignedHeaders(serial, key, path, bytes, _time.GetUtcNow() + timestampOffset, nonce))
+        {
+            request.Headers.Add(name, value);
+        }
+
         var started = _time.GetTimestamp();
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
         var elapsed = _time.GetElapsedTime(started);
         var timing = response.Headers.TryGetValues("Server-Timing", out var values) ? string.Join(", ", values) : null;
         return new AlarmPressResult(response.StatusCode, text, elapsed, timing);
+    }
+
+    /// <summary>
+    /// The headers that sign a POST of <paramref name="body"/> to <paramref name="path"/> by the terminal
+    /// <paramref name="serial"/> at <paramref name="now"/>: serial, timestamp, nonce (a fresh random one unless given), signature.
+    /// </summary>
+    public static (string Name, string Value)[] SignedHeaders(string serial, string key, string path, byte[] body, DateTimeOffset now, string? nonce = null)
+    {
+        var timestamp = now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        nonce ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        return [("X-Device-Serial", serial), ("X-Timestamp", timestamp), ("X-Nonce", nonce), ("X-Signature", Sign(key, "POST", path, timestamp, nonce, body))];
     }
 
     public static string Sign(string key, string method, string path, string timestamp, string nonce, byte[] body)
