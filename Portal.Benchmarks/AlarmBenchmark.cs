@@ -897,12 +897,15 @@ public static class AlarmBenchmark
     /// PORTAL_BENCH_SERVER_TIMING=1: where the device answers' time went inside the portal (its Server-Timing header,
     /// see RequestStamps), each stage's p50/p99/max, and what lies outside the portal's pipeline (the client's wait
     /// minus the portal's total: sockets, Kestrel before the first middleware, this process), split into the way in
-    /// (the device's send to the first middleware, on the machine's one monotonic clock) and the way out.
+    /// (the device's send to the first middleware, on the machine's one monotonic clock) and the way out; and how many
+    /// presses a garbage collection paused while they were in the portal, among them and among the slowest 1%.
     /// </summary>
     private static void PrintServerTiming(string phase, IReadOnlyCollection<Press> presses)
     {
         var stages = new Dictionary<string, List<double>>();
         void Add(string stage, double ms) => (stages.TryGetValue(stage, out var list) ? list : stages[stage] = []).Add(ms);
+        var paused = new HashSet<Press>(); // presses during which a garbage collection paused the portal
+        var pauses = new List<double>();
         foreach (var press in presses.Where(p => p.ServerTiming is not null))
         {
             double? total = null;
@@ -919,6 +922,17 @@ public static class AlarmBenchmark
                 if (fields[0] == "arrived")
                 {
                     arrived = (long)v;
+                    continue;
+                }
+
+                if (fields[0] is "gc" or "gc-pause")
+                {
+                    paused.Add(press);
+                    if (fields[0] == "gc-pause")
+                    {
+                        pauses.Add(v);
+                    }
+
                     continue;
                 }
 
@@ -950,6 +964,15 @@ public static class AlarmBenchmark
             kv.Value.Sort();
             return FormattableString.Invariant($"{kv.Key} {Percentiles.Of(kv.Value, 0.50):0.0}/{Percentiles.Of(kv.Value, 0.99):0.0}/{kv.Value[^1]:0.0}");
         })));
+
+        // The garbage collector stops every thread of the portal while it runs: a press in the portal then waits for it.
+        var timed = presses.Where(p => p.ServerTiming is not null).ToList();
+        var slowest = timed.OrderByDescending(p => p.RoundTripMs).Take(Math.Max(1, timed.Count / 100)).ToList();
+        pauses.Sort();
+        Console.WriteLine(FormattableString.Invariant(
+            $"    garbage collections paused {paused.Count} of {timed.Count} presses in the portal") + (pauses.Count == 0 ? string.Empty : FormattableString.Invariant(
+            $" (pause during a press p50 {Percentiles.Of(pauses, 0.50):0.0} ms, max {pauses[^1]:0.0} ms)")) + FormattableString.Invariant(
+            $"; of the slowest 1% of answers ({slowest.Count}), {slowest.Count(paused.Contains)} were paused"));
     }
 
     private sealed record Target(

@@ -31,6 +31,16 @@ public sealed class RequestStamps
     public long Resumed { get; set; }
     public int BatchSize { get; set; }
 
+    /// <summary>
+    /// Garbage collections that paused the process while this request was in the portal: how many began (a gen0 count, which
+    /// every collection raises) and the process's pause time over the request (<see cref="GC.GetTotalPauseDuration"/>, so a
+    /// collection that began just before the request counts whole). Set by the middleware at the answer; 0 when none ran.
+    /// </summary>
+    public int GcCount { get; set; }
+
+    /// <inheritdoc cref="GcCount"/>
+    public double GcPauseMs { get; set; }
+
     /// <summary>The writer thread's scheduler figures over the commit (<see cref="ThreadSchedStat"/>): on a core, waiting for one.</summary>
     public (double CpuMs, double RunQueueMs)? SyncSched { get; set; }
 
@@ -42,7 +52,8 @@ public sealed class RequestStamps
     /// writer), commit (the batch's transaction and its sync; <c>batch</c> says how many it held; split into lock: taking
     /// the database's write lock, write: the statements, sync: the commit and its sync, of which sync-cpu is the writer
     /// thread's time on a core and sync-runq its wait for one, the rest being the wait for the disk), resume (commit to
-    /// the request's code running again: the thread pool), answer (to the answer's headers), total; and <c>arrived</c>,
+    /// the request's code running again: the thread pool), answer (to the answer's headers), total; <c>gc</c> and
+    /// <c>gc-pause</c> when garbage collections paused the process meanwhile (<see cref="GcCount"/>); and <c>arrived</c>,
     /// the first middleware's raw <see cref="Stopwatch"/> timestamp.
     /// </summary>
     public string ToServerTiming(long answered)
@@ -67,6 +78,11 @@ public sealed class RequestStamps
         Add(s, "answer", Resumed, answered);
         Add(s, "total", Arrived, answered);
         s.Append(CultureInfo.InvariantCulture, $"batch;desc={BatchSize}");
+        if (GcCount > 0)
+        {
+            s.Append(CultureInfo.InvariantCulture, $", gc;desc={GcCount}, gc-pause;dur={GcPauseMs:0.000}");
+        }
+
         if (Arrived != 0)
         {
             // The raw clock (Stopwatch ticks: on Linux the system's monotonic clock, the same in every process) at the

@@ -5,7 +5,8 @@ namespace Portal.Hosting;
 
 /// <summary>
 /// Diagnostics (issue 15), on with <c>Portal:DeviceServerTiming</c>: times each device alarm request from the first
-/// middleware to its answer's headers (<see cref="RequestStamps"/>) and answers with a <c>Server-Timing</c> header.
+/// middleware to its answer's headers (<see cref="RequestStamps"/>), counts the garbage collections that paused the
+/// process meanwhile, and answers with a <c>Server-Timing</c> header.
 /// </summary>
 public static class DeviceServerTiming
 {
@@ -21,9 +22,13 @@ public static class DeviceServerTiming
 
             // Set inside this async method, so the stamps flow down this request's path only.
             var stamps = new RequestStamps { Arrived = RequestStamps.Now() };
+            var gcCount = GC.CollectionCount(0);
+            var gcPause = GC.GetTotalPauseDuration();
             RequestStamps.CurrentFlow.Value = stamps;
             http.Response.OnStarting(() =>
             {
+                stamps.GcCount = GC.CollectionCount(0) - gcCount;
+                stamps.GcPauseMs = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds;
                 http.Response.Headers["Server-Timing"] = stamps.ToServerTiming(RequestStamps.Now());
                 return Task.CompletedTask;
             });

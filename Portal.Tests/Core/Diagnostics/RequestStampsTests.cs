@@ -56,4 +56,13 @@ public sealed class RequestStampsTests
             $"sync;dur=4.000, sync-cpu;dur=0.750, sync-runq;dur=2.500, total;dur=6.000, batch;desc=0, arrived;desc={t0}",
             stamps.ToServerTiming(t0 + Ms(6)));
     }
+
+    [Fact]
+    public void ToServerTiming_GarbageCollectionsMeanwhile_CountAndPauseBeforeTheRawClock()
+    {
+        var t0 = Ms(1_000);
+        var stamps = new RequestStamps { Arrived = t0, BatchSize = 1, GcCount = 2, GcPauseMs = 5.25 };
+
+        Assert.Equal($"total;dur=8.000, batch;desc=1, gc;desc=2, gc-pause;dur=5.250, arrived;desc={t0}", stamps.ToServerTiming(t0 + Ms(8)));
+    }
 }
