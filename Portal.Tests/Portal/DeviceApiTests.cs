@@ -45,6 +45,14 @@ public sealed class DeviceApiTests(PortalFixture portal)
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         }
 
+        // Chunked, no length given: read up to the limit, then refused the same way.
+        using (var chunked = new HttpRequestMessage(HttpMethod.Post, SignedAlarmClient.AlarmPath) { Content = new ByteArrayContent(new byte[40_000]) })
+        {
+            chunked.Headers.TransferEncodingChunked = true;
+            var response = await http.SendAsync(chunked);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
         using (var unsigned = new StringContent("{}", Encoding.UTF8, "application/json"))
         {
             var response = await http.PostAsync(SignedAlarmClient.AlarmPath, unsigned);
