@@ -159,6 +159,14 @@ public static class AlarmBenchmark
     private static async Task<Result> MeasureProductAsync(IPlaywright playwright, Settings s)
     {
         var schools = s.Steady + s.Burst + WarmUp + 10;
+
+        // The gate cameras the portal pulls at each alarm's intake, and its health checks probe, are devices on the
+        // network: here a simulated fleet in a process of its own (at the normal priority, sharing the same two cores),
+        // not the portal's in-process demo cameras, whose streams and SOAP answers were counted as the portal's CPU
+        // (5-10 % of a core in the steady phase) and allocated in its heap. PORTAL_BENCH_CAMERAS_IN_PORTAL=1 goes back.
+        using var fleet = Environment.GetEnvironmentVariable("PORTAL_BENCH_CAMERAS_IN_PORTAL") is null ? await FleetProcess.StartAsync().ConfigureAwait(false) : null;
+        string[] fleetArguments = fleet is null ? [] : ["--Portal:DemoFleetRtspUrl=" + fleet.RtspBase, "--Portal:DemoFleetOnvifUrl=" + fleet.OnvifBase];
+
         // Thousands of terminals press from this one address: lift the per-address limit meant for a stranger's flood.
         await using var portal = await PortalProcess.StartAsync(new PortalProcessOptions
         {
@@ -169,9 +177,13 @@ public static class AlarmBenchmark
                 "--Portal:DeviceServerTiming=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_SERVER_TIMING") is null ? "false" : "true"),
                 "--Portal:DeviceAnswerInline=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_ANSWER_POOLED") is null ? "true" : "false"),
                 // PORTAL_BENCH_PORTAL_ARGS: more settings for the product's portal, space-separated (to weigh a part's cost).
+                .. fleetArguments,
                 .. (Environment.GetEnvironmentVariable("PORTAL_BENCH_PORTAL_ARGS") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries)],
         }).ConfigureAwait(false);
         var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
+        Console.WriteLine(fleet is null
+            ? "product: gate cameras simulated inside the portal's process (PORTAL_BENCH_CAMERAS_IN_PORTAL)"
+            : FormattableString.Invariant($"product: gate cameras from a simulated fleet in process {fleet.Process.Id} ({fleet.RtspBase}, {fleet.OnvifBase})"));
         try
         {
             // No alarm of the run may fall due: the warm-up's alarms would escalate during the steady phase (50 a
