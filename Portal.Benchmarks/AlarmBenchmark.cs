@@ -176,8 +176,8 @@ public static class AlarmBenchmark
             Arguments = ["--Portal:DeviceRateLimits:PerAddressBurst=1000000", "--Portal:DeviceRateLimits:PerAddressPerSecond=1000000",
                 "--Portal:DeviceServerTiming=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_SERVER_TIMING") is null ? "false" : "true"),
                 "--Portal:DeviceAnswerInline=" + (Environment.GetEnvironmentVariable("PORTAL_BENCH_ANSWER_POOLED") is null ? "true" : "false"),
-                // PORTAL_BENCH_PORTAL_ARGS: more settings for the product's portal, space-separated (to weigh a part's cost).
                 .. fleetArguments,
+                // PORTAL_BENCH_PORTAL_ARGS: more settings for the product's portal, space-separated (to weigh a part's cost).
                 .. (Environment.GetEnvironmentVariable("PORTAL_BENCH_PORTAL_ARGS") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries)],
         }).ConfigureAwait(false);
         var (url, folder, process) = (portal.BaseUrl, portal.DataFolder, portal.Process!);
