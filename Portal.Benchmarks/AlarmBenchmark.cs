@@ -916,9 +916,10 @@ public static class AlarmBenchmark
     {
         var stages = new Dictionary<string, List<double>>();
         void Add(string stage, double ms) => (stages.TryGetValue(stage, out var list) ? list : stages[stage] = []).Add(ms);
+        var timed = presses.Where(p => p.ServerTiming is not null).ToList();
         var paused = new HashSet<Press>(); // presses during which a garbage collection paused the portal
         var pauses = new List<double>();
-        foreach (var press in presses.Where(p => p.ServerTiming is not null))
+        foreach (var press in timed)
         {
             double? total = null;
             long? arrived = null;
@@ -978,7 +979,6 @@ public static class AlarmBenchmark
         })));
 
         // The garbage collector stops every thread of the portal while it runs: a press in the portal then waits for it.
-        var timed = presses.Where(p => p.ServerTiming is not null).ToList();
         var slowest = timed.OrderByDescending(p => p.RoundTripMs).Take(Math.Max(1, timed.Count / 100)).ToList();
         pauses.Sort();
         Console.WriteLine(FormattableString.Invariant(

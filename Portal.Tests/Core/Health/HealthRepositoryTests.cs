@@ -35,7 +35,7 @@ public sealed class HealthRepositoryTests
     /// <summary>
     /// With every device's row there, the start of a cycle only reads: it finishes while another connection holds SQLite's
     /// write lock (issue 15: the insert's scan of every device held that lock at every cycle's start while alarms waited).
-    /// A city's first cycle gives every device its row, in several inserts; a device added since gets its row.
+    /// A city's first cycle gives every device its row, over several of its ranges; a device added since gets its row.
     /// </summary>
     [Fact]
     public async Task EnsureRowsAsync_EveryRowThere_OnlyReads_ThenANewDeviceGetsItsRow()
@@ -45,7 +45,7 @@ public sealed class HealthRepositoryTests
         var created = await city.Repository.EnsureRowsAsync(city.Now, ct);
         await using (var check = city.Database.Db.Open())
         {
-            // More rows than one insert holds: every checked device has its row, in inserts of at most MaxRowsPerInsert.
+            // More rows than two of its ranges hold: the ranges together cover every checked device.
             Assert.True(created > 2 * HealthRepository.MaxRowsPerInsert, $"only {created} rows");
             Assert.Equal(created, await check.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM DeviceHealth"));
             Assert.Equal(0, await check.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM Device d WHERE d.Enabled = 1 AND d.InstallState >= 1 AND NOT EXISTS (SELECT 1 FROM DeviceHealth h WHERE h.DeviceId = d.Id)"));
