@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
@@ -12,9 +13,19 @@ namespace Portal.Alarms;
 /// (records are immutable snapshots: a change is a new record). <c>AlarmChunk</c> draws it two ways: as elements in
 /// the board's last slice, which grows by one card per alarm, and as one piece of HTML (<see cref="Html"/>) in a
 /// full slice, which no new alarm joins (see <c>AlarmChunk</c> for why). Both show the same element, attributes and texts.
+/// Consoles share the cards: <see cref="For"/> gives every console the same card for the same record, language and
+/// side (rings here or not).
 /// </summary>
 public sealed class AlarmCard
 {
+    /// <summary>
+    /// The cards made for each alarm record, as long as the record lives (a board holds it). The notifier hands every
+    /// console the same record, so ten consoles in one language make one or two cards per record, not ten. This is for
+    /// the garbage collector: a console keeps each card until the alarm changes, so every card was a survivor that a
+    /// young-generation collection found through the old boards and moved (about 1 KB of strings each; ten consoles at
+    /// 50 alarms a second brought it half a megabyte between two collections, which each pause the whole portal).
+    /// </summary>
+    private static readonly ConditionalWeakTable<AlarmView, List<AlarmCard>> Made = new();
     /// <summary>
     /// HTML encoding for <see cref="Html"/>: every character that could end a text or an attribute value (<c>&lt; &gt; &amp; " '</c>
     /// and the like) is escaped; Chinese is left as it is (the default encoder would write each character as a
@@ -30,6 +41,8 @@ public sealed class AlarmCard
         ArgumentNullException.ThrowIfNull(l);
         Alarm = alarm;
         RingsHere = ringsHere;
+        UiCulture = CultureInfo.CurrentUICulture.Name;
+        Culture = CultureInfo.CurrentCulture.Name;
         Id = alarm.Id.ToString(CultureInfo.InvariantCulture);
         State = alarm.State.ToString();
         Class = "alarm-card " + alarm.State switch
@@ -62,6 +75,12 @@ public sealed class AlarmCard
 
     public bool RingsHere { get; }
 
+    /// <summary>The language of the texts (the localizer follows the current UI culture) and of the numbers.</summary>
+    public string UiCulture { get; }
+
+    /// <inheritdoc cref="UiCulture"/>
+    public string Culture { get; }
+
     public string Id { get; }
 
     public string State { get; }
@@ -82,6 +101,32 @@ public sealed class AlarmCard
     /// <c>AlarmChunk</c>'s markup for a card, with nothing between the elements (no whitespace text nodes).
     /// </summary>
     public string Html => _html ??= BuildHtml();
+
+    /// <summary>
+    /// The card for <paramref name="alarm"/> as a console on the <paramref name="ringsHere"/> side sees it in the current
+    /// culture: made once, then shared by every console that asks for the same (from any thread).
+    /// </summary>
+    public static AlarmCard For(AlarmView alarm, bool ringsHere, IStringLocalizer l)
+    {
+        ArgumentNullException.ThrowIfNull(alarm);
+        var cards = Made.GetValue(alarm, static _ => new List<AlarmCard>(2));
+        var ui = CultureInfo.CurrentUICulture.Name;
+        var culture = CultureInfo.CurrentCulture.Name;
+        lock (cards)
+        {
+            foreach (var card in cards)
+            {
+                if (card.RingsHere == ringsHere && card.UiCulture == ui && card.Culture == culture)
+                {
+                    return card;
+                }
+            }
+
+            var made = new AlarmCard(alarm, ringsHere, l);
+            cards.Add(made);
+            return made;
+        }
+    }
 
     private string BuildHtml()
     {

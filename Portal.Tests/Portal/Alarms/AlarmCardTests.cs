@@ -67,6 +67,47 @@ public sealed class AlarmCardTests
     }
 
     [Fact]
+    public void For_SameRecordSideAndLanguage_IsOneCard_AnythingElseIsAnother()
+    {
+        var ui = CultureInfo.CurrentUICulture;
+        var culture = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentUICulture = CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("zh-CN");
+            var alarm = Alarm(11, AlarmState.Ringing);
+            var card = AlarmCard.For(alarm, ringsHere: true, Localizer());
+
+            // Another console (another localizer) asking for the same: the same card, its HTML made once.
+            Assert.Same(card, AlarmCard.For(alarm, ringsHere: true, Localizer()));
+            Assert.Same(card.Html, AlarmCard.For(alarm, ringsHere: true, Localizer()).Html);
+
+            // The other side of the alarm, a new record of it (even an equal one), or another language: not that card.
+            var elsewhere = AlarmCard.For(alarm, ringsHere: false, Localizer());
+            Assert.NotSame(card, elsewhere);
+            Assert.Contains("alarm-elsewhere", elsewhere.Class, StringComparison.Ordinal);
+            Assert.NotSame(card, AlarmCard.For(alarm with { }, ringsHere: true, Localizer()));
+            var answered = AlarmCard.For(alarm with { State = AlarmState.Answered }, ringsHere: true, Localizer());
+            Assert.Contains("alarm-answered", answered.Class, StringComparison.Ordinal);
+
+            CultureInfo.CurrentUICulture = CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("en-US");
+            var english = AlarmCard.For(alarm, ringsHere: true, Localizer());
+            Assert.NotSame(card, english);
+            Assert.Equal("en-US", english.UiCulture);
+            Assert.NotEqual(card.Line, english.Line); // the state's name is in English now
+            Assert.Same(english, AlarmCard.For(alarm, ringsHere: true, Localizer()));
+
+            // Back in Chinese: the first card again, the English one kept beside it.
+            CultureInfo.CurrentUICulture = CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("zh-CN");
+            Assert.Same(card, AlarmCard.For(alarm, ringsHere: true, Localizer()));
+        }
+        finally
+        {
+            CultureInfo.CurrentUICulture = ui;
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
     public async Task FullSlice_DrawnAsHtml_ShowsWhatTheSameCardsShowAsElements()
     {
         // A board whose first slice lacks one card (drawn as elements), then is full (drawn as one piece of HTML).
