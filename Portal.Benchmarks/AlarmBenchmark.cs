@@ -330,7 +330,8 @@ public static class AlarmBenchmark
         }
 
         var sent = steady.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs);
-        var latencies = await CollectAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var appearances = await CollectEachAsync(pages, sent, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var latencies = appearances.Select(a => a.LatencyMs).Order().ToList();
         var steadyShown = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<int>("ids => ids.filter(id => id in window.__seen).length", sent.Keys.ToArray()))).ConfigureAwait(false);
         var frames = await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("() => { window.__ws.counting = false; return [window.__ws.frames, window.__ws.bytes]; }"))).ConfigureAwait(false);
         if (framesPath is not null)
@@ -350,6 +351,7 @@ public static class AlarmBenchmark
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances; {queued} presses waited for a device thread (0: every time whole)"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
+        Console.WriteLine("    " + TailOf(appearances));
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Sum(f => f[0]) / s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Sum(f => f[1]) / s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
@@ -788,7 +790,32 @@ public static class AlarmBenchmark
     }
 
     /// <summary>Waits until every page has seen every alarm (or the timeout), then returns all latencies in ms.</summary>
-    private static async Task<List<double>> CollectAsync(List<IPage> pages, Dictionary<string, double> sent, TimeSpan timeout)
+    private static async Task<List<double>> CollectAsync(List<IPage> pages, Dictionary<string, double> sent, TimeSpan timeout) =>
+        [.. (await CollectEachAsync(pages, sent, timeout).ConfigureAwait(false)).Select(a => a.LatencyMs).Order()];
+
+    /// <summary>
+    /// Where the slowest 1% of card appearances were: on how many consoles, and over how long a stretch of the phase. One
+    /// console far behind the others points at that browser; every console at once, over a short stretch, at a stall of
+    /// the server or of the whole machine.
+    /// </summary>
+    private static string TailOf(List<Appearance> appearances)
+    {
+        if (appearances.Count < 100)
+        {
+            return "too few cards to say";
+        }
+
+        var slowest = appearances.OrderByDescending(a => a.LatencyMs).Take(appearances.Count / 100).ToList();
+        var first = appearances.Min(a => a.SentMs);
+        var byConsole = slowest.GroupBy(a => a.Console).OrderByDescending(g => g.Count()).ToList();
+        var alarms = slowest.GroupBy(a => a.Id).Select(g => (At: (g.First().SentMs - first) / 1000, Consoles: string.Join('+', g.Select(a => a.Console + 1).Order()))).OrderBy(a => a.At).ToList();
+        return FormattableString.Invariant(
+            $"the slowest 1% ({slowest.Count}) are {alarms.Count} alarms, on {byConsole.Count} of {appearances.Select(a => a.Console).Distinct().Count()} consoles (most on console {byConsole[0].Key + 1}: {byConsole[0].Count()}); pressed at (s into the phase @ consoles): ")
+            + string.Join(", ", alarms.Select(a => FormattableString.Invariant($"{a.At:0.00}@{a.Consoles}")));
+    }
+
+    /// <summary><inheritdoc cref="CollectAsync"/> Each appearance with its console and the alarm's press time.</summary>
+    private static async Task<List<Appearance>> CollectEachAsync(List<IPage> pages, Dictionary<string, double> sent, TimeSpan timeout)
     {
         var ids = sent.Keys.ToArray();
         var clock = Stopwatch.StartNew();
@@ -803,22 +830,24 @@ public static class AlarmBenchmark
             await Task.Delay(250).ConfigureAwait(false);
         }
 
-        var latencies = new List<double>();
-        foreach (var page in pages)
+        var appearances = new List<Appearance>();
+        for (var console = 0; console < pages.Count; console++)
         {
-            var seen = await page.EvaluateAsync<Dictionary<string, double>>("() => window.__seen").ConfigureAwait(false);
+            var seen = await pages[console].EvaluateAsync<Dictionary<string, double>>("() => window.__seen").ConfigureAwait(false);
             foreach (var (id, at) in sent)
             {
                 if (seen.TryGetValue(id, out var shown))
                 {
-                    latencies.Add(shown - at);
+                    appearances.Add(new Appearance(console, id, at, shown - at));
                 }
             }
         }
 
-        latencies.Sort();
-        return latencies;
+        return appearances;
     }
+
+    /// <summary>One alarm's card on one console: the press time and the latency, in ms.</summary>
+    private sealed record Appearance(int Console, string Id, double SentMs, double LatencyMs);
 
     /// <summary>
     /// Counts the WebSocket frames a console receives and their bytes inside the page (<c>window.__ws</c>, counting only
