@@ -304,6 +304,8 @@ public static class AlarmBenchmark
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
         var browserCpu = ChromiumCpuMs();
+        var machineBusy = MachineBusyMs();
+        var benchmarkCpu = Process.GetCurrentProcess().TotalProcessorTime;
         // PORTAL_BENCH_FRAMES=file: the first 200 binary WebSocket frames the first console receives in the steady phase,
         // base64, one per line (what a render batch carries per alarm).
         var framesPath = Environment.GetEnvironmentVariable("PORTAL_BENCH_FRAMES");
@@ -321,6 +323,8 @@ public static class AlarmBenchmark
         target.Process.Refresh();
         var serverCpuMs = (target.Process.TotalProcessorTime - serverCpu).TotalMilliseconds;
         var browserCpuMs = ChromiumCpuMs() - browserCpu;
+        var machineBusyMs = MachineBusyMs() - machineBusy;
+        var benchmarkCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - benchmarkCpu).TotalMilliseconds;
         var after = await MetricsAsync(cdp).ConfigureAwait(false);
         await EndTraceAsync(cdp[0], trace).ConfigureAwait(false);
         if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SHOT") is { } shot)
@@ -354,6 +358,7 @@ public static class AlarmBenchmark
         Console.WriteLine("    " + TailOf(appearances));
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
+        Console.WriteLine(FormattableString.Invariant($"    the whole machine busy {machineBusyMs / steadyWall * 100:0}% of {Environment.ProcessorCount * 100}: this benchmark's own process {benchmarkCpuMs / steadyWall * 100:0}%, everything else (the simulated cameras, Playwright's driver, the kernel) {(machineBusyMs - serverCpuMs - browserCpuMs - benchmarkCpuMs) / steadyWall * 100:0}%"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Sum(f => f[0]) / s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Sum(f => f[1]) / s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
         Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
 
@@ -652,6 +657,13 @@ public static class AlarmBenchmark
     /// CPU time of the Chromium processes this benchmark started (descendants of this process, from /proc), in ms:
     /// on a shared machine other Chromium processes belong to someone else.
     /// </summary>
+    /// <summary>CPU time the whole machine spent busy (every core, all but idle and I/O wait), from /proc/stat, in ms.</summary>
+    private static double MachineBusyMs()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        return (fields.Take(8).Sum() - fields[3] - fields[4]) * 10.0; // user nice system idle iowait irq softirq steal, in USER_HZ (100)
+    }
+
     private static double ChromiumCpuMs() => OurChromium().Sum(t => t.Ticks) * 10.0; // USER_HZ is 100 on Linux
 
     /// <summary>
