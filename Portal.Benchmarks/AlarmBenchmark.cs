@@ -287,8 +287,8 @@ public static class AlarmBenchmark
         var warmed = await PaceAsync(Enumerable.Range(0, WarmUp).Select(i => (Func<Task<Press>>)(() => target.PressAsync(direct, Key.WarmUp(i)))).ToList(), 50).ConfigureAwait(false);
         await CollectAsync(pages, warmed.Where(p => p.Accepted).ToDictionary(p => p.Id, p => p.SentMs), TimeSpan.FromSeconds(60)).ConfigureAwait(false);
 
-        await Task.Delay(2000).ConfigureAwait(false);
-
+        // The pages' DevTools sessions are attached before the pause, not right before the steady phase: attaching ten
+        // (and enabling their metrics) is the harness's own work in every renderer, not the consoles'.
         var cdp = new List<ICDPSession>();
         foreach (var page in pages)
         {
@@ -296,6 +296,8 @@ public static class AlarmBenchmark
             await session.SendAsync("Performance.enable").ConfigureAwait(false);
             cdp.Add(session);
         }
+
+        await Task.Delay(2000).ConfigureAwait(false);
 
         // PORTAL_BENCH_TRACE_PHASE=burst traces the burst instead of the steady phase.
         var traceBurst = Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE_PHASE") == "burst";
