@@ -302,6 +302,15 @@ public static class AlarmBenchmark
         // PORTAL_BENCH_TRACE_PHASE=burst traces the burst instead of the steady phase.
         var traceBurst = Environment.GetEnvironmentVariable("PORTAL_BENCH_TRACE_PHASE") == "burst";
         var trace = traceBurst ? null : await StartTraceAsync(cdp[0]).ConfigureAwait(false);
+
+        // PORTAL_BENCH_HEAP=file.json: where the first console's JavaScript allocates during the steady phase (V8's
+        // sampling heap profiler, one sample per 16 KB; the CDP SamplingHeapProfile as it comes).
+        var heapPath = Environment.GetEnvironmentVariable("PORTAL_BENCH_HEAP");
+        if (heapPath is not null)
+        {
+            await cdp[0].SendAsync("HeapProfiler.enable").ConfigureAwait(false);
+            await cdp[0].SendAsync("HeapProfiler.startSampling", new Dictionary<string, object> { ["samplingInterval"] = 16384, ["includeObjectsCollectedByMajorGC"] = true, ["includeObjectsCollectedByMinorGC"] = true }).ConfigureAwait(false);
+        }
         var before = await MetricsAsync(cdp).ConfigureAwait(false);
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
@@ -329,6 +338,11 @@ public static class AlarmBenchmark
         var benchmarkCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - benchmarkCpu).TotalMilliseconds;
         var after = await MetricsAsync(cdp).ConfigureAwait(false);
         await EndTraceAsync(cdp[0], trace).ConfigureAwait(false);
+        if (heapPath is not null)
+        {
+            var heap = await cdp[0].SendAsync("HeapProfiler.stopSampling").ConfigureAwait(false);
+            await File.WriteAllTextAsync(heapPath, heap!.Value.GetProperty("profile").GetRawText()).ConfigureAwait(false);
+        }
         if (Environment.GetEnvironmentVariable("PORTAL_BENCH_SHOT") is { } shot)
         {
             await pages[0].ScreenshotAsync(new PageScreenshotOptions { Path = shot }).ConfigureAwait(false);
