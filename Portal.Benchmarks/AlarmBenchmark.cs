@@ -311,6 +311,7 @@ public static class AlarmBenchmark
             await cdp[0].SendAsync("HeapProfiler.enable").ConfigureAwait(false);
             await cdp[0].SendAsync("HeapProfiler.startSampling", new Dictionary<string, object> { ["samplingInterval"] = 16384, ["includeObjectsCollectedByMajorGC"] = true, ["includeObjectsCollectedByMinorGC"] = true }).ConfigureAwait(false);
         }
+
         var before = await MetricsAsync(cdp).ConfigureAwait(false);
         target.Process.Refresh();
         var serverCpu = target.Process.TotalProcessorTime;
@@ -669,10 +670,6 @@ public static class AlarmBenchmark
         }
     }
 
-    /// <summary>
-    /// CPU time of the Chromium processes this benchmark started (descendants of this process, from /proc), in ms:
-    /// on a shared machine other Chromium processes belong to someone else.
-    /// </summary>
     /// <summary>CPU time the whole machine spent busy (every core, all but idle and I/O wait), from /proc/stat, in ms.</summary>
     private static double MachineBusyMs()
     {
@@ -680,6 +677,10 @@ public static class AlarmBenchmark
         return (fields.Take(8).Sum() - fields[3] - fields[4]) * 10.0; // user nice system idle iowait irq softirq steal, in USER_HZ (100)
     }
 
+    /// <summary>
+    /// CPU time of the Chromium processes this benchmark started (descendants of this process, from /proc), in ms:
+    /// on a shared machine other Chromium processes belong to someone else.
+    /// </summary>
     private static double ChromiumCpuMs() => OurChromium().Sum(t => t.Ticks) * 10.0; // USER_HZ is 100 on Linux
 
     /// <summary>
@@ -822,7 +823,7 @@ public static class AlarmBenchmark
         [.. (await CollectEachAsync(pages, sent, timeout).ConfigureAwait(false)).Select(a => a.LatencyMs).Order()];
 
     /// <summary>
-    /// Where the slowest 1% of card appearances were: on how many consoles, and over how long a stretch of the phase. One
+    /// Where the slowest 1% of card appearances were: on how many consoles, and each slow alarm's press time in the phase. One
     /// console far behind the others points at that browser; every console at once, over a short stretch, at a stall of
     /// the server or of the whole machine.
     /// </summary>

@@ -26,6 +26,7 @@ public sealed class AlarmCard
     /// 50 alarms a second brought it half a megabyte between two collections, which each pause the whole portal).
     /// </summary>
     private static readonly ConditionalWeakTable<AlarmView, List<AlarmCard>> Made = new();
+
     /// <summary>
     /// HTML encoding for <see cref="Html"/>: every character that could end a text or an attribute value (<c>&lt; &gt; &amp; " '</c>
     /// and the like) is escaped; Chinese is left as it is (the default encoder would write each character as a
