@@ -318,6 +318,7 @@ public static class AlarmBenchmark
         var browserCpu = ChromiumCpuMs();
         var machineBusy = MachineBusyMs();
         var benchmarkCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var (ownPause, ownGen0, ownGen1, ownGen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         // PORTAL_BENCH_FRAMES=file: the first 200 binary WebSocket frames the first console receives in the steady phase,
         // base64, one per line (what a render batch carries per alarm).
         var framesPath = Environment.GetEnvironmentVariable("PORTAL_BENCH_FRAMES");
@@ -337,6 +338,8 @@ public static class AlarmBenchmark
         var browserCpuMs = ChromiumCpuMs() - browserCpu;
         var machineBusyMs = MachineBusyMs() - machineBusy;
         var benchmarkCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - benchmarkCpu).TotalMilliseconds;
+        var ownPausedMs = (GC.GetTotalPauseDuration() - ownPause).TotalMilliseconds;
+        var ownCollections = FormattableString.Invariant($"{GC.CollectionCount(0) - ownGen0}/{GC.CollectionCount(1) - ownGen1}/{GC.CollectionCount(2) - ownGen2}");
         var after = await MetricsAsync(cdp).ConfigureAwait(false);
         await EndTraceAsync(cdp[0], trace).ConfigureAwait(false);
         if (heapPath is not null)
@@ -376,6 +379,8 @@ public static class AlarmBenchmark
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
         Console.WriteLine(FormattableString.Invariant($"    the whole machine busy {machineBusyMs / steadyWall * 100:0}% of {Environment.ProcessorCount * 100}: this benchmark's own process {benchmarkCpuMs / steadyWall * 100:0}%, everything else (the simulated cameras, Playwright's driver, the kernel) {(machineBusyMs - serverCpuMs - browserCpuMs - benchmarkCpuMs) / steadyWall * 100:0}%"));
+        // The devices' threads live in this process: while its own garbage collector stops it, a press waits to be sent or to be read.
+        Console.WriteLine(FormattableString.Invariant($"    this benchmark's own garbage collections (gen0/1/2): {ownCollections}, paused {ownPausedMs:0} ms in all"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Sum(f => f[0]) / s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Sum(f => f[1]) / s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
         Console.WriteLine("    " + string.Join(", ", after.Keys.Select(k => FormattableString.Invariant($"{k} {(after[k] - before[k]) * 1000 / pages.Count / s.Steady:0.00} ms"))));
 
@@ -977,8 +982,10 @@ public static class AlarmBenchmark
         var timed = presses.Where(p => p.ServerTiming is not null).ToList();
         var paused = new HashSet<Press>(); // presses during which a garbage collection paused the portal
         var pauses = new List<double>();
+        var own = new Dictionary<Press, List<(string Stage, double Ms)>>(); // each press's stages, for the slowest
         foreach (var press in timed)
         {
+            var mine = own[press] = [];
             double? total = null;
             long? arrived = null;
             foreach (var part in press.ServerTiming!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -1002,12 +1009,14 @@ public static class AlarmBenchmark
                     if (fields[0] == "gc-pause")
                     {
                         pauses.Add(v);
+                        mine.Add(("gc-pause", v));
                     }
 
                     continue;
                 }
 
                 (stages.TryGetValue(fields[0], out var list) ? list : stages[fields[0]] = []).Add(v);
+                mine.Add((fields[0], v));
                 total = fields[0] == "total" ? v : total;
             }
 
@@ -1020,6 +1029,8 @@ public static class AlarmBenchmark
                     var inbound = Stopwatch.GetElapsedTime(press.SentAt, at).TotalMilliseconds;
                     Add("in", inbound);
                     Add("out", press.RoundTripMs - t - inbound);
+                    mine.Add(("in", inbound));
+                    mine.Add(("out", press.RoundTripMs - t - inbound));
                 }
             }
         }
@@ -1043,6 +1054,11 @@ public static class AlarmBenchmark
             $"    garbage collections paused {paused.Count} of {timed.Count} presses in the portal") + (pauses.Count == 0 ? string.Empty : FormattableString.Invariant(
             $" (pause during a press p50 {Percentiles.Of(pauses, 0.50):0.0} ms, max {pauses[^1]:0.0} ms)")) + FormattableString.Invariant(
             $"; of the slowest 1% of answers ({slowest.Count}), {slowest.Count(paused.Contains)} were paused"));
+
+        // Where each of the slowest answers spent its time: its largest stages (not the sums: total, commit, outside).
+        Console.WriteLine("    the slowest answers (ms: largest stages): " + string.Join("; ", slowest.Select(p => FormattableString.Invariant($"{p.RoundTripMs:0.0}: ")
+            + string.Join(", ", own[p].Where(st => st.Stage is not ("total" or "commit" or "outside" or "batch" or "sync-cpu")).OrderByDescending(st => st.Ms).Take(4)
+                .Select(st => FormattableString.Invariant($"{st.Stage} {st.Ms:0.0}"))))));
     }
 
     private sealed record Target(
