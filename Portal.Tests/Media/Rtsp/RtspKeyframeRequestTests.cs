@@ -88,13 +88,15 @@ public sealed class RtspKeyframeRequestTests
     public async Task RequestKeyframe_GStreamerRtspServer_ReachesEncoderAndIdrFollows(RtspTransport transport)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var gst = await GStreamerRtspServer.StartAsync(cancellationToken: ct);
-        // GStreamer's server builds its x264 pipeline when PLAY arrives: on a loaded 2-core machine that has taken over
-        // the client's 10 s (a fresh-clone run, load 46), so this third party gets a minute. It has also once answered a
-        // UDP session's PLAY with 503 Service Unavailable, and once closed the connection on it (two fresh-clone runs in
-        // fourteen; the helper's own session was playing both times). 503 means "try again later" (RFC 2326 §11.3.6); the
-        // portal's camera pull answers both by connecting again with its reconnect backoff, and so does this test. The
-        // subject here is the keyframe request on a playing session, not the server's session set-up.
+        // The PLAY goes without its Range (keepEncoderOnPlay), as to an IP camera: with it, gst-rtsp-server seeks the
+        // shared live media that the helper's own session is already playing, restarting the encoder. That seek is where
+        // this third party failed: it answered a UDP session's PLAY with 503 Service Unavailable once, closed the
+        // connection on it once (two fresh-clone runs in fourteen), and once did not answer it within a minute (fc64,
+        // session 17). 503 means "try again later" (RFC 2326 §11.3.6); the portal's camera pull answers it and a closed
+        // connection by connecting again with its reconnect backoff, and so does this test. Without the seek, the only
+        // IDRs are the encoder's own every 2 s and those a keyframe request asks for: the subject here, on a playing
+        // session, not the server's session set-up.
+        await using var gst = await GStreamerRtspServer.StartAsync(keepEncoderOnPlay: true, cancellationToken: ct);
         var (client, video, collector) = await PlayRetryingUnavailableAsync(gst.Uri, transport, ct);
         await using var _ = client;
         await RtpCollector.WaitUntilAsync(() => collector.Units.Count >= 3, 30, "frames from GStreamer", ct);
