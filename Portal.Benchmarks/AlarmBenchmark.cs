@@ -978,7 +978,14 @@ public static class AlarmBenchmark
     private static void PrintServerTiming(string phase, IReadOnlyCollection<Press> presses)
     {
         var stages = new Dictionary<string, List<double>>();
-        void Add(string stage, double ms) => (stages.TryGetValue(stage, out var list) ? list : stages[stage] = []).Add(ms);
+
+        // A press's stage goes into the phase's figures and into the press's own list (for the slowest answers).
+        void Add(List<(string Stage, double Ms)> mine, string stage, double ms)
+        {
+            (stages.TryGetValue(stage, out var list) ? list : stages[stage] = []).Add(ms);
+            mine.Add((stage, ms));
+        }
+
         var timed = presses.Where(p => p.ServerTiming is not null).ToList();
         var paused = new HashSet<Press>(); // presses during which a garbage collection paused the portal
         var pauses = new List<double>();
@@ -1015,22 +1022,19 @@ public static class AlarmBenchmark
                     continue;
                 }
 
-                (stages.TryGetValue(fields[0], out var list) ? list : stages[fields[0]] = []).Add(v);
-                mine.Add((fields[0], v));
+                Add(mine, fields[0], v);
                 total = fields[0] == "total" ? v : total;
             }
 
             if (total is { } t)
             {
-                Add("outside", press.RoundTripMs - t);
+                Add(mine, "outside", press.RoundTripMs - t);
                 if (arrived is { } at && press.SentAt != 0)
                 {
                     // The same monotonic clock in both processes: the way in (send to the first middleware) and the way out.
                     var inbound = Stopwatch.GetElapsedTime(press.SentAt, at).TotalMilliseconds;
-                    Add("in", inbound);
-                    Add("out", press.RoundTripMs - t - inbound);
-                    mine.Add(("in", inbound));
-                    mine.Add(("out", press.RoundTripMs - t - inbound));
+                    Add(mine, "in", inbound);
+                    Add(mine, "out", press.RoundTripMs - t - inbound);
                 }
             }
         }
@@ -1055,7 +1059,8 @@ public static class AlarmBenchmark
             $" (pause during a press p50 {Percentiles.Of(pauses, 0.50):0.0} ms, max {pauses[^1]:0.0} ms)")) + FormattableString.Invariant(
             $"; of the slowest 1% of answers ({slowest.Count}), {slowest.Count(paused.Contains)} were paused"));
 
-        // Where each of the slowest answers spent its time: its largest stages (not the sums: total, commit, outside).
+        // Where each of the slowest answers spent its time: its largest stages. Not the sums (total, commit, outside), the
+        // batch's size, or sync-cpu: a part of sync, like sync-runq, which stays because a wait for a core says more.
         Console.WriteLine("    the slowest answers (ms: largest stages): " + string.Join("; ", slowest.Select(p => FormattableString.Invariant($"{p.RoundTripMs:0.0}: ")
             + string.Join(", ", own[p].Where(st => st.Stage is not ("total" or "commit" or "outside" or "batch" or "sync-cpu")).OrderByDescending(st => st.Ms).Take(4)
                 .Select(st => FormattableString.Invariant($"{st.Stage} {st.Ms:0.0}"))))));
