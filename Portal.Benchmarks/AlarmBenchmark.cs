@@ -198,7 +198,7 @@ public static class AlarmBenchmark
             var target = new Target("product", url, process, "[data-testid=alarm-card]", "data-alarm-id",
                 (send, key) => PressTerminalAsync(send, key, s),
                 SignInAsync,
-                ids => CountStoredAsync(folder, ids));
+                ids => CountStoredAsync(folder, ids), Cameras: fleet?.Process);
             return await MeasureAsync(playwright, target, s).ConfigureAwait(false);
         }
         finally
@@ -318,6 +318,7 @@ public static class AlarmBenchmark
         var browserCpu = ChromiumCpuMs();
         var machineBusy = MachineBusyMs();
         var benchmarkCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var camerasCpu = CpuMs(target.Cameras);
         var (ownPause, ownGen0, ownGen1, ownGen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         // PORTAL_BENCH_FRAMES=file: the first 200 binary WebSocket frames the first console receives in the steady phase,
         // base64, one per line (what a render batch carries per alarm).
@@ -338,6 +339,7 @@ public static class AlarmBenchmark
         var browserCpuMs = ChromiumCpuMs() - browserCpu;
         var machineBusyMs = MachineBusyMs() - machineBusy;
         var benchmarkCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - benchmarkCpu).TotalMilliseconds;
+        var camerasCpuMs = CpuMs(target.Cameras) - camerasCpu;
         var ownPausedMs = (GC.GetTotalPauseDuration() - ownPause).TotalMilliseconds;
         var ownCollections = FormattableString.Invariant($"{GC.CollectionCount(0) - ownGen0}/{GC.CollectionCount(1) - ownGen1}/{GC.CollectionCount(2) - ownGen2}");
         var after = await MetricsAsync(cdp).ConfigureAwait(false);
@@ -372,13 +374,17 @@ public static class AlarmBenchmark
                 .Select(p => FormattableString.Invariant($"{p.SentMs - first:0}: {p.RoundTripMs:0}"))));
         }
 
-        Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances; {queued} presses waited for a device thread (0: every time whole)"));
+        Console.WriteLine(FormattableString.Invariant($"{target.Name}: steady {s.Rate}/s for {s.Seconds} s from {DateTimeOffset.FromUnixTimeMilliseconds((long)steady.Min(p => p.SentMs)):HH:mm:ss} UTC, {s.Consoles} consoles: {sent.Count} alarms accepted, {latencies.Count} card appearances; {queued} presses waited for a device thread (0: every time whole)"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> answer (alarm committed): p50 {Percentiles.Of(answers, 0.50):0.0} ms, p95 {Percentiles.Of(answers, 0.95):0.0} ms, p99 {Percentiles.Of(answers, 0.99):0.0} ms"));
         Console.WriteLine(FormattableString.Invariant($"  device request -> card in DOM: p50 {Percentiles.Of(latencies, 0.50):0.0} ms, p95 {Percentiles.Of(latencies, 0.95):0.0} ms, p99 {Percentiles.Of(latencies, 0.99):0.0} ms, max {latencies.DefaultIfEmpty().Max():0.0} ms"));
         Console.WriteLine("    " + TailOf(appearances));
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
-        Console.WriteLine(FormattableString.Invariant($"    the whole machine busy {machineBusyMs / steadyWall * 100:0}% of {Environment.ProcessorCount * 100}: this benchmark's own process {benchmarkCpuMs / steadyWall * 100:0}%, everything else (the simulated cameras, Playwright's driver, the kernel) {(machineBusyMs - serverCpuMs - browserCpuMs - benchmarkCpuMs) / steadyWall * 100:0}%"));
+        // The simulated cameras' process works only when the portal's health checks probe them (or a pull starts): its
+        // share says whether a check cycle ran during the phase (HealthOptions.AlarmHoldSeconds holds its probes back).
+        Console.WriteLine(FormattableString.Invariant($"    the whole machine busy {machineBusyMs / steadyWall * 100:0}% of {Environment.ProcessorCount * 100}: this benchmark's own process {benchmarkCpuMs / steadyWall * 100:0}%, ")
+            + (target.Cameras is null ? string.Empty : FormattableString.Invariant($"the simulated cameras' process {camerasCpuMs / steadyWall * 100:0}%, "))
+            + FormattableString.Invariant($"everything else ({(target.Cameras is null ? "the simulated cameras, " : string.Empty)}Playwright's driver, the kernel) {(machineBusyMs - serverCpuMs - browserCpuMs - benchmarkCpuMs - camerasCpuMs) / steadyWall * 100:0}%"));
         // The devices' threads live in this process: while its own garbage collector stops it, a press waits to be sent or to be read.
         Console.WriteLine(FormattableString.Invariant($"    this benchmark's own garbage collections (gen0/1/2): {ownCollections}, paused {ownPausedMs:0} ms in all"));
         Console.WriteLine(FormattableString.Invariant($"  per alarm and console: {frames.Sum(f => f[0]) / s.Steady / s.Consoles:0.00} WebSocket frames in, {frames.Sum(f => f[1]) / s.Steady / s.Consoles:0} bytes in; main-thread time (wall time, so it grows when the cores are short):"));
@@ -387,6 +393,7 @@ public static class AlarmBenchmark
         // Burst: every press at once. (The floor counts all its rows, not given ids: what was there before is taken off.)
         var storedBefore = target.StoredCountsAll ? await target.StoredAsync([]).ConfigureAwait(false) : 0;
         var burstClock = Stopwatch.StartNew();
+        var burstCamerasCpu = CpuMs(target.Cameras);
         var burstStart = (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
         var burstTrace = traceBurst ? await StartTraceAsync(cdp[0]).ConfigureAwait(false) : null;
         // PORTAL_BENCH_PROFILE=file.cpuprofile: the first console's JavaScript CPU profile during the burst (DevTools opens it).
@@ -420,7 +427,8 @@ public static class AlarmBenchmark
         var lost = (s.Steady - steadyShown.Min()) + (s.Burst - shown.Min());
         Console.WriteLine(FormattableString.Invariant($"{target.Name}: burst of {s.Burst}: accepted {accepted.Count} in {acceptedTime.TotalSeconds:0.00} s, stored {stored}, shown on every console: min {shown.Min()} max {shown.Max()}, lost {s.Burst - shown.Min()} (steady phase: {s.Steady - steadyShown.Min()})"));
         PrintServerTiming("burst", burst);
-        Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began"));
+        Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began")
+            + (target.Cameras is null ? string.Empty : FormattableString.Invariant($"; the simulated cameras' process used {CpuMs(target.Cameras) - burstCamerasCpu:0} ms of CPU meanwhile")));
         var seen = (await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("ids => ids.filter(id => id in window.__seen).map(id => window.__seen[id])", accepted.Keys.ToArray()))).ConfigureAwait(false))
             .SelectMany(t => t).Select(t => t - burstStart).ToList();
         PrintBurstTimeline(cpu, seen, s.Consoles * accepted.Count, acceptedTime);
@@ -540,6 +548,18 @@ public static class AlarmBenchmark
         var body = JsonSerializer.SerializeToUtf8Bytes(new { id, ts = sentMs });
         var result = await send("/alarm", [], body).ConfigureAwait(false);
         return new Press(id, sentMs, result.Status == HttpStatusCode.OK, result.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>A process's CPU time so far (ms); 0 without one.</summary>
+    private static double CpuMs(Process? process)
+    {
+        if (process is null)
+        {
+            return 0;
+        }
+
+        process.Refresh();
+        return process.TotalProcessorTime.TotalMilliseconds;
     }
 
     private static double EpochMs() => (TimeProvider.System.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
@@ -1075,7 +1095,8 @@ public static class AlarmBenchmark
         Func<Send, Key, Task<Press>> PressAsync,
         Func<IBrowser, string, Task<IPage>> OpenConsoleAsync,
         Func<IEnumerable<string>, Task<long>> StoredAsync,
-        bool StoredCountsAll = false);
+        bool StoredCountsAll = false,
+        Process? Cameras = null);
 
     private sealed record Result(double P50, double P95, double P99, double AnswerP99, double BurstLastMs, int Lost);
 }

@@ -135,6 +135,7 @@ public static class Extensions
         services.AddSingleton<AlarmRepository>();
         services.AddSingleton<AlarmNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmNotifier>());
+        services.AddSingleton<AlarmFlow>();
         services.AddSingleton<AlarmIntake>();
         services.AddHostedService(sp => sp.GetRequiredService<AlarmIntake>());
         services.AddSingleton<AlarmEscalator>();

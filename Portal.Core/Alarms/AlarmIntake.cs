@@ -52,7 +52,7 @@ public sealed record AlarmReceipt(int AlarmId, bool Joined, bool Replay = false,
 /// Everyone else's continuation runs on the thread pool, and the writer never runs a caller's code.
 /// </para>
 /// </summary>
-public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time, ILogger<AlarmIntake> logger) : BackgroundService
+public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time, ILogger<AlarmIntake> logger, AlarmFlow? flow = null) : BackgroundService
 {
     private const int MaxBatch = 256;
 
@@ -448,6 +448,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         }
 
         Volatile.Write(ref _lastCommit, time.GetTimestamp());
+        flow?.Committed();
         return receipts;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Portal.Core.Alarms;
 using Portal.Core.Devices;
 using Portal.Core.Installation;
 using Portal.Core.Notifications;
@@ -9,9 +10,11 @@ namespace Portal.Core.Health;
 
 /// <summary>
 /// What one check cycle did. <c>FirstProbes</c>: when every device's first probe of the interval had its answer (retry
-/// chains go on after it, within <c>ProbePhase</c>).
+/// chains go on after it, within <c>ProbePhase</c>). <c>AlarmHold</c>: how long its first probes waited for alarms being
+/// written (<see cref="HealthOptions.AlarmHoldSeconds"/>).
 /// </summary>
-public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int Changes, int Notices, TimeSpan ProbePhase, TimeSpan Elapsed, TimeSpan FirstProbes = default);
+public sealed record HealthCycleResult(int Devices, int Probed, int Failed, int Changes, int Notices, TimeSpan ProbePhase, TimeSpan Elapsed, TimeSpan FirstProbes = default,
+    TimeSpan AlarmHold = default);
 
 /// <summary>
 /// One check cycle over every installed device (DESIGN.md "Health"): devices that push (heartbeats, SIP registrations)
@@ -42,7 +45,8 @@ public sealed class HealthMonitor(
     IOptions<HealthOptions> options,
     TimeProvider time,
     ILogger<HealthMonitor> logger,
-    DevicePresence? presence = null)
+    DevicePresence? presence = null,
+    AlarmFlow? alarms = null)
 {
     // Terminals judged by their signals alone, as the last cycle read them (and the silence watch re-read them since).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Sighted> _signalJudged = new();
@@ -71,7 +75,8 @@ public sealed class HealthMonitor(
         // are never queued behind the interval's first probes of thousands of healthy devices.
         using var firstGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
         using var retryGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
-        var gates = new Gates(firstGate, retryGate, clock, new StartClock(time));
+        var starts = alarms is null ? new StartClock(time) : new StartClock(time, () => alarms.Flowing, o.MaxAlarmHold);
+        var gates = new Gates(firstGate, retryGate, clock, starts);
         var checks = new Task<Check>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
@@ -133,13 +138,18 @@ public sealed class HealthMonitor(
             Changes = transitions,
             ElapsedMs = (int)probePhase.TotalMilliseconds,
         }, ct).ConfigureAwait(false);
+        if (starts.Held > TimeSpan.Zero)
+        {
+            logger.LogInformation("Health check: the probes waited {Held} ms for alarms being written", (int)starts.Held.TotalMilliseconds);
+        }
+
         if (transitions > 0 || notices > 0)
         {
             logger.LogInformation("Health check: {Devices} devices, {Probed} probed, {Failed} without sign of life, {Transitions} transitions, {Notices} notices in {Elapsed} ms",
                 targets.Count, probed, failed, transitions, notices, (int)probePhase.TotalMilliseconds);
         }
 
-        return new HealthCycleResult(targets.Count, probed, failed, transitions, notices, probePhase, clock.Elapsed, TimeSpan.FromTicks(gates.FirstDoneTicks));
+        return new HealthCycleResult(targets.Count, probed, failed, transitions, notices, probePhase, clock.Elapsed, TimeSpan.FromTicks(gates.FirstDoneTicks), starts.Held);
     }
 
     /// <summary>
@@ -533,13 +543,23 @@ public sealed class HealthMonitor(
     /// Starts each device's first probe at its offset from the cycle's start, all from one timer: thousands of timers of
     /// their own (a Task.Delay per device) cost a timer-thread wake and a thread-pool hand-off each, and the timer queue
     /// scanned them all. Each wake releases every probe due within <see cref="Batch"/>, a little early rather than late.
+    /// While <paramref name="alarmsFlowing"/> holds, the clock stands still (no probe starts), for at most
+    /// <paramref name="maxHold"/> in all (<see cref="HealthOptions.AlarmHoldSeconds"/>); then the probes go on at their
+    /// offsets, later by that much, not all at once.
     /// </summary>
-    private sealed class StartClock(TimeProvider time)
+    private sealed class StartClock(TimeProvider time, Func<bool>? alarmsFlowing = null, TimeSpan maxHold = default)
     {
         private static readonly TimeSpan Batch = TimeSpan.FromMilliseconds(100);
         private readonly long _start = time.GetTimestamp();
         private readonly PriorityQueue<TaskCompletionSource, TimeSpan> _waiting = new();
+        private long _heldTicks;
         private bool _done;
+
+        /// <summary>How long the clock has stood still for alarms.</summary>
+        public TimeSpan Held => TimeSpan.FromTicks(Interlocked.Read(ref _heldTicks));
+
+        // The cycle's time as the offsets count it: the time since the start, less the hold.
+        private TimeSpan Now => time.GetElapsedTime(_start) - Held;
 
         public Task WaitAsync(TimeSpan offset)
         {
@@ -549,7 +569,7 @@ public sealed class HealthMonitor(
                 if (_done)
                 {
                     // Queued after the clock ran out (not the cycle's way): a timer of its own.
-                    var left = offset - time.GetElapsedTime(_start);
+                    var left = offset - Now;
                     return left > TimeSpan.Zero ? Task.Delay(left, time) : Task.CompletedTask;
                 }
 
@@ -566,10 +586,21 @@ public sealed class HealthMonitor(
             {
                 while (true)
                 {
+                    if (alarmsFlowing is not null && Held < maxHold && alarmsFlowing())
+                    {
+                        // Alarms are being written: stand still for a step (or what is left of the hold), then look again.
+                        var step = maxHold - Held < Batch ? maxHold - Held : Batch;
+                        var before = time.GetTimestamp();
+                        await Task.Delay(step, time, ct).ConfigureAwait(false);
+                        var stood = time.GetElapsedTime(before);
+                        Interlocked.Add(ref _heldTicks, (Held + stood > maxHold ? maxHold - Held : stood).Ticks);
+                        continue;
+                    }
+
                     TimeSpan next;
                     lock (_waiting)
                     {
-                        var now = time.GetElapsedTime(_start);
+                        var now = Now;
                         while (_waiting.TryPeek(out var due, out var offset) && offset <= now + Batch)
                         {
                             _waiting.Dequeue();
@@ -583,6 +614,11 @@ public sealed class HealthMonitor(
                         }
 
                         next -= now;
+                        if (alarmsFlowing is not null && Held < maxHold && next > Batch)
+                        {
+                            // Wake at least every step, so alarms that start meanwhile stop the clock before the next probes.
+                            next = Batch;
+                        }
                     }
 
                     await Task.Delay(next, time, ct).ConfigureAwait(false);

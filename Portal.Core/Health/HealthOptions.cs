@@ -55,6 +55,15 @@ public sealed record HealthOptions
     /// </summary>
     public int ProbeSpreadSeconds { get; init; } = 20;
 
+    /// <summary>
+    /// The longest a cycle's first probes wait for alarms, in all (issue 15: alarms first). While presses are being
+    /// committed (<see cref="Alarms.AlarmFlow"/>), the cycle's start clock stands still, so no new probe starts, and the
+    /// probes go on at their offsets once the alarms pause or this is used up: a city's storm of presses is not slowed by
+    /// hundreds of probes a second, and a failure found in a storm is found at most this much later. Never more than the
+    /// interval leaves after the spread and the time-outs (<see cref="MaxAlarmHold"/>). 0: probes never wait.
+    /// </summary>
+    public int AlarmHoldSeconds { get; init; } = 30;
+
     /// <summary>Flap suppression: a new state must hold this long before anyone is told.</summary>
     public int NotifyAfterSeconds { get; init; } = 120;
 
@@ -102,6 +111,17 @@ public sealed record HealthOptions
             var spread = TimeSpan.FromSeconds(Math.Max(0, ProbeSpreadSeconds));
             var room = Interval - ProbeTimeout - ProbeTimeout;
             return room <= TimeSpan.Zero ? TimeSpan.Zero : spread < room ? spread : room;
+        }
+    }
+
+    /// <summary>The alarm hold, never longer than the interval leaves after the probe spread and two time-outs.</summary>
+    public TimeSpan MaxAlarmHold
+    {
+        get
+        {
+            var hold = TimeSpan.FromSeconds(Math.Max(0, AlarmHoldSeconds));
+            var room = Interval - ProbeTimeout - ProbeTimeout - ProbeSpread;
+            return room <= TimeSpan.Zero ? TimeSpan.Zero : hold < room ? hold : room;
         }
     }
 

@@ -29,7 +29,8 @@ public sealed class AlarmTestCity : IAsyncDisposable
         Devices = new DeviceRepository(Database.Db);
         Repository = new AlarmRepository(Database.Db);
         Notifier = new AlarmNotifier(Repository, NullLogger<AlarmNotifier>.Instance);
-        Intake = new AlarmIntake(Database.Db, Notifier, Time, NullLogger<AlarmIntake>.Instance);
+        Flow = new AlarmFlow(Time);
+        Intake = new AlarmIntake(Database.Db, Notifier, Time, NullLogger<AlarmIntake>.Instance, Flow);
         Escalator = new AlarmEscalator(Repository, Notifier, Time, NullLogger<AlarmEscalator>.Instance);
         Service = new AlarmService(Repository, Intake, Notifier, Schools, Districts, Time);
         Refusals = new DeviceRefusalCounter(Database.Db, Time, NullLogger<DeviceRefusalCounter>.Instance);
@@ -64,6 +65,9 @@ public sealed class AlarmTestCity : IAsyncDisposable
     public AlarmNotifier Notifier { get; }
 
     public AlarmIntake Intake { get; }
+
+    /// <summary>Whether the intake committed a press within the last quarter second (the health probes wait while it does).</summary>
+    public AlarmFlow Flow { get; }
 
     public AlarmEscalator Escalator { get; }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 using Microsoft.Extensions.Time.Testing;
+using Portal.Core.Alarms;
 using Portal.Core.Demo;
 using Portal.Core.Devices;
 using Portal.Core.Health;
@@ -27,7 +28,7 @@ public sealed class HealthCity : IAsyncDisposable
 
     private readonly HttpClientFactory _http = new();
 
-    public HealthCity(int schools = 20, HealthOptions? options = null, ICameraProbe? cameraProbe = null, ISipOptionsProbe? sipProbe = null)
+    public HealthCity(int schools = 20, HealthOptions? options = null, ICameraProbe? cameraProbe = null, ISipOptionsProbe? sipProbe = null, AlarmFlow? alarms = null)
     {
         Database = new SqliteDb();
         Time = new FakeTimeProvider(Start);
@@ -46,7 +47,7 @@ public sealed class HealthCity : IAsyncDisposable
         CameraProbe = cameraProbe ?? new CameraHealthProbe(resolver, new DevicePasswordCache(Secrets, Devices), _http, TimeProvider.System);
         Sip = sipProbe ?? new NoSipOptionsProbe();
         Monitor = new HealthMonitor(Repository, Notifications, Center, Installation, CameraProbe, Sip,
-            Microsoft.Extensions.Options.Options.Create(Options), Time, NullLogger<HealthMonitor>.Instance);
+            Microsoft.Extensions.Options.Options.Create(Options), Time, NullLogger<HealthMonitor>.Instance, alarms: alarms);
     }
 
     public SqliteDb Database { get; }
