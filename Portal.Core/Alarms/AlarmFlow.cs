@@ -18,5 +18,8 @@ public sealed class AlarmFlow(TimeProvider time)
     public void Committed() => Volatile.Write(ref _lastCommit, time.GetTimestamp());
 
     /// <summary>A press was committed within <see cref="Quiet"/>.</summary>
-    public bool Flowing => Volatile.Read(ref _lastCommit) is var commit and not 0 && time.GetElapsedTime(commit) < Quiet;
+    public bool Flowing => CommittedWithin(Quiet);
+
+    /// <summary>A press was committed within <paramref name="window"/>.</summary>
+    public bool CommittedWithin(TimeSpan window) => Volatile.Read(ref _lastCommit) is var commit and not 0 && time.GetElapsedTime(commit) < window;
 }

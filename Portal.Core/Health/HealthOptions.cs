@@ -57,7 +57,8 @@ public sealed record HealthOptions
 
     /// <summary>
     /// The longest a cycle's first probes wait for alarms, in all (issue 15: alarms first). While presses are being
-    /// committed (<see cref="Alarms.AlarmFlow"/>), the cycle's start clock stands still, so no new probe starts, and the
+    /// committed, and for <see cref="AlarmQuiet"/> after the last (<see cref="Alarms.AlarmFlow"/>: the consoles are still
+    /// drawing them), the cycle's start clock stands still, so no new probe starts, and the
     /// probes go on at their offsets once the alarms pause or this is used up: a city's storm of presses is not slowed by
     /// hundreds of probes a second, and a failure found in a storm is found at most this much later. Never more than the
     /// interval leaves after the spread and the time-outs (<see cref="MaxAlarmHold"/>). 0: probes never wait.
@@ -113,6 +114,13 @@ public sealed record HealthOptions
             return room <= TimeSpan.Zero ? TimeSpan.Zero : spread < room ? spread : room;
         }
     }
+
+    /// <summary>
+    /// The probes wait this long after the last committed press: a burst's cards are on every console within 2 s of its
+    /// presses (issue 15's aim), and probes that resumed the moment the intake was done slowed the drawing (bursts of
+    /// 2.3-2.7 s with the simulated cameras' process busy meanwhile).
+    /// </summary>
+    public static readonly TimeSpan AlarmQuiet = TimeSpan.FromSeconds(2);
 
     /// <summary>The alarm hold, never longer than the interval leaves after the probe spread and two time-outs.</summary>
     public TimeSpan MaxAlarmHold

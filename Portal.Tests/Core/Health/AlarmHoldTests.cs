@@ -9,7 +9,7 @@ using Portal.Tests.Core.Alarms;
 namespace Portal.Tests.Core.Health;
 
 /// <summary>
-/// Alarms first (issue 15): while the intake is committing presses, a health cycle starts no probe; its start clock
+/// Alarms first (issue 15): while the intake is committing presses, and for 2 s after (the consoles draw them), a health cycle starts no probe; its start clock
 /// stands still, for at most <see cref="HealthOptions.MaxAlarmHold"/>, and the probes then go on at their offsets,
 /// later by the time it stood still. On the fake clock; the alarm flow has a clock of its own that the test holds still
 /// (a commit on it flows until the test moves it), so "flowing" is a switch the test turns.
@@ -58,13 +58,17 @@ public sealed class AlarmHoldTests
         await StepAsync(city, cycle, flowing);
         Assert.Empty(probe.Probes);
 
-        flowClock.Advance(TimeSpan.FromSeconds(1)); // the alarms pause
+        // The alarms pause: the probes still wait while the consoles draw the last of them (AlarmQuiet), then go on.
+        flowClock.Advance(HealthOptions.AlarmQuiet - TimeSpan.FromMilliseconds(1));
+        await StepAsync(city, cycle, TimeSpan.FromSeconds(1));
+        Assert.Empty(probe.Probes);
+        flowClock.Advance(TimeSpan.FromMilliseconds(1));
         await StepAsync(city, cycle, city.Options.Interval * 2);
         var result = await cycle.WaitAsync(TimeSpan.FromMinutes(1), ct);
 
         // It stood still no longer than the alarms flowed (and the step it was in when they paused); how much of that it
         // saw depends on when the cycle reached its clock, so the lower bound is only that it did.
-        Assert.InRange(result.AlarmHold, TimeSpan.FromTicks(1), flowing + TimeSpan.FromSeconds(1));
+        Assert.InRange(result.AlarmHold, TimeSpan.FromTicks(1), flowing + TimeSpan.FromSeconds(2));
         Assert.Equal(cameras.Length, result.Probed);
         foreach (var id in cameras)
         {
