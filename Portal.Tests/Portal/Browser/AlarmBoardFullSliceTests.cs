@@ -7,8 +7,8 @@ using Xunit;
 namespace Portal.Tests.Portal.Browser;
 
 /// <summary>
-/// A console whose board fills whole slices: a full slice is drawn as one piece of HTML, the growing one as elements
-/// (AlarmChunk). In Chromium the cards of both are the same to a person and to the page's script: each alarm once,
+/// A console whose board fills whole slices: a full slice is drawn as one piece of HTML, the growing one as elements,
+/// and one that fills card by card keeps its elements (AlarmChunk). In Chromium the cards of both are the same to a person and to the page's script: each alarm once,
 /// in arrival order, its school's name as text even when the name holds markup, a click opens its pop-up, and a
 /// change to a card in a full slice (answered) reaches it. A portal of its own, so the board holds just these alarms.
 /// </summary>
@@ -44,13 +44,28 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         await fixture.CompleteSignInAsync(page, "city110");
         await Assertions.Expect(page.GetByTestId("alarm-board")).ToBeVisibleAsync();
 
-        // The school with the hostile name first, then every other terminal at once.
+        // The school with the hostile name first, then one by one until the first slice lacks one card (drawn as elements).
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(portal.BaseUrl) };
-        var first = await PressAsync(http, 0, ct);
-        var rest = await Task.WhenAll(Enumerable.Range(1, Presses - 1).Select(i => PressAsync(http, i, ct)));
-        var ids = rest.Prepend(first).ToList();
-
         var cards = page.Locator("[data-testid=alarm-card]");
+        var ids = new List<int>();
+        for (var i = 0; i < AlarmBoard.ChunkSize - 1; i++)
+        {
+            ids.Add(await PressAsync(http, i, ct));
+            await Assertions.Expect(cards).ToHaveCountAsync(i + 1);
+        }
+
+        var first = ids[0];
+        var firstCard = page.Locator($"[data-testid=alarm-card][data-alarm-id='{first}']");
+        await firstCard.EvaluateAsync("c => c.__kept = true");
+
+        // The card that fills it: the slice keeps its elements (redrawn as HTML, every card would be a new element).
+        ids.Add(await PressAsync(http, AlarmBoard.ChunkSize - 1, ct));
+        await Assertions.Expect(cards).ToHaveCountAsync(AlarmBoard.ChunkSize);
+        Assert.True(await firstCard.EvaluateAsync<bool>("c => c.__kept === true"), "the first slice was drawn again when its last card came");
+
+        // Every other terminal at once: the next slice fills in a burst.
+        ids.AddRange(await Task.WhenAll(Enumerable.Range(AlarmBoard.ChunkSize, Presses - AlarmBoard.ChunkSize).Select(i => PressAsync(http, i, ct))));
+
         await Assertions.Expect(cards).ToHaveCountAsync(Presses, new() { Timeout = 60_000 });
         await using (var connection = portal.Db.Open())
         {
@@ -72,7 +87,9 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         Assert.Equal(0, await page.Locator(".alarm-board img, .alarm-board i").CountAsync());
         Assert.False(await page.EvaluateAsync<bool>("() => '__xss' in window"));
 
-        // The card of the hostile name sits in the first (full) slice: a click opens its pop-up, an answer reaches it.
+        // The card of the hostile name sits in the first (full) slice: a click opens its pop-up, an answer reaches it,
+        // and only it changes (the slice's elements stay).
+        Assert.True(await firstCard.EvaluateAsync<bool>("c => c.__kept === true"));
         var card = page.Locator($"[data-testid=alarm-card][data-alarm-id='{first}']");
         Assert.Equal(0, await card.EvaluateAsync<int>("c => [...c.closest('.alarm-list').children].indexOf(c.parentElement)"));
         await card.DispatchEventAsync("click");
@@ -83,6 +100,7 @@ public sealed class AlarmBoardFullSliceTests(PortalFixture fixture)
         await Assertions.Expect(card.GetByTestId("answered-by")).ToContainTextAsync("city110");
         await Assertions.Expect(card.Locator("b")).ToHaveTextAsync(Hostile);
         await Assertions.Expect(cards).ToHaveCountAsync(Presses);
+        Assert.True(await card.EvaluateAsync<bool>("c => c.__kept === true"), "the answered card's slice was drawn again");
     }
 
     private static Task<int> PressAsync(HttpClient http, int school, CancellationToken ct) => DemoPress.AlarmAsync(http, DemoCity.TerminalSerial(school), ct);
