@@ -75,7 +75,7 @@ public sealed class HealthMonitor(
         // are never queued behind the interval's first probes of thousands of healthy devices.
         using var firstGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
         using var retryGate = new SemaphoreSlim(Math.Max(1, o.MaxConcurrentProbes));
-        var starts = alarms is null ? new StartClock(time) : new StartClock(time, () => alarms.CommittedWithin(HealthOptions.AlarmQuiet), o.MaxAlarmHold);
+        var starts = alarms is null ? new StartClock(time) : new StartClock(time, () => alarms.CommittedWithin(o.AlarmQuiet), o.MaxAlarmHold);
         var gates = new Gates(firstGate, retryGate, clock, starts);
         var checks = new Task<Check>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
@@ -138,9 +138,9 @@ public sealed class HealthMonitor(
             Changes = transitions,
             ElapsedMs = (int)probePhase.TotalMilliseconds,
         }, ct).ConfigureAwait(false);
-        if (starts.Held > TimeSpan.FromSeconds(5))
+        if (starts.Held > o.AlarmQuiet + TimeSpan.FromSeconds(5))
         {
-            // (A lone press holds the probes 2 s, HealthOptions.AlarmQuiet: not worth a line each time.)
+            // (A lone press holds the probes for HealthOptions.AlarmQuiet, 10 s: not worth a line each time.)
             logger.LogInformation("Health check: the probes waited {Held} ms for alarms being written", (int)starts.Held.TotalMilliseconds);
         }
 

@@ -57,7 +57,7 @@ public sealed record HealthOptions
 
     /// <summary>
     /// The longest a cycle's first probes wait for alarms, in all (issue 15: alarms first). While presses are being
-    /// committed, and for <see cref="AlarmQuiet"/> after the last (<see cref="Alarms.AlarmFlow"/>: the consoles are still
+    /// committed, and for <see cref="AlarmQuietSeconds"/> after the last (<see cref="Alarms.AlarmFlow"/>: the consoles are still
     /// drawing them), the cycle's start clock stands still, so no new probe starts, and the
     /// probes go on at their offsets once the alarms pause or this is used up: a city's storm of presses is not slowed by
     /// hundreds of probes a second, and a failure found in a storm is found at most this much later. Never more than the
@@ -116,11 +116,17 @@ public sealed record HealthOptions
     }
 
     /// <summary>
-    /// The probes wait this long after the last committed press: a burst's cards are on every console within 2 s of its
-    /// presses (issue 15's aim), and probes that resumed the moment the intake was done slowed the drawing (bursts of
-    /// 2.3-2.7 s with the simulated cameras' process busy meanwhile).
+    /// The probes wait until no press has been committed for this long (within <see cref="AlarmHoldSeconds"/>). Presses
+    /// come in waves, and probes that went on in a lull slowed the next wave: with 250 ms, probes that resumed the
+    /// moment a burst's presses were in slowed its drawing (bursts of 2.3-2.7 s, the simulated cameras' process busy
+    /// meanwhile); with 2 s, probes that resumed in the alarm benchmark's 6 s between its warm-up and its steady phase
+    /// held back the steady phase's first cards by up to 0.8 s (card p99 329-620 ms in four runs whose steady phase began
+    /// 18-23 s into the minute; 119 ms with the health checks off).
     /// </summary>
-    public static readonly TimeSpan AlarmQuiet = TimeSpan.FromSeconds(2);
+    public int AlarmQuietSeconds { get; init; } = 10;
+
+    /// <summary><see cref="AlarmQuietSeconds"/>, at least a quarter of a second (<see cref="Alarms.AlarmFlow.Quiet"/>).</summary>
+    public TimeSpan AlarmQuiet => AlarmQuietSeconds > 0 ? TimeSpan.FromSeconds(AlarmQuietSeconds) : Alarms.AlarmFlow.Quiet;
 
     /// <summary>The alarm hold, never longer than the interval leaves after the probe spread and two time-outs.</summary>
     public TimeSpan MaxAlarmHold

@@ -9,7 +9,7 @@ using Portal.Tests.Core.Alarms;
 namespace Portal.Tests.Core.Health;
 
 /// <summary>
-/// Alarms first (issue 15): while the intake is committing presses, and for 2 s after (the consoles draw them), a health cycle starts no probe; its start clock
+/// Alarms first (issue 15): while the intake is committing presses, and until none has come for AlarmQuietSeconds (10 s), a health cycle starts no probe; its start clock
 /// stands still, for at most <see cref="HealthOptions.MaxAlarmHold"/>, and the probes then go on at their offsets,
 /// later by the time it stood still. On the fake clock; the alarm flow has a clock of its own that the test holds still
 /// (a commit on it flows until the test moves it), so "flowing" is a switch the test turns.
@@ -59,7 +59,7 @@ public sealed class AlarmHoldTests
         Assert.Empty(probe.Probes);
 
         // The alarms pause: the probes still wait while the consoles draw the last of them (AlarmQuiet), then go on.
-        flowClock.Advance(HealthOptions.AlarmQuiet - TimeSpan.FromMilliseconds(1));
+        flowClock.Advance(city.Options.AlarmQuiet - TimeSpan.FromMilliseconds(1));
         await StepAsync(city, cycle, TimeSpan.FromSeconds(1));
         Assert.Empty(probe.Probes);
         flowClock.Advance(TimeSpan.FromMilliseconds(1));
@@ -119,6 +119,16 @@ public sealed class AlarmHoldTests
     {
         var options = new HealthOptions { CheckIntervalSeconds = interval, ProbeTimeoutSeconds = timeout, ProbeSpreadSeconds = spread, AlarmHoldSeconds = hold };
         Assert.Equal(TimeSpan.FromSeconds(expected), options.MaxAlarmHold);
+    }
+
+    [Theory]
+    [InlineData(10, 10_000)]
+    [InlineData(1, 1_000)]
+    [InlineData(0, 250)] // never less than the flow's own quarter second
+    [InlineData(-3, 250)]
+    public void AlarmQuiet_FromItsSeconds(int seconds, int expectedMs)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), new HealthOptions { AlarmQuietSeconds = seconds }.AlarmQuiet);
     }
 
     /// <summary>
