@@ -380,8 +380,9 @@ public static class AlarmBenchmark
         Console.WriteLine("    " + TailOf(appearances));
         PrintServerTiming("steady", steady);
         Console.WriteLine(FormattableString.Invariant($"  CPU during the steady phase ({steadyWall / 1000:0.0} s): server {serverCpuMs / steadyWall * 100:0}% of a core = {serverCpuMs / s.Steady:0.00} ms per alarm; Chromium (this run's processes) {browserCpuMs / steadyWall * 100:0}% = {browserCpuMs / s.Steady:0.00} ms per alarm"));
-        // The simulated cameras' process works only when the portal's health checks probe them (or a pull starts): its
-        // share says whether a check cycle ran during the phase (HealthOptions.AlarmHoldSeconds holds its probes back).
+        // The simulated cameras' process streams the cameras the portal pulls for open alarms (at most MaxAlarmCameraPulls,
+        // 10-14 % of a core here) and answers the health checks' probes: a share well above that, in the steady phase or
+        // the burst, means probes ran beside it (HealthOptions.AlarmHoldSeconds holds them back while alarms flow).
         Console.WriteLine(FormattableString.Invariant($"    the whole machine busy {machineBusyMs / steadyWall * 100:0}% of {Environment.ProcessorCount * 100}: this benchmark's own process {benchmarkCpuMs / steadyWall * 100:0}%, ")
             + (target.Cameras is null ? string.Empty : FormattableString.Invariant($"the simulated cameras' process {camerasCpuMs / steadyWall * 100:0}%, "))
             + FormattableString.Invariant($"everything else ({(target.Cameras is null ? "the simulated cameras, " : string.Empty)}Playwright's driver, the kernel) {(machineBusyMs - serverCpuMs - browserCpuMs - benchmarkCpuMs - camerasCpuMs) / steadyWall * 100:0}%"));
