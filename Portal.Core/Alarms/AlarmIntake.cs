@@ -124,8 +124,8 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     // How many times the writer found SQLite's write lock taken and asked again (WriterTransaction).
     private readonly System.Runtime.CompilerServices.StrongBox<long> _lockRetries = new();
 
-    // When the writer last committed (TimeProvider timestamp; 0: never), for the checkpoint to keep out of its way.
-    private long _lastCommit;
+    // When the writer last committed: for the checkpoint to keep out of its way, and for the health probes (AlarmFlow).
+    private readonly AlarmFlow _flow = flow ?? new AlarmFlow(time);
 
     /// <summary>How many times this writer found the database's write lock taken and asked for it again.</summary>
     internal long LockRetries => Interlocked.Read(ref _lockRetries.Value);
@@ -447,8 +447,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
             }
         }
 
-        Volatile.Write(ref _lastCommit, time.GetTimestamp());
-        flow?.Committed();
+        _flow.Committed();
         return receipts;
     }
 
@@ -510,7 +509,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
-                if (!CheckpointDue(time.GetElapsedTime(lastCheckpoint), Volatile.Read(ref _lastCommit) is var commit and not 0 ? time.GetElapsedTime(commit) : null))
+                if (!CheckpointDue(time.GetElapsedTime(lastCheckpoint), _flow.SinceLastCommit))
                 {
                     continue;
                 }

@@ -562,6 +562,9 @@ public sealed class HealthMonitor(
         // The cycle's time as the offsets count it: the time since the start, less the hold.
         private TimeSpan Now => time.GetElapsedTime(_start) - Held;
 
+        // Whether the clock may still stand still for alarms.
+        private bool MayHold => alarmsFlowing is not null && Held < maxHold;
+
         public Task WaitAsync(TimeSpan offset)
         {
             var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -587,7 +590,7 @@ public sealed class HealthMonitor(
             {
                 while (true)
                 {
-                    if (alarmsFlowing is not null && Held < maxHold && alarmsFlowing())
+                    if (MayHold && alarmsFlowing!())
                     {
                         // Alarms are being written: stand still for a step (or what is left of the hold), then look again.
                         var step = maxHold - Held < Batch ? maxHold - Held : Batch;
@@ -615,7 +618,7 @@ public sealed class HealthMonitor(
                         }
 
                         next -= now;
-                        if (alarmsFlowing is not null && Held < maxHold && next > Batch)
+                        if (MayHold && next > Batch)
                         {
                             // Wake at least every step, so alarms that start meanwhile stop the clock before the next probes.
                             next = Batch;

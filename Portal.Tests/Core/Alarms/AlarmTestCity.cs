@@ -66,7 +66,7 @@ public sealed class AlarmTestCity : IAsyncDisposable
 
     public AlarmIntake Intake { get; }
 
-    /// <summary>Whether the intake committed a press within the last quarter second (the health probes wait while it does).</summary>
+    /// <summary>When the intake last committed a press (the health probes wait while alarms flow).</summary>
     public AlarmFlow Flow { get; }
 
     public AlarmEscalator Escalator { get; }

@@ -27,14 +27,14 @@ public sealed class AlarmHoldTests
         var ct = TestContext.Current.CancellationToken;
         await using var city = new AlarmTestCity(schools: 4);
         var (school, _) = await city.SchoolInDistrictAsync((await city.Districts.GetAllAsync())[0].Code);
-        Assert.False(city.Flow.Flowing);
+        Assert.False(city.Flow.CommittedWithin(AlarmFlow.Quiet));
 
         await city.Intake.SubmitAsync(new AlarmSignal(school.Id, school.DistrictId, null, AlarmSource.PortalTest, false, false, "127.0.0.1"), ct);
-        Assert.True(city.Flow.Flowing);
+        Assert.True(city.Flow.CommittedWithin(AlarmFlow.Quiet));
         city.Time.Advance(AlarmFlow.Quiet - TimeSpan.FromMilliseconds(1));
-        Assert.True(city.Flow.Flowing);
+        Assert.True(city.Flow.CommittedWithin(AlarmFlow.Quiet));
         city.Time.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.False(city.Flow.Flowing);
+        Assert.False(city.Flow.CommittedWithin(AlarmFlow.Quiet));
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class AlarmHoldTests
         await StepAsync(city, cycle, city.Options.Interval * 2);
         var result = await cycle.WaitAsync(TimeSpan.FromMinutes(1), ct);
 
-        Assert.True(flow.Flowing);
+        Assert.True(flow.CommittedWithin(city.Options.AlarmQuiet));
         Assert.Equal(TimeSpan.FromSeconds(3), result.AlarmHold);
         Assert.Equal(cameras.Length, result.Probed);
         foreach (var id in cameras)
