@@ -31,14 +31,23 @@ public sealed class DirectDevices : IDisposable
     private readonly Thread[] _threads;
     private readonly IPEndPoint _endpoint;
     private readonly string _host;
+    private readonly int _nice;
+    private int _niceRefused;
     private int _idle;
     private int _queued;
 
-    public DirectDevices(Uri baseUrl, int threads = 32)
+    /// <param name="baseUrl">The portal.</param>
+    /// <param name="nice">
+    /// The device threads' nice level (0 leaves them alone): a terminal is a machine of its own, so its wait for a core
+    /// on the server's cores is not the portal's time (AlarmBenchmark.DefaultDeviceNice).
+    /// </param>
+    /// <param name="threads">How many devices may wait for an answer at once.</param>
+    public DirectDevices(Uri baseUrl, int nice = 0, int threads = 32)
     {
         ArgumentNullException.ThrowIfNull(baseUrl);
         _endpoint = new IPEndPoint(IPAddress.Parse(baseUrl.Host), baseUrl.Port);
         _host = baseUrl.Authority;
+        _nice = nice;
         _idle = threads;
         _threads = new Thread[threads];
         for (var i = 0; i < threads; i++)
@@ -47,6 +56,9 @@ public sealed class DirectDevices : IDisposable
             _threads[i].Start();
         }
     }
+
+    /// <summary>Device threads whose nice level the system refused (they run at the process's own).</summary>
+    public int NiceRefused => Volatile.Read(ref _niceRefused);
 
     /// <summary>Requests that found every thread busy and waited for one (their wait is not in their time).</summary>
     public int QueuedForThread => Volatile.Read(ref _queued);
@@ -90,6 +102,11 @@ public sealed class DirectDevices : IDisposable
 
     private void Run()
     {
+        if (_nice != 0 && !Portal.Core.Threading.OsThreadPriority.TrySetCurrentThreadNice(_nice, out _))
+        {
+            Interlocked.Increment(ref _niceRefused);
+        }
+
         Socket? socket = null;
         var buffer = new byte[64 * 1024];
         foreach (var job in _jobs.GetConsumingEnumerable())
