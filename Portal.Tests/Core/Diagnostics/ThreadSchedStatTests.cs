@@ -20,6 +20,8 @@ public sealed class ThreadSchedStatTests
     [InlineData("-5 42 17")]
     [InlineData("1 0x2A 17")]
     [InlineData("99999999999999999999999 42 17")]
+    [InlineData("123 +42 17")]
+    [InlineData("123\u00a0 42 17")]
     public void Parse_NotTheKernelsLine_Null(string text)
     {
         Assert.Null(ThreadSchedStat.Parse(text));
@@ -51,5 +53,29 @@ public sealed class ThreadSchedStatTests
         // date); the run-queue time never goes back.
         Assert.True(after.Value.CpuNs > before.Value.CpuNs, $"cpu {before.Value.CpuNs} ns, then {after.Value.CpuNs} ns");
         Assert.True(after.Value.RunQueueNs >= before.Value.RunQueueNs);
+    }
+
+    [Fact]
+    public void Read_AgainOnTheSameThread_AllocatesNothing()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Null(ThreadSchedStat.Read());
+            return;
+        }
+
+        Assert.NotNull(ThreadSchedStat.Read()); // opens this thread's file
+        var read = 0;
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            read += ThreadSchedStat.Read() is null ? 0 : 1;
+        }
+
+        var spent = GC.GetAllocatedBytesForCurrentThread() - allocated;
+
+        // Read twice per timed commit: an allocation here is one per press, and the garbage collections it brings pause them.
+        Assert.Equal(100, read);
+        Assert.Equal(0, spent);
     }
 }
