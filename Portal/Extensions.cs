@@ -62,6 +62,7 @@ public static class Extensions
         var publicUrl = ResolvePublicUrl(options, builder.Configuration);
         services.Configure<PortalOptions>(builder.Configuration.GetSection(PortalOptions.Section));
         Portal.Core.Threading.OsThreadPriority.AlarmPathNice = options.AlarmPathNice;
+        Portal.Core.Threading.OsThreadPriority.AlarmPathRealtimePriority = Math.Clamp(options.AlarmPathRealtimePriority, 0, 99);
         Portal.Core.Threading.OsThreadPriority.ConsoleNice = options.ConsoleNice;
         services.AddSingleton(new PortalEnvironment(dataFolder, publicUrl));
 

@@ -91,6 +91,14 @@ public sealed class PortalOptions
     public int AlarmPathNice { get; set; } = -5;
 
     /// <summary>
+    /// Real-time priority (SCHED_RR) of the intake's writer and answer threads, the two every device alarm waits on:
+    /// they run before every normal thread. 1 by default; 0 turns it off (they take <see cref="AlarmPathNice"/>). Needs
+    /// CAP_SYS_NICE or LimitRTPRIO; refused, they take the nice value and the log says so once.
+    /// See <see cref="Portal.Core.Threading.OsThreadPriority.AlarmPathRealtimePriority"/>.
+    /// </summary>
+    public int AlarmPathRealtimePriority { get; set; } = 1;
+
+    /// <summary>
     /// Nice value of the threads the alarm consoles draw on (the notifier's delivery and the board's redraws after the
     /// browser confirms one): 5 lets every request, above all a device's alarm, run first on a busy server; the consoles
     /// take what is left, which under a flood means fewer, larger draws. 0 turns it off. See <c>ConsoleDrawThread</c>.

@@ -175,7 +175,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             try
             {
-                OsThreadPriority.ApplyAlarmPath(logger);
+                OsThreadPriority.ApplyAlarmPathRealtime(logger);
                 Run(stoppingToken);
             }
             finally
@@ -192,7 +192,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             try
             {
-                OsThreadPriority.ApplyAlarmPath(logger);
+                OsThreadPriority.ApplyAlarmPathRealtime(logger);
                 Answer();
             }
             finally

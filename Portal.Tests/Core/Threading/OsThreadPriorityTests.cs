@@ -54,4 +54,78 @@ public sealed class OsThreadPriorityTests
             OsThreadPriority.AlarmPathNice = saved;
         }
     }
+
+    [Fact]
+    public void AlarmPathRealtime_RoundRobin_OrTheNiceValueWhenRefused_OnThatThreadAlone()
+    {
+        var (savedPriority, savedNice) = (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice);
+        try
+        {
+            // Raising the nice value needs no privilege: when real-time is refused, the fallback takes for any user.
+            OsThreadPriority.AlarmPathRealtimePriority = 1;
+            OsThreadPriority.AlarmPathNice = 3;
+            var applied = false;
+            (int Policy, int Priority)? scheduler = null;
+            int? nice = null;
+            var thread = new Thread(() =>
+            {
+                applied = OsThreadPriority.ApplyAlarmPathRealtime(NullLogger.Instance);
+                scheduler = OsThreadPriority.CurrentThreadScheduler();
+                nice = OsThreadPriority.CurrentThreadNice();
+            });
+            thread.Start();
+            thread.Join();
+
+            if (!OperatingSystem.IsLinux())
+            {
+                Assert.False(applied);
+                return;
+            }
+
+            Assert.True(applied);
+            if (scheduler != (2, 1))
+            {
+                // Refused (no CAP_SYS_NICE, no RLIMIT_RTPRIO): the normal policy, at the alarm path's nice value.
+                Assert.Equal((0, 0), scheduler);
+                Assert.Equal(3, nice);
+            }
+
+            // The thread that started it is untouched.
+            Assert.Equal((0, 0), OsThreadPriority.CurrentThreadScheduler());
+        }
+        finally
+        {
+            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (savedPriority, savedNice);
+        }
+    }
+
+    [Fact]
+    public void AlarmPathRealtime_Zero_KeepsTheNormalPolicy()
+    {
+        var (savedPriority, savedNice) = (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice);
+        try
+        {
+            OsThreadPriority.AlarmPathRealtimePriority = 0;
+            OsThreadPriority.AlarmPathNice = 0;
+            var applied = true;
+            (int Policy, int Priority)? scheduler = null;
+            var thread = new Thread(() =>
+            {
+                applied = OsThreadPriority.ApplyAlarmPathRealtime(NullLogger.Instance);
+                scheduler = OsThreadPriority.CurrentThreadScheduler();
+            });
+            thread.Start();
+            thread.Join();
+
+            Assert.False(applied);
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.Equal((0, 0), scheduler);
+            }
+        }
+        finally
+        {
+            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (savedPriority, savedNice);
+        }
+    }
 }
