@@ -52,8 +52,11 @@ public static class OsThreadPriority
 
     private static int _realtimeRefusalLogged;
 
-    private const int SchedOther = 0;
-    private const int SchedRoundRobin = 2;
+    /// <summary>The normal policy, as <see cref="CurrentThreadScheduler"/> reports it.</summary>
+    public const int SchedOther = 0;
+
+    /// <summary>The real-time round-robin policy, as <see cref="CurrentThreadScheduler"/> reports it.</summary>
+    public const int SchedRoundRobin = 2;
 
     /// <summary>
     /// Gives the calling thread <see cref="AlarmPathRealtimePriority"/> under <c>SCHED_RR</c>, or, when that is off or
@@ -107,6 +110,9 @@ public static class OsThreadPriority
         var param = 0;
         return OperatingSystem.IsLinux() && SetScheduler(GetThreadId(), SchedOther, ref param) == 0;
     }
+
+    /// <summary>The calling thread's id in the system (its <c>gettid</c>), or 0 off Linux.</summary>
+    public static int CurrentThreadId() => OperatingSystem.IsLinux() ? GetThreadId() : 0;
 
     /// <summary>The calling thread's policy and real-time priority as the system reports them (0 and 0: normal), or null off Linux.</summary>
     public static (int Policy, int Priority)? CurrentThreadScheduler()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Portal.Alarms;
 using Portal.Core.Alarms;
 using Portal.Core.Security;
+using Portal.Core.Threading;
 using Xunit;
 
 namespace Portal.Tests.Core.Alarms;
@@ -14,6 +15,8 @@ namespace Portal.Tests.Core.Alarms;
 /// order), and a device's answer never waits on a console. Counted and checked here, not timed: the alarm benchmark
 /// prints how long it takes.
 /// </summary>
+// One collection with the other tests that set OsThreadPriority's process-wide levels: never side by side.
+[Collection("Thread priorities")]
 public sealed class AlarmBurstTests : IAsyncLifetime
 {
     private const int Burst = 1000;
@@ -89,6 +92,83 @@ public sealed class AlarmBurstTests : IAsyncLifetime
 
         // And each of those commits is synced before its callers hear back: the writer runs with synchronous=FULL.
         Assert.Equal(2, _city.Intake.WriterSynchronous);
+    }
+
+    [Fact]
+    public async Task Burst_ARealtimeWriter_SharesTheCoresForTheBurst_ThenTakesItsPriorityBack()
+    {
+        // Whether this machine lets a thread take SCHED_RR at all (root, CAP_SYS_NICE or RLIMIT_RTPRIO).
+        var allowed = false;
+        var probe = new Thread(() => allowed = OsThreadPriority.TrySetCurrentThreadRealtime(1, out _));
+        probe.Start();
+        probe.Join();
+
+        var saved = OsThreadPriority.AlarmPathRealtimePriority;
+        OsThreadPriority.AlarmPathRealtimePriority = 1;
+        try
+        {
+            await using var city = new AlarmTestCity();
+            while (city.Intake.WriterThreadId == 0)
+            {
+                await Task.Delay(5, Ct);
+            }
+
+            var writer = city.Intake.WriterThreadId;
+            Assert.Equal(allowed ? OsThreadPriority.SchedRoundRobin : OsThreadPriority.SchedOther, Policy(writer));
+
+            // The writer holds the first press inside its transaction (another connection has the write lock) while
+            // ninety-nine more queue: when it commits, it finds a burst.
+            await using (var blocker = new SqliteConnection(city.Database.Db.ConnectionString))
+            {
+                await blocker.OpenAsync(Ct);
+                await blocker.ExecuteAsync("BEGIN IMMEDIATE;");
+                await using var schoolsConnection = city.Database.Db.Open();
+                var schools = (await schoolsConnection.QueryAsync<(long Id, long DistrictId)>("SELECT Id, DistrictId FROM School ORDER BY Id")).Select(s => ((int)s.Id, (int)s.DistrictId)).ToList();
+                var batchesBefore = city.Intake.BatchesStarted;
+                var tasks = new List<Task<AlarmReceipt>> { city.Intake.SubmitAsync(Signal(Nth(schools, 0)), Ct) };
+                while (city.Intake.BatchesStarted == batchesBefore)
+                {
+                    await Task.Delay(5, Ct);
+                }
+
+                for (var i = 1; i < 100; i++)
+                {
+                    tasks.Add(city.Intake.SubmitAsync(Signal(Nth(schools, i)), Ct));
+                }
+
+                await blocker.ExecuteAsync("ROLLBACK;");
+                await Task.WhenAll(tasks).WaitAsync(HangBound, Ct);
+            }
+
+            if (!allowed)
+            {
+                // Nothing to give up: the writer never had real-time priority.
+                Assert.Equal(0, city.Intake.BurstsShared);
+                Assert.Equal(OsThreadPriority.SchedOther, Policy(writer));
+                return;
+            }
+
+            // It left real-time priority for the burst, and took it back once the queue was empty, ready for the next alarm.
+            Assert.Equal(1, city.Intake.BurstsShared);
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (Policy(writer) != OsThreadPriority.SchedRoundRobin && waited.Elapsed < HangBound)
+            {
+                await Task.Delay(5, Ct);
+            }
+
+            Assert.Equal(OsThreadPriority.SchedRoundRobin, Policy(writer));
+        }
+        finally
+        {
+            OsThreadPriority.AlarmPathRealtimePriority = saved;
+        }
+    }
+
+    // A thread's scheduling policy from /proc (field 41 of its stat line; the fields after the name's closing parenthesis start at 3).
+    private static int Policy(int tid)
+    {
+        var stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[41 - 3], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -5,6 +5,8 @@ using Xunit;
 namespace Portal.Tests.Core.Threading;
 
 /// <summary>The alarm path's thread priority, read back from the system (a nice value is per thread on Linux).</summary>
+// One collection with the other tests that set OsThreadPriority's process-wide levels: never side by side.
+[Collection("Thread priorities")]
 public sealed class OsThreadPriorityTests
 {
     [Fact]
