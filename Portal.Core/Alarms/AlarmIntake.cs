@@ -147,7 +147,9 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
     internal long BatchesStarted => Interlocked.Read(ref _batchesStarted);
 
     /// <summary>The writer thread's id in the system once it runs (tests read its scheduling policy), else 0.</summary>
-    internal int WriterThreadId { get; private set; }
+    internal int WriterThreadId => Volatile.Read(ref _writerThreadId);
+
+    private int _writerThreadId;
 
     /// <summary>How many times the writer left real-time priority for a burst (diagnostics and tests).</summary>
     internal long BurstsShared => Interlocked.Read(ref _burstsShared);
@@ -196,7 +198,7 @@ public sealed class AlarmIntake(Db db, AlarmNotifier notifier, TimeProvider time
         {
             try
             {
-                WriterThreadId = OsThreadPriority.CurrentThreadId();
+                Volatile.Write(ref _writerThreadId, OsThreadPriority.CurrentThreadId());
                 OsThreadPriority.ApplyAlarmPathRealtime(logger);
                 Run(OsThreadPriority.CurrentThreadScheduler() is { Policy: OsThreadPriority.SchedRoundRobin }, stoppingToken);
             }

@@ -17,13 +17,11 @@ public sealed class OsThreadPriorityTests
         var set = false;
 
         // Raising the nice value (lowering the priority) needs no privilege, so this holds for any user.
-        var thread = new Thread(() =>
+        OnNewThread(() =>
         {
             set = OsThreadPriority.TrySetCurrentThreadNice(7, out _);
             other = OsThreadPriority.CurrentThreadNice();
         });
-        thread.Start();
-        thread.Join();
 
         Assert.True(set);
         Assert.Equal(7, other);
@@ -39,14 +37,12 @@ public sealed class OsThreadPriorityTests
             OsThreadPriority.AlarmPathNice = 0;
             int? before = null, after = null;
             var applied = true;
-            var thread = new Thread(() =>
+            OnNewThread(() =>
             {
                 before = OsThreadPriority.CurrentThreadNice();
                 applied = OsThreadPriority.ApplyAlarmPath(NullLogger.Instance);
                 after = OsThreadPriority.CurrentThreadNice();
             });
-            thread.Start();
-            thread.Join();
 
             Assert.False(applied);
             Assert.Equal(before, after);
@@ -60,23 +56,18 @@ public sealed class OsThreadPriorityTests
     [Fact]
     public void AlarmPathRealtime_RoundRobin_OrTheNiceValueWhenRefused_OnThatThreadAlone()
     {
-        var (savedPriority, savedNice) = (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice);
-        try
+        // Raising the nice value needs no privilege: when real-time is refused, the fallback takes for any user.
+        WithAlarmPathLevels(realtime: 1, nice: 3, () =>
         {
-            // Raising the nice value needs no privilege: when real-time is refused, the fallback takes for any user.
-            OsThreadPriority.AlarmPathRealtimePriority = 1;
-            OsThreadPriority.AlarmPathNice = 3;
             var applied = false;
             (int Policy, int Priority)? scheduler = null;
             int? nice = null;
-            var thread = new Thread(() =>
+            OnNewThread(() =>
             {
                 applied = OsThreadPriority.ApplyAlarmPathRealtime(NullLogger.Instance);
                 scheduler = OsThreadPriority.CurrentThreadScheduler();
                 nice = OsThreadPriority.CurrentThreadNice();
             });
-            thread.Start();
-            thread.Join();
 
             if (!OperatingSystem.IsLinux())
             {
@@ -85,49 +76,59 @@ public sealed class OsThreadPriorityTests
             }
 
             Assert.True(applied);
-            if (scheduler != (2, 1))
+            if (scheduler != (OsThreadPriority.SchedRoundRobin, 1))
             {
                 // Refused (no CAP_SYS_NICE, no RLIMIT_RTPRIO): the normal policy, at the alarm path's nice value.
-                Assert.Equal((0, 0), scheduler);
+                Assert.Equal((OsThreadPriority.SchedOther, 0), scheduler);
                 Assert.Equal(3, nice);
             }
 
             // The thread that started it is untouched.
-            Assert.Equal((0, 0), OsThreadPriority.CurrentThreadScheduler());
-        }
-        finally
-        {
-            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (savedPriority, savedNice);
-        }
+            Assert.Equal((OsThreadPriority.SchedOther, 0), OsThreadPriority.CurrentThreadScheduler());
+        });
     }
 
     [Fact]
     public void AlarmPathRealtime_Zero_KeepsTheNormalPolicy()
     {
-        var (savedPriority, savedNice) = (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice);
-        try
+        WithAlarmPathLevels(realtime: 0, nice: 0, () =>
         {
-            OsThreadPriority.AlarmPathRealtimePriority = 0;
-            OsThreadPriority.AlarmPathNice = 0;
             var applied = true;
             (int Policy, int Priority)? scheduler = null;
-            var thread = new Thread(() =>
+            OnNewThread(() =>
             {
                 applied = OsThreadPriority.ApplyAlarmPathRealtime(NullLogger.Instance);
                 scheduler = OsThreadPriority.CurrentThreadScheduler();
             });
-            thread.Start();
-            thread.Join();
 
             Assert.False(applied);
             if (OperatingSystem.IsLinux())
             {
-                Assert.Equal((0, 0), scheduler);
+                Assert.Equal((OsThreadPriority.SchedOther, 0), scheduler);
             }
+        });
+    }
+
+    // A priority set on a thread stays with it: each case runs on a thread of its own, which ends with it.
+    private static void OnNewThread(Action body)
+    {
+        var thread = new Thread(() => body());
+        thread.Start();
+        thread.Join();
+    }
+
+    // The alarm path's process-wide levels for one case, put back after it (the collection keeps other cases out meanwhile).
+    private static void WithAlarmPathLevels(int realtime, int nice, Action body)
+    {
+        var (savedRealtime, savedNice) = (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice);
+        try
+        {
+            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (realtime, nice);
+            body();
         }
         finally
         {
-            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (savedPriority, savedNice);
+            (OsThreadPriority.AlarmPathRealtimePriority, OsThreadPriority.AlarmPathNice) = (savedRealtime, savedNice);
         }
     }
 }
