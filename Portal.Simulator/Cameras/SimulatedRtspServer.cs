@@ -160,32 +160,40 @@ public sealed class SimulatedRtspServer : IAsyncDisposable
         }
 
         await _cts.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        DropConnections();
         await _acceptLoop.ConfigureAwait(false);
+        DropConnections();
         _cts.Dispose();
     }
 
     private async Task AcceptLoopAsync()
     {
-        while (!_cts.IsCancellationRequested)
+        try
         {
-            TcpClient client;
-            try
+            while (!_cts.IsCancellationRequested)
             {
-                client = await _listener.AcceptTcpClientAsync(_cts.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(_cts.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+                {
+                    return;
+                }
 
-            lock (_connections)
-            {
-                _connections.Add(client);
-            }
+                lock (_connections)
+                {
+                    _connections.Add(client);
+                }
 
-            _ = Task.Run(() => ServeAsync(client));
+                _ = Task.Run(() => ServeAsync(client));
+            }
+        }
+        finally
+        {
+            // The loop stops its listener after its last accept: a TcpListener stopped by DisposeAsync between two
+            // accepts made the next one throw InvalidOperationException ("Not listening") out of DisposeAsync.
+            _listener.Stop();
         }
     }
 

@@ -483,6 +483,12 @@ internal sealed class HostileRtspServer : IAsyncDisposable
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
         }
+        finally
+        {
+            // Stopped here, after the last accept, never under it: a TcpListener stopped between two accepts
+            // throws InvalidOperationException ("Not listening") from the next one.
+            _listener.Stop();
+        }
     }
 
     private async Task ServeAsync(TcpClient client)
@@ -525,7 +531,6 @@ internal sealed class HostileRtspServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _listener.Stop();
         await _accepting;
         Task[] served;
         lock (_served)
