@@ -29,6 +29,7 @@ namespace Portal.Benchmarks;
 /// console during the steady phase; <c>PORTAL_BENCH_CSS=rules</c> adds a style sheet to every console (to try a
 /// layout change without a rebuild); <c>PORTAL_BENCH_SHOT=file.png</c> saves a screenshot of the first console after
 /// the steady phase; <c>PORTAL_BENCH_SLOWEST=1</c> lists the slowest device answers; <c>PORTAL_BENCH_SERVER_TIMING=1</c> prints where the answers' time went inside the portal (stages, Server-Timing);
+/// <c>PORTAL_BENCH_PORTAL_ENV='NAME=value ...'</c> sets environment variables on the product's portal alone (runtime knobs, to weigh);
 /// <c>PORTAL_BENCH_ANSWER_POOLED=1</c> has the portal answer devices from the thread pool, as before issue 15's answer thread (to compare).
 /// The devices of the warm-up and the steady phase send from threads of their own on blocking sockets (DirectDevices), so
 /// that their answer times hold no thread hand-over inside this process; <c>PORTAL_BENCH_DEVICES_POOLED=1</c> sends them

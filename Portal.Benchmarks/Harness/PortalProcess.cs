@@ -150,6 +150,19 @@ public sealed class PortalProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // PORTAL_BENCH_PORTAL_ENV: environment variables for this portal alone (NAME=value, space-separated), to weigh a
+        // runtime knob on the portal without the benchmark's own process and the cameras' taking it too.
+        foreach (var pair in (Environment.GetEnvironmentVariable("PORTAL_BENCH_PORTAL_ENV") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new ArgumentException($"PORTAL_BENCH_PORTAL_ENV: '{pair}' is not NAME=value.");
+            }
+
+            start.Environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the portal.");
         _process.OutputDataReceived += (_, e) => Append(e.Data, error: false);
         _process.ErrorDataReceived += (_, e) => Append(e.Data, error: true);
