@@ -1027,11 +1027,14 @@ public static class AlarmBenchmark
         var paused = new HashSet<Press>(); // presses during which a garbage collection paused the portal
         var pauses = new List<double>();
         var own = new Dictionary<Press, List<(string Stage, double Ms)>>(); // each press's stages, for the slowest
+        var clocks = new Dictionary<Press, (long Arrived, double AtArrivalMs, long Answered, double AtAnswerMs)>(); // the portal's pause clock
         foreach (var press in timed)
         {
             var mine = own[press] = [];
             double? total = null;
             long? arrived = null;
+            double? clockIn = null, clockOut = null;
+            long? answered = null;
             foreach (var part in press.ServerTiming!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 var fields = part.Split(';');
@@ -1041,10 +1044,20 @@ public static class AlarmBenchmark
                     continue;
                 }
 
-                if (fields[0] == "arrived")
+                switch (fields[0])
                 {
-                    arrived = (long)v;
-                    continue;
+                    case "arrived":
+                        arrived = (long)v;
+                        continue;
+                    case "answered":
+                        answered = (long)v;
+                        continue;
+                    case "gc-clock-in":
+                        clockIn = v;
+                        continue;
+                    case "gc-clock-out":
+                        clockOut = v;
+                        continue;
                 }
 
                 if (fields[0] is "gc" or "gc-pause")
@@ -1074,7 +1087,14 @@ public static class AlarmBenchmark
                     Add(mine, "out", press.RoundTripMs - t - inbound);
                 }
             }
+
+            if (arrived is { } a && answered is { } b && clockIn is { } ci && clockOut is { } co)
+            {
+                clocks[press] = (a, ci, b, co);
+            }
         }
+
+        var outsidePaused = PauseOutsideThePipeline(clocks, own);
 
         if (stages.Count == 0)
         {
@@ -1095,12 +1115,97 @@ public static class AlarmBenchmark
             $"    garbage collections paused {paused.Count} of {timed.Count} presses in the portal") + (pauses.Count == 0 ? string.Empty : FormattableString.Invariant(
             $" (pause during a press p50 {Percentiles.Of(pauses, 0.50):0.0} ms, max {pauses[^1]:0.0} ms)")) + FormattableString.Invariant(
             $"; of the slowest 1% of answers ({slowest.Count}), {slowest.Count(paused.Contains)} were paused"));
+        if (clocks.Count > 0)
+        {
+            var (inbound, outbound) = (outsidePaused.Where(p => p.Value.In > 0).ToList(), outsidePaused.Where(p => p.Value.Out > 0).ToList());
+            Console.WriteLine(FormattableString.Invariant(
+                $"    and outside it (gc-in, gc-out: at most the pause time grown between the portal's nearest readings, from any press, around the way in or out): {inbound.Count} presses on the way in")
+                + (inbound.Count == 0 ? string.Empty : FormattableString.Invariant($" (max {inbound.Max(p => p.Value.In):0.0} ms)"))
+                + FormattableString.Invariant($", {outbound.Count} on the way out") + (outbound.Count == 0 ? string.Empty : FormattableString.Invariant($" (max {outbound.Max(p => p.Value.Out):0.0} ms)"))
+                + FormattableString.Invariant($"; of the slowest 1%, {slowest.Count(outsidePaused.ContainsKey)}"));
+        }
 
         // Where each of the slowest answers spent its time: its largest stages. Not the sums (total, commit, outside), the
         // batch's size, or sync-cpu: a part of sync, like sync-runq, which stays because a wait for a core says more.
         Console.WriteLine("    the slowest answers (ms: largest stages): " + string.Join("; ", slowest.Select(p => FormattableString.Invariant($"{p.RoundTripMs:0.0}: ")
             + string.Join(", ", own[p].Where(st => st.Stage is not ("total" or "commit" or "outside" or "batch" or "sync-cpu")).OrderByDescending(st => st.Ms).Take(4)
                 .Select(st => FormattableString.Invariant($"{st.Stage} {st.Ms:0.0}"))))));
+    }
+
+    /// <summary>
+    /// For each press, the garbage-collection pause that can have fallen on its way in (the device's send to the first
+    /// middleware) or out (the answer to the device's receipt), where the portal's own stamps do not reach: the growth of
+    /// the portal's pause clock (GC.GetTotalPauseDuration) from the last reading at or before the stretch began to the
+    /// first at or after it ended. Readings come from every press (two each, at 50/s about every 10 ms), so this is an
+    /// upper bound: a collection just outside the stretch but between the readings counts too. Adds gc-in and gc-out to
+    /// the press's stages when above 0.05 ms; returns the presses it found paused so.
+    /// </summary>
+    private static Dictionary<Press, (double In, double Out)> PauseOutsideThePipeline(
+        Dictionary<Press, (long Arrived, double AtArrivalMs, long Answered, double AtAnswerMs)> clocks, Dictionary<Press, List<(string Stage, double Ms)>> own)
+    {
+        var readings = clocks.Values.SelectMany(c => new[] { (At: c.Arrived, Ms: c.AtArrivalMs), (At: c.Answered, Ms: c.AtAnswerMs) }).OrderBy(r => r.At).ToArray();
+        var times = readings.Select(r => r.At).ToArray();
+        var found = new Dictionary<Press, (double In, double Out)>();
+        foreach (var (press, clock) in clocks)
+        {
+            if (press.SentAt == 0)
+            {
+                continue;
+            }
+
+            var before = LastAtOrBefore(times, press.SentAt);
+            var inbound = before < 0 ? 0 : clock.AtArrivalMs - readings[before].Ms;
+            var after = FirstAtOrAfter(times, press.SentAt + (long)(press.RoundTripMs * Stopwatch.Frequency / 1000));
+            var outbound = after >= times.Length ? 0 : readings[after].Ms - clock.AtAnswerMs;
+            (inbound, outbound) = (inbound > 0.05 ? inbound : 0, outbound > 0.05 ? outbound : 0);
+            if (inbound > 0 || outbound > 0)
+            {
+                found[press] = (inbound, outbound);
+                if (inbound > 0)
+                {
+                    own[press].Add(("gc-in", inbound));
+                }
+
+                if (outbound > 0)
+                {
+                    own[press].Add(("gc-out", outbound));
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static int LastAtOrBefore(long[] sorted, long at)
+    {
+        var i = Array.BinarySearch(sorted, at);
+        if (i < 0)
+        {
+            return ~i - 1;
+        }
+
+        while (i + 1 < sorted.Length && sorted[i + 1] == at)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private static int FirstAtOrAfter(long[] sorted, long at)
+    {
+        var i = Array.BinarySearch(sorted, at);
+        if (i < 0)
+        {
+            return ~i;
+        }
+
+        while (i > 0 && sorted[i - 1] == at)
+        {
+            i--;
+        }
+
+        return i;
     }
 
     private sealed record Target(

@@ -41,6 +41,14 @@ public sealed class RequestStamps
     /// <inheritdoc cref="GcCount"/>
     public double GcPauseMs { get; set; }
 
+    /// <summary>
+    /// The process's whole garbage-collection pause so far (<see cref="GC.GetTotalPauseDuration"/>, ms), read at the first
+    /// middleware and at the answer. With the raw clock at both, a client on this machine that gathers them from many
+    /// requests can tell whether a collection paused the portal while one request was still on its way in (Kestrel, before
+    /// the first middleware) or on its way out: the pause time grown between the nearest readings around that stretch.
+    /// </summary>
+    public (double AtArrivalMs, double AtAnswerMs)? GcPauseClock { get; set; }
+
     /// <summary>The writer thread's scheduler figures over the commit (<see cref="ThreadSchedStat"/>): on a core, waiting for one.</summary>
     public (double CpuMs, double RunQueueMs)? SyncSched { get; set; }
 
@@ -53,8 +61,9 @@ public sealed class RequestStamps
     /// the database's write lock, write: the statements, sync: the commit and its sync, of which sync-cpu is the writer
     /// thread's time on a core and sync-runq its wait for one, the rest being the wait for the disk), resume (commit to
     /// the request's code running again: the thread pool), answer (to the answer's headers), total; <c>gc</c> and
-    /// <c>gc-pause</c> when garbage collections paused the process meanwhile (<see cref="GcCount"/>); and <c>arrived</c>,
-    /// the first middleware's raw <see cref="Stopwatch"/> timestamp.
+    /// <c>gc-pause</c> when garbage collections paused the process meanwhile (<see cref="GcCount"/>); <c>arrived</c>,
+    /// the first middleware's raw <see cref="Stopwatch"/> timestamp; and, when set, <see cref="GcPauseClock"/> as
+    /// <c>gc-clock-in</c> and <c>gc-clock-out</c> with <c>answered</c>, the answer's raw timestamp.
     /// </summary>
     public string ToServerTiming(long answered)
     {
@@ -89,6 +98,10 @@ public sealed class RequestStamps
             // first middleware, so that a client on this machine can split what lies outside the portal's pipeline
             // into the way in (its send to here) and the way out.
             s.Append(CultureInfo.InvariantCulture, $", arrived;desc={Arrived}");
+            if (GcPauseClock is { } clock)
+            {
+                s.Append(CultureInfo.InvariantCulture, $", gc-clock-in;desc={clock.AtArrivalMs:0.000}, gc-clock-out;desc={clock.AtAnswerMs:0.000}, answered;desc={answered}");
+            }
         }
 
         return s.ToString();

@@ -27,9 +27,12 @@ public static class DeviceServerTiming
             RequestStamps.CurrentFlow.Value = stamps;
             http.Response.OnStarting(() =>
             {
+                var pausedSoFar = GC.GetTotalPauseDuration();
+                var answered = RequestStamps.Now();
                 stamps.GcCount = GC.CollectionCount(0) - gcCount;
-                stamps.GcPauseMs = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds;
-                http.Response.Headers["Server-Timing"] = stamps.ToServerTiming(RequestStamps.Now());
+                stamps.GcPauseMs = (pausedSoFar - gcPause).TotalMilliseconds;
+                stamps.GcPauseClock = (gcPause.TotalMilliseconds, pausedSoFar.TotalMilliseconds);
+                http.Response.Headers["Server-Timing"] = stamps.ToServerTiming(answered);
                 return Task.CompletedTask;
             });
             await next(http);

@@ -65,4 +65,15 @@ public sealed class RequestStampsTests
 
         Assert.Equal($"total;dur=8.000, batch;desc=1, gc;desc=2, gc-pause;dur=5.250, arrived;desc={t0}", stamps.ToServerTiming(t0 + Ms(8)));
     }
+
+    [Fact]
+    public void ToServerTiming_GcPauseClock_BothReadingsWithTheAnswersRawClock()
+    {
+        var t0 = Ms(1_000);
+        var stamps = new RequestStamps { Arrived = t0, GcPauseClock = (120.5, 126.25) };
+
+        Assert.Equal(
+            $"total;dur=3.000, batch;desc=0, arrived;desc={t0}, gc-clock-in;desc=120.500, gc-clock-out;desc=126.250, answered;desc={t0 + Ms(3)}",
+            stamps.ToServerTiming(t0 + Ms(3)));
+    }
 }
