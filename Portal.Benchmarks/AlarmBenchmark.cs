@@ -1153,9 +1153,9 @@ public static class AlarmBenchmark
                 continue;
             }
 
-            var before = LastAtOrBefore(times, press.SentAt);
+            var before = CountAtOrBefore(times, press.SentAt) - 1; // the last reading at or before the send
             var inbound = before < 0 ? 0 : clock.AtArrivalMs - readings[before].Ms;
-            var after = FirstAtOrAfter(times, press.SentAt + (long)(press.RoundTripMs * Stopwatch.Frequency / 1000));
+            var after = CountAtOrBefore(times, press.SentAt + (long)(press.RoundTripMs * Stopwatch.Frequency / 1000) - 1); // the first at or after the receipt
             var outbound = after >= times.Length ? 0 : readings[after].Ms - clock.AtAnswerMs;
             (inbound, outbound) = (inbound > 0.05 ? inbound : 0, outbound > 0.05 ? outbound : 0);
             if (inbound > 0 || outbound > 0)
@@ -1176,36 +1176,17 @@ public static class AlarmBenchmark
         return found;
     }
 
-    private static int LastAtOrBefore(long[] sorted, long at)
+    // How many of the sorted readings were taken at or before this instant (raw clock ticks).
+    private static int CountAtOrBefore(long[] sorted, long at)
     {
-        var i = Array.BinarySearch(sorted, at);
-        if (i < 0)
+        var (low, high) = (0, sorted.Length);
+        while (low < high)
         {
-            return ~i - 1;
+            var middle = (low + high) >>> 1;
+            (low, high) = sorted[middle] <= at ? (middle + 1, high) : (low, middle);
         }
 
-        while (i + 1 < sorted.Length && sorted[i + 1] == at)
-        {
-            i++;
-        }
-
-        return i;
-    }
-
-    private static int FirstAtOrAfter(long[] sorted, long at)
-    {
-        var i = Array.BinarySearch(sorted, at);
-        if (i < 0)
-        {
-            return ~i;
-        }
-
-        while (i > 0 && sorted[i - 1] == at)
-        {
-            i--;
-        }
-
-        return i;
+        return low;
     }
 
     private sealed record Target(

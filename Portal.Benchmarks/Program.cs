@@ -5,6 +5,14 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        // A portal setting in the environment that cannot be read is refused before any scenario starts anything.
+        _ = Harness.PortalProcess.ExtraEnvironment(out var refused);
+        if (refused is not null)
+        {
+            Console.Error.WriteLine(refused);
+            return 1;
+        }
+
         switch (args.FirstOrDefault())
         {
             case "import":

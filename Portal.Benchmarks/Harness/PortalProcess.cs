@@ -120,6 +120,31 @@ public sealed class PortalProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// PORTAL_BENCH_PORTAL_ENV: environment variables for the portals the benchmarks start, and for them alone
+    /// (NAME=value, space-separated), to weigh a runtime knob that has no setting (DOTNET_GCgen0size, ...) on the portal
+    /// without the benchmark's own process and the cameras' taking it too. <paramref name="refused"/> names a pair that
+    /// is not NAME=value (the pairs before it are returned).
+    /// </summary>
+    public static List<(string Name, string Value)> ExtraEnvironment(out string? refused)
+    {
+        refused = null;
+        var pairs = new List<(string Name, string Value)>();
+        foreach (var pair in (Environment.GetEnvironmentVariable("PORTAL_BENCH_PORTAL_ENV") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                refused = $"PORTAL_BENCH_PORTAL_ENV: '{pair}' is not NAME=value.";
+                break;
+            }
+
+            pairs.Add((pair[..eq], pair[(eq + 1)..]));
+        }
+
+        return pairs;
+    }
+
     /// <summary>Starts the process (again, after <see cref="KillAsync"/>) and waits for /healthz.</summary>
     public async Task StartAgainAsync()
     {
@@ -150,17 +175,15 @@ public sealed class PortalProcess : IAsyncDisposable
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        // PORTAL_BENCH_PORTAL_ENV: environment variables for this portal alone (NAME=value, space-separated), to weigh a
-        // runtime knob on the portal without the benchmark's own process and the cameras' taking it too.
-        foreach (var pair in (Environment.GetEnvironmentVariable("PORTAL_BENCH_PORTAL_ENV") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        var extra = ExtraEnvironment(out var refused);
+        if (refused is not null)
         {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                throw new ArgumentException($"PORTAL_BENCH_PORTAL_ENV: '{pair}' is not NAME=value.");
-            }
+            throw new InvalidOperationException(refused); // Program refuses it before any scenario starts
+        }
 
-            start.Environment[pair[..eq]] = pair[(eq + 1)..];
+        foreach (var (name, value) in extra)
+        {
+            start.Environment[name] = value;
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the portal.");
