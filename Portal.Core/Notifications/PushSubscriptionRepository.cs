@@ -21,9 +21,20 @@ public sealed record PushAudience(NotificationAudience Audience, int DistrictId,
 /// Owns PushSubscription: each browser that accepted notifications, with the user's scope at the time (so a push is
 /// addressed without a join into Identity). The subscription's auth secret is Data Protection ciphertext.
 /// </summary>
-public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider protection)
+public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider protection, TimeProvider? time = null)
 {
+    /// <summary>
+    /// How long the subscriptions read for <see cref="GetAudienceAsync"/> are reused. A change made through this
+    /// repository drops them at once; this bounds a change made by another instance of the portal.
+    /// </summary>
+    public static readonly TimeSpan SnapshotAge = TimeSpan.FromSeconds(30);
+
     private readonly IDataProtector _protector = protection.CreateProtector("Portal.WebPush.Subscription.v1");
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    // Bumped by every write through this repository: a snapshot read under an older value is not used.
+    private long _generation;
+    private Snapshot? _snapshot;
 
     private const string DeleteByHash = "DELETE FROM PushSubscription WHERE EndpointHash = @EndpointHash";
 
@@ -31,21 +42,15 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
 
     private const string DeleteById = "DELETE FROM PushSubscription WHERE Id = @Id";
 
+    private const string DeleteForUser = "DELETE FROM PushSubscription WHERE UserId = @UserId";
+
     private const string Insert = """
         INSERT INTO PushSubscription (UserId, Role, DistrictId, SchoolId, Endpoint, EndpointHash, P256dh, AuthProtected, Culture, CreatedUtc)
         VALUES (@UserId, @Role, @DistrictId, @SchoolId, @Endpoint, @EndpointHash, @P256dh, @AuthProtected, @Culture, @CreatedUtc)
         """;
 
-    // A principal sees their school; bureau and police their district (or the city when theirs is null); for an alarm
-    // a police district also sees what its centre must answer (AlarmNotifier.CanSee); administrators see everything.
-    private const string SelectAudience = """
-        SELECT Id, UserId, Endpoint, P256dh, AuthProtected, Culture FROM PushSubscription
-        WHERE (@ToPrincipal = 1 AND Role = @PrincipalRole AND SchoolId = @SchoolId)
-           OR (@ToBureau = 1 AND Role = @BureauRole AND (DistrictId IS NULL OR DistrictId = @DistrictId))
-           OR (@ToPolice = 1 AND Role IN (@CityRole, @DistrictRole)
-               AND (DistrictId IS NULL OR DistrictId = @DistrictId OR DistrictId = @CentreDistrictId))
-           OR (@ToAdmin = 1 AND Role = @AdminRole)
-        """;
+    // Every subscription with the scope it was made under: the audience is picked in memory (Covers).
+    private const string SelectAll = "SELECT Id, UserId, Role, DistrictId, SchoolId, Endpoint, P256dh, AuthProtected, Culture FROM PushSubscription";
 
     private const string CountOwn = "SELECT COUNT(*) FROM PushSubscription WHERE UserId = @UserId";
 
@@ -71,6 +76,7 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
             CreatedUtc = now,
         }, tx, cancellationToken: ct)).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
+        Interlocked.Increment(ref _generation);
     }
 
     /// <summary>Removes the user's own subscription for this endpoint; false when there was none of theirs.</summary>
@@ -78,7 +84,9 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
     {
         ArgumentNullException.ThrowIfNull(scope);
         await using var connection = db.Open();
-        return await connection.ExecuteAsync(new CommandDefinition(DeleteOwn, new { EndpointHash = Hash(endpoint), scope.UserId }, cancellationToken: ct)).ConfigureAwait(false) > 0;
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteOwn, new { EndpointHash = Hash(endpoint), scope.UserId }, cancellationToken: ct)).ConfigureAwait(false) > 0;
+        Interlocked.Increment(ref _generation);
+        return deleted;
     }
 
     /// <summary>The push service said the subscription is gone (404/410): forget it.</summary>
@@ -86,6 +94,20 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
     {
         await using var connection = db.Open();
         await connection.ExecuteAsync(new CommandDefinition(DeleteById, new { Id = id }, cancellationToken: ct)).ConfigureAwait(false);
+        Interlocked.Increment(ref _generation);
+    }
+
+    /// <summary>
+    /// Forgets every browser the user subscribed: a subscription carries the scope it was made under, so a disabled
+    /// user's browsers, or a moved one's, would go on hearing of alarms and devices they no longer may see.
+    /// Returns how many there were.
+    /// </summary>
+    public async Task<int> DeleteForUserAsync(int userId, CancellationToken ct = default)
+    {
+        await using var connection = db.Open();
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteForUser, new { UserId = userId }, cancellationToken: ct)).ConfigureAwait(false);
+        Interlocked.Increment(ref _generation);
+        return deleted;
     }
 
     public async Task<int> CountAsync(UserScope scope, CancellationToken ct = default)
@@ -95,32 +117,70 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CountOwn, new { scope.UserId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    /// <summary>Every subscription the audience covers, with its secret decrypted (ones that no longer decrypt are skipped).</summary>
+    /// <summary>
+    /// Every subscription the audience covers, with its secret decrypted (ones that no longer decrypt are skipped).
+    /// Each new alarm asks this (<c>AlarmPushForwarder</c>): a query per alarm put a thousand reads with a dozen
+    /// parameters each beside a burst's thousand presses (an eighth of what the portal allocated while it drained, and
+    /// its collections pause every request). The subscriptions are read once into memory instead (a row per browser
+    /// that accepted notifications: thousands at most in a city), and read again after a change made here or
+    /// after <see cref="SnapshotAge"/>.
+    /// </summary>
     public async Task<IReadOnlyList<PushTarget>> GetAudienceAsync(PushAudience audience, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(audience);
-        await using var connection = db.Open();
-        var rows = await connection.QueryAsync<(long Id, int UserId, string Endpoint, string P256dh, string AuthProtected, string Culture)>(new CommandDefinition(SelectAudience, new
-        {
-            ToPrincipal = audience.Audience.HasFlag(NotificationAudience.Principal),
-            ToBureau = audience.Audience.HasFlag(NotificationAudience.Bureau),
-            ToPolice = audience.Audience.HasFlag(NotificationAudience.Police),
-            ToAdmin = audience.Audience.HasFlag(NotificationAudience.Admin),
-            PrincipalRole = Roles.Principal,
-            BureauRole = Roles.Bureau,
-            CityRole = Roles.CityOperator,
-            DistrictRole = Roles.DistrictOperator,
-            AdminRole = Roles.Admin,
-            audience.DistrictId,
-            audience.SchoolId,
-            CentreDistrictId = audience.CentreDistrictId ?? audience.DistrictId,
-        }, cancellationToken: ct)).ConfigureAwait(false);
+        var snapshot = await CurrentAsync(ct).ConfigureAwait(false);
         var targets = new List<PushTarget>();
+        foreach (var row in snapshot.Rows)
+        {
+            if (Covers(audience, row.Role, row.DistrictId, row.SchoolId))
+            {
+                targets.Add(row.Target);
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>
+    /// Whether a subscription made under this role, district and school is in the audience: a principal sees their
+    /// school; bureau and police their district (or the city when theirs is null); for an alarm a police district also
+    /// sees what its centre must answer (AlarmNotifier.CanSee); administrators see everything.
+    /// </summary>
+    internal static bool Covers(PushAudience audience, string role, int? districtId, int? schoolId)
+    {
+        var to = audience.Audience;
+        var centre = audience.CentreDistrictId ?? audience.DistrictId;
+        return role switch
+        {
+            Roles.Principal => to.HasFlag(NotificationAudience.Principal) && schoolId == audience.SchoolId,
+            Roles.Bureau => to.HasFlag(NotificationAudience.Bureau) && (districtId is null || districtId == audience.DistrictId),
+            Roles.CityOperator or Roles.DistrictOperator => to.HasFlag(NotificationAudience.Police)
+                && (districtId is null || districtId == audience.DistrictId || districtId == centre),
+            Roles.Admin => to.HasFlag(NotificationAudience.Admin),
+            _ => false,
+        };
+    }
+
+    private async Task<Snapshot> CurrentAsync(CancellationToken ct)
+    {
+        var generation = Interlocked.Read(ref _generation);
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is not null && snapshot.Generation == generation && _time.GetElapsedTime(snapshot.ReadAt) < SnapshotAge)
+        {
+            return snapshot;
+        }
+
+        // Read under the generation taken before the read: a write meanwhile makes the next call read again.
+        var readAt = _time.GetTimestamp();
+        await using var connection = db.Open();
+        var rows = await connection.QueryAsync<(long Id, int UserId, string Role, int? DistrictId, int? SchoolId, string Endpoint, string P256dh, string AuthProtected, string Culture)>(
+            new CommandDefinition(SelectAll, cancellationToken: ct)).ConfigureAwait(false);
+        var kept = new List<SnapshotRow>();
         foreach (var r in rows)
         {
             try
             {
-                targets.Add(new PushTarget(r.Id, r.UserId, r.Endpoint, r.P256dh, _protector.Unprotect(r.AuthProtected), r.Culture));
+                kept.Add(new SnapshotRow(r.Role, r.DistrictId, r.SchoolId, new PushTarget(r.Id, r.UserId, r.Endpoint, r.P256dh, _protector.Unprotect(r.AuthProtected), r.Culture)));
             }
             catch (CryptographicException)
             {
@@ -128,8 +188,14 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
             }
         }
 
-        return targets;
+        snapshot = new Snapshot(generation, readAt, kept);
+        Volatile.Write(ref _snapshot, snapshot);
+        return snapshot;
     }
 
     private static string Hash(string endpoint) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)));
+
+    private sealed record SnapshotRow(string Role, int? DistrictId, int? SchoolId, PushTarget Target);
+
+    private sealed record Snapshot(long Generation, long ReadAt, IReadOnlyList<SnapshotRow> Rows);
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Portal.Core.Audit;
 using Portal.Core.Data;
+using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
@@ -50,7 +51,8 @@ public sealed record UserResult(IReadOnlyList<FieldError> Errors, int Id = 0, st
 /// Users as administrators keep them, through Identity's own store: create, disable, reset the password (the user
 /// must change it), change role and scope, require or reset two-factor sign-in, unlock. It sets the account flags;
 /// the sign-in policy that enforces them is the sign-in's. Every change that ends a right ends the user's sessions
-/// too (a new security stamp), and is audited without any password.
+/// too (a new security stamp), and is audited without any password. Disabling a user, or changing their role or scope,
+/// also forgets the browsers they subscribed to Web Push, which no session check reaches.
 /// </summary>
 public sealed class UserAdministration(
     UserManager<PortalUser> users,
@@ -58,6 +60,7 @@ public sealed class UserAdministration(
     DistrictRepository districts,
     SchoolRepository schools,
     AuditRepository audit,
+    PushSubscriptionRepository pushSubscriptions,
     TimeProvider time)
 {
     public async Task<Page<UserRow>> GetPageAsync(UserScope scope, string? search, string? role, PageRequest page, CancellationToken ct = default)
@@ -175,6 +178,12 @@ public sealed class UserAdministration(
 
         user.IsDisabled = disabled;
         await SaveAndEndSessionsAsync(user).ConfigureAwait(false);
+        if (disabled)
+        {
+            // Ended sessions do not reach the browsers that accepted notifications: their subscriptions go too.
+            await pushSubscriptions.DeleteForUserAsync(user.Id, ct).ConfigureAwait(false);
+        }
+
         await audit.WriteAsync(actor, disabled ? AuditActions.UserDisabled : AuditActions.UserEnabled, "user " + user.UserName, null, ct).ConfigureAwait(false);
         return new UserResult([], user.Id);
     }
@@ -246,6 +255,8 @@ public sealed class UserAdministration(
         user.DistrictId = newDistrict;
         user.SchoolId = newSchool;
         await SaveAndEndSessionsAsync(user).ConfigureAwait(false);
+        // Subscriptions carry the old scope: the user subscribes again under the new one.
+        await pushSubscriptions.DeleteForUserAsync(user.Id, ct).ConfigureAwait(false);
         await audit.WriteAsync(actor, AuditActions.UserRoleChanged, "user " + user.UserName, Describe(role, newDistrict, newSchool) + "; was " + before, ct).ConfigureAwait(false);
         return new UserResult([], user.Id);
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Portal.Administration;
 using Portal.Core.Audit;
 using Portal.Core.Data;
+using Portal.Core.Notifications;
 using Portal.Core.Schools;
 using Portal.Core.Security;
 using Portal.Data;
@@ -42,6 +43,7 @@ public sealed class UserAdministrationTests : IAsyncLifetime
         services.AddSingleton<DistrictRepository>();
         services.AddSingleton<SchoolRepository>();
         services.AddSingleton<AuditRepository>();
+        services.AddSingleton<PushSubscriptionRepository>();
         services.AddScoped<UserAdministration>();
         _services = services.BuildServiceProvider();
 
@@ -148,6 +150,41 @@ public sealed class UserAdministrationTests : IAsyncLifetime
             [AuditActions.UserTwoFactorRequired, AuditActions.UserRoleChanged, AuditActions.UserPasswordReset, AuditActions.UserDisabled, AuditActions.UserCreated],
             audit.Items.Select(e => e.Action));
         Assert.DoesNotContain(audit.Items, e => (e.Detail ?? string.Empty).Contains(reset.Password!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SetDisabledAndChangeRole_ForgetTheUsersPushSubscriptions_NotOthers()
+    {
+        var push = _services.GetRequiredService<PushSubscriptionRepository>();
+        var district = _seeded.District.Id;
+        var bureau = await InScopeAsync((admin, _) => admin.CreateAsync(_admin, new UserInput("bureau-p", "教育局", Roles.Bureau, district, null, "Bureau-Pass-1", MustChangePassword: false), Ct));
+        var police = await InScopeAsync((admin, _) => admin.CreateAsync(_admin, new UserInput("police-p", "值班员", Roles.DistrictOperator, district, null, "Police-Pass-1", MustChangePassword: false), Ct));
+        var bureauScope = new UserScope(bureau.Id, "bureau-p", Roles.Bureau, district, null);
+        var policeScope = new UserScope(police.Id, "police-p", Roles.DistrictOperator, district, null);
+        async Task SubscribeAsync(UserScope scope, string browser) =>
+            await push.SaveAsync(scope, "https://push.example.org/" + browser, "p256dh", "auth", "zh-CN", TimeProvider.System.GetUtcNow().UtcDateTime, Ct);
+        async Task<int[]> AudienceAsync() =>
+            [.. (await push.GetAudienceAsync(new PushAudience(NotificationAudience.Bureau | NotificationAudience.Police, district, _seeded.School.Id), Ct)).Select(t => t.UserId).Order()];
+
+        await SubscribeAsync(bureauScope, "bureau-office");
+        await SubscribeAsync(bureauScope, "bureau-phone");
+        await SubscribeAsync(policeScope, "police-console");
+        Assert.Equal([bureau.Id, bureau.Id, police.Id], await AudienceAsync());
+
+        // Disabled: the sessions end, and the browsers stop hearing of the district's alarms and devices.
+        Assert.True((await InScopeAsync((admin, _) => admin.SetDisabledAsync(_admin, bureau.Id, true, Ct))).Succeeded);
+        Assert.Equal([police.Id], await AudienceAsync());
+        Assert.Equal(0, await push.CountAsync(bureauScope, Ct));
+
+        // Enabled again: nothing to forget; the user subscribes again from a page.
+        Assert.True((await InScopeAsync((admin, _) => admin.SetDisabledAsync(_admin, bureau.Id, false, Ct))).Succeeded);
+        await SubscribeAsync(bureauScope, "bureau-office");
+        Assert.Equal([bureau.Id, police.Id], await AudienceAsync());
+
+        // Moved to the city-wide bureau: the subscription made under the district's scope goes.
+        Assert.True((await InScopeAsync((admin, _) => admin.ChangeRoleAsync(_admin, police.Id, Roles.Bureau, null, null, Ct))).Succeeded);
+        Assert.Equal([bureau.Id], await AudienceAsync());
+        Assert.Equal(1, await push.CountAsync(bureauScope, Ct));
     }
 
     [Fact]
