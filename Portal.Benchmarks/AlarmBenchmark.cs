@@ -446,6 +446,8 @@ public static class AlarmBenchmark
         PrintServerTiming("burst", burst);
         Console.WriteLine(FormattableString.Invariant($"  burst request -> card in DOM: p50 {Percentiles.Of(burstLatencies, 0.50):0} ms, p99 {Percentiles.Of(burstLatencies, 0.99):0} ms; the last card on every console {lastMs:0} ms after the burst began")
             + (target.Cameras is null ? string.Empty : FormattableString.Invariant($"; the simulated cameras' process used {CpuMs(target.Cameras) - burstCamerasCpu:0} ms of CPU meanwhile")));
+        // One console far behind the others points at that browser (its renderer's share of the cores), all close together at the server.
+        Console.WriteLine("  the last card on each console (ms after the burst began): " + string.Join(", ", lastShown.Select((t, i) => FormattableString.Invariant($"{i + 1}: {t - burstStart:0}"))));
         var seen = (await Task.WhenAll(pages.Select(p => p.EvaluateAsync<double[]>("ids => ids.filter(id => id in window.__seen).map(id => window.__seen[id])", accepted.Keys.ToArray()))).ConfigureAwait(false))
             .SelectMany(t => t).Select(t => t - burstStart).ToList();
         PrintBurstTimeline(cpu, seen, s.Consoles * accepted.Count, acceptedTime);
