@@ -132,7 +132,7 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
         var targets = new List<PushTarget>();
         foreach (var row in snapshot.Rows)
         {
-            if (Covers(audience, row.Role, row.DistrictId, row.SchoolId))
+            if (Covers(audience, row.Scope))
             {
                 targets.Add(row.Target);
             }
@@ -142,20 +142,20 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
     }
 
     /// <summary>
-    /// Whether a subscription made under this role, district and school is in the audience: a principal sees their
-    /// school; bureau and police their district (or the city when theirs is null); for an alarm a police district also
-    /// sees what its centre must answer (AlarmNotifier.CanSee); administrators see everything.
+    /// Whether a subscription made under <paramref name="scope"/> is in the audience, by the scope's own rules
+    /// (<see cref="UserScope.CanSee"/>): a principal sees their school; bureau and police their district (or the city
+    /// when theirs is null); for an alarm a police district also sees what its centre must answer (AlarmNotifier.CanSee);
+    /// administrators see everything.
     /// </summary>
-    internal static bool Covers(PushAudience audience, string role, int? districtId, int? schoolId)
+    internal static bool Covers(PushAudience audience, UserScope scope)
     {
         var to = audience.Audience;
-        var centre = audience.CentreDistrictId ?? audience.DistrictId;
-        return role switch
+        return scope.Role switch
         {
-            Roles.Principal => to.HasFlag(NotificationAudience.Principal) && schoolId == audience.SchoolId,
-            Roles.Bureau => to.HasFlag(NotificationAudience.Bureau) && (districtId is null || districtId == audience.DistrictId),
+            Roles.Principal => to.HasFlag(NotificationAudience.Principal) && scope.CanSee(audience.DistrictId, audience.SchoolId),
+            Roles.Bureau => to.HasFlag(NotificationAudience.Bureau) && scope.CanSeeDistrict(audience.DistrictId),
             Roles.CityOperator or Roles.DistrictOperator => to.HasFlag(NotificationAudience.Police)
-                && (districtId is null || districtId == audience.DistrictId || districtId == centre),
+                && (scope.CanSeeDistrict(audience.DistrictId) || scope.CanSeeDistrict(audience.CentreDistrictId ?? audience.DistrictId)),
             Roles.Admin => to.HasFlag(NotificationAudience.Admin),
             _ => false,
         };
@@ -180,7 +180,7 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
         {
             try
             {
-                kept.Add(new SnapshotRow(r.Role, r.DistrictId, r.SchoolId, new PushTarget(r.Id, r.UserId, r.Endpoint, r.P256dh, _protector.Unprotect(r.AuthProtected), r.Culture)));
+                kept.Add(new SnapshotRow(new UserScope(r.UserId, string.Empty, r.Role, r.DistrictId, r.SchoolId), new PushTarget(r.Id, r.UserId, r.Endpoint, r.P256dh, _protector.Unprotect(r.AuthProtected), r.Culture)));
             }
             catch (CryptographicException)
             {
@@ -195,7 +195,7 @@ public sealed class PushSubscriptionRepository(Db db, IDataProtectionProvider pr
 
     private static string Hash(string endpoint) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)));
 
-    private sealed record SnapshotRow(string Role, int? DistrictId, int? SchoolId, PushTarget Target);
+    private sealed record SnapshotRow(UserScope Scope, PushTarget Target);
 
     private sealed record Snapshot(long Generation, long ReadAt, IReadOnlyList<SnapshotRow> Rows);
 }
